@@ -1,0 +1,17 @@
+"""FinaliseExportFunction: reconcile, export deletes, write the manifest, advance the watermark, announce."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from intacct_sync.export import steps
+from intacct_sync.observability import logger, metrics
+from intacct_sync.runtime import Runtime
+
+RUNTIME = Runtime.from_env()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return steps.finalise(RUNTIME, event)

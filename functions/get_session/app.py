@@ -1,0 +1,17 @@
+"""GetSessionFunction: make sure a valid Intacct API session is cached; return its expiry only."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from intacct_sync.export import steps
+from intacct_sync.observability import logger
+from intacct_sync.runtime import Runtime
+
+RUNTIME = Runtime.from_env()
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = event.get("request") or {}
+    return steps.get_session(RUNTIME, {"run_id": event.get("run_id"), "entity": request.get("entity")})

@@ -1,0 +1,16 @@
+"""RecordFailureFunction: write a failed manifest and publish the 'Intacct Export Failed' event."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from intacct_sync.export import steps
+from intacct_sync.observability import logger
+from intacct_sync.runtime import Runtime
+
+RUNTIME = Runtime.from_env()
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return steps.record_failure(RUNTIME, event)

@@ -1,0 +1,16 @@
+"""StartExportFunction: validate the request, resolve fields and window, return the first page task."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from intacct_sync.export import steps
+from intacct_sync.observability import logger
+from intacct_sync.runtime import Runtime
+
+RUNTIME = Runtime.from_env()
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return steps.start_export(RUNTIME, {**(event.get("request") or {}), "run_id": event.get("run_id")})

@@ -1,0 +1,1 @@
+"""Export logic: pure functions and small classes; no boto3 and no os.environ here."""

@@ -1,0 +1,28 @@
+"""Where things live in the export bucket (Hive-style partitions, so Athena and Glue read them as is)."""
+
+from __future__ import annotations
+
+
+def run_prefix(object_name: str, run_id: str) -> str:
+    """Prefix of one run's data parts: exports/object=<OBJECT>/run_id=<run>/."""
+    return f"exports/object={object_name}/run_id={run_id}/"
+
+
+def part_key(object_name: str, run_id: str, segment: int, seq: int) -> str:
+    """Deterministic per (segment, sequence), so a retried page overwrites instead of duplicating."""
+    return f"{run_prefix(object_name, run_id)}part-s{segment:03d}-p{seq:06d}.ndjson.gz"
+
+
+def manifest_key(object_name: str, run_id: str) -> str:
+    """The run's manifest; the leading underscore keeps Athena from reading it as data."""
+    return f"{run_prefix(object_name, run_id)}_manifest.json"
+
+
+def deletes_key(object_name: str, run_id: str) -> str:
+    """Tombstones of deleted records, beside (not inside) the data prefix."""
+    return f"deletes/object={object_name}/run_id={run_id}/part-000000.ndjson.gz"
+
+
+def field_cache_key(object_name: str, entity: str | None) -> str:
+    """Cached `lookup` result, so discovering 'all fields' costs a transaction once, not every run."""
+    return f"_meta/fields/{object_name}/{entity or '-'}.json"

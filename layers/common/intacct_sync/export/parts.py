@@ -1,0 +1,103 @@
+"""Page parts: gzip NDJSON bodies and the summary each one carries as S3 metadata."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+Record = Mapping[str, Any]
+
+
+def key_order(value: str) -> tuple[int, int, str]:
+    """Sort order of key values: numbers numerically (as Intacct compares RECORDNO), then text."""
+    text = value.strip()
+    if text.isdigit():
+        return (0, int(text), "")
+    return (1, 0, text)
+
+
+@dataclass(frozen=True)
+class PartSummary:
+    """What the manifest needs to know about one part, without reading it."""
+
+    key: str
+    records: int
+    sha256: str
+    first_key: str
+    last_key: str
+    max_modified: str  # the largest modified-field value in the part, as Intacct wrote it ('' if none)
+    bytes: int = 0
+
+    def to_metadata(self) -> dict[str, str]:
+        return {
+            "records": str(self.records),
+            "sha256": self.sha256,
+            "first-key": self.first_key,
+            "last-key": self.last_key,
+            "max-modified": self.max_modified,
+        }
+
+    @classmethod
+    def from_metadata(cls, key: str, metadata: Mapping[str, str], size: int) -> PartSummary:
+        return cls(
+            key=key,
+            records=int(metadata.get("records", "0")),
+            sha256=metadata.get("sha256", ""),
+            first_key=metadata.get("first-key", ""),
+            last_key=metadata.get("last-key", ""),
+            max_modified=metadata.get("max-modified", ""),
+            bytes=size,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def encode_part(
+    key: str, records: Iterable[Record], key_field: str, modified_sort_key: Any = None, modified_field: str = ""
+) -> tuple[PartSummary, bytes]:
+    """Serialise records as gzip NDJSON (one JSON object per line, UTF-8) and summarise them.
+
+    `modified_sort_key` turns a modified-field value into something comparable (Intacct's
+    MM/DD/YYYY text does not sort as text); without it max_modified stays empty.
+    """
+    lines = []
+    first = last = ""
+    max_modified, max_sort = "", None
+    count = 0
+    for record in records:
+        lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+        value = str(record.get(key_field) or "")
+        if count == 0:
+            first = value
+        last = value
+        count += 1
+        if modified_sort_key and modified_field:
+            modified = record.get(modified_field)
+            if modified:
+                sort = modified_sort_key(modified)
+                if sort is not None and (max_sort is None or sort > max_sort):
+                    max_sort, max_modified = sort, str(modified)
+    raw = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+    # mtime=0 keeps the bytes (and so the checksum) identical when a retried page is rewritten.
+    body = gzip.compress(raw, compresslevel=6, mtime=0)
+    summary = PartSummary(
+        key=key,
+        records=count,
+        sha256=hashlib.sha256(body).hexdigest(),
+        first_key=first,
+        last_key=last,
+        max_modified=max_modified,
+        bytes=len(body),
+    )
+    return summary, body
+
+
+def decode_part(body: bytes) -> list[dict[str, Any]]:
+    """The records of a gzip NDJSON part."""
+    text = gzip.decompress(body).decode("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line]

@@ -1,0 +1,101 @@
+"""How an export is split into segments that run in parallel without offset drift.
+
+The first page (offset 0, ordered by the key) gives totalcount. With P pages and tenant concurrency C,
+the key space is cut into S = min(C, P // 2) segments of at least two pages each: segment k's first
+page is read by offset (one round, in parallel) and its first key becomes the boundary b_k. Each
+segment then reads keys in (last key of its first page, b_{k+1}) by keyset paging. Offsets only choose
+where boundaries fall; completeness comes from the key ranges, which cover every key exactly once
+whatever is inserted or deleted meanwhile. Without drift this costs exactly ceil(N / page size) calls.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from intacct_sync.export.parts import key_order
+
+# Keep the Step Functions history well under its 25,000-event cap: each page Task costs ~7 events.
+MAX_PAGE_TASKS = 2000
+
+
+def page_count(total: int, page_size: int) -> int:
+    return math.ceil(total / page_size) if total > 0 else 0
+
+
+def segment_count(total: int, page_size: int, concurrency: int) -> int:
+    """How many segments: every segment but one gets at least two pages, so none wastes a call."""
+    pages = page_count(total, page_size)
+    return max(1, min(concurrency, pages // 2))
+
+
+def segment_start_pages(total: int, page_size: int, concurrency: int) -> list[int]:
+    """The first page index of each segment (segment 0 starts at page 0)."""
+    pages = page_count(total, page_size)
+    segments = segment_count(total, page_size, concurrency)
+    return [(k * pages) // segments for k in range(segments)]
+
+
+def pages_per_task(total: int, page_size: int) -> int:
+    """Pages one Lambda invocation fetches, so that no export needs more than MAX_PAGE_TASKS tasks."""
+    return max(1, math.ceil(page_count(total, page_size) / MAX_PAGE_TASKS))
+
+
+@dataclass(frozen=True)
+class SegmentHead:
+    """A segment's first page as fetched: its part and key range."""
+
+    segment: int
+    part_key: str | None
+    count: int
+    first_key: str
+    last_key: str
+    num_remaining: int | None = None  # records after this page in the whole (unbounded) query
+
+
+@dataclass(frozen=True)
+class SegmentPlan:
+    """Where a segment continues: keys strictly after `after_key` and strictly before `upper_key`."""
+
+    segment: int
+    after_key: str
+    upper_key: str | None
+    done: bool
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A first page that overlaps the next segment (records moved between the offset reads)."""
+
+    part_key: str
+    keep_below: str | None  # keep only keys < this; None = delete the part entirely
+
+
+def plan_segments(heads: Sequence[SegmentHead]) -> tuple[list[SegmentPlan], list[Repair]]:
+    """Turn segment first pages (segment 0 first) into non-overlapping keyset ranges.
+
+    Empty first pages (the source shrank) and first pages that start at or before the previous
+    segment's start are dropped and their parts deleted; overlapping tails are trimmed.
+    """
+    kept: list[SegmentHead] = []
+    repairs: list[Repair] = []
+    for head in heads:
+        if head.count == 0:
+            continue
+        if kept and key_order(head.first_key) <= key_order(kept[-1].first_key):
+            if head.part_key:
+                repairs.append(Repair(head.part_key, None))
+            continue
+        kept.append(head)
+    plans: list[SegmentPlan] = []
+    for i, head in enumerate(kept):
+        upper = kept[i + 1].first_key if i + 1 < len(kept) else None
+        overlaps = upper is not None and key_order(head.last_key) >= key_order(upper)
+        if overlaps and head.part_key:
+            repairs.append(Repair(head.part_key, upper))
+        # An overlapping first page already holds every key up to the next boundary, and a last
+        # segment whose first page reached the end of the data has nothing left to read.
+        at_end = upper is None and head.num_remaining == 0
+        plans.append(SegmentPlan(head.segment, head.last_key, upper, done=overlaps or at_end))
+    return plans, repairs

@@ -1,0 +1,347 @@
+"""The export's steps, one function per state-machine Task. Handlers parse, call one of these, return."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from intacct_sync.errors import BudgetExceededError, InvalidExportRequest, ReconciliationError
+from intacct_sync.export import layout
+from intacct_sync.export.manifest import build_manifest, reconcile
+from intacct_sync.export.pages import fetch_pages, page_query
+from intacct_sync.export.parts import decode_part, encode_part, key_order
+from intacct_sync.export.plan import SegmentHead, page_count, pages_per_task, plan_segments, segment_start_pages
+from intacct_sync.export.spec import ExportSpec, PageTask, validate_run_id
+from intacct_sync.export.window import (
+    combine_filters,
+    intacct_to_utc,
+    modified_sort_key,
+    utc_to_intacct,
+    window_filter,
+    window_start,
+)
+from intacct_sync.intacct import FunctionError, Query, filter_from_dict
+from intacct_sync.observability import logger, metrics
+from intacct_sync.runtime import Runtime
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def get_session(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
+    """Make sure a valid cached session exists; return its expiry only (never the session id)."""
+    entity = event.get("entity")
+    run_id = event.get("run_id")
+    before = rt.client.total_transactions
+    session = rt.charged(run_id, entity, lambda s: s)
+    return {
+        "expires_at": session.expires_at.isoformat(),
+        "refreshed": rt.client.total_transactions > before,
+    }
+
+
+def _resolve_fields(rt: Runtime, spec: ExportSpec, run_id: str) -> tuple[str, ...]:
+    """The fields to select: as requested, else every field from `lookup` (cached in the bucket so
+    discovery costs one transaction per object, not one per run). Key and modified fields always."""
+    fields = spec.fields
+    if not fields:
+        cache_key = layout.field_cache_key(spec.object, spec.entity)
+        cached = rt.store.get_json(cache_key)
+        if cached and cached.get("fields"):
+            fields = tuple(cached["fields"])
+        else:
+            infos = rt.charged(run_id, spec.entity, lambda s: rt.client.lookup(s, spec.object))
+            fields = tuple(info.name for info in infos)
+            rt.store.put_json(cache_key, {"object": spec.object, "fields": list(fields), "fetched_at": _now()})
+    extra = [f for f in (spec.key_field, spec.modified_field) if f not in fields]
+    return tuple(extra) + tuple(fields)
+
+
+def start_export(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
+    """Validate the request, work out fields and the incremental window, check the budget, and
+    return the first page task."""
+    run_id = validate_run_id(event.get("run_id"))
+    request = {k: v for k, v in event.items() if k not in ("run_id", "idempotency_key")}
+    spec = ExportSpec.from_payload(request, rt.settings.page_size)
+    settings = rt.settings
+    window: dict[str, Any] | None = None
+    effective_filter = spec.filter
+    if spec.mode == "incremental":
+        stored = rt.state.watermark(spec.object, spec.entity)
+        since = spec.since or stored
+        if since is None:
+            window = {"since": None, "note": "no watermark yet: this run exports everything"}
+        else:
+            start = window_start(
+                datetime.fromisoformat(since), timedelta(minutes=settings.incremental_lookback_minutes)
+            )
+            window = {
+                "since": since,
+                "lookback_minutes": settings.incremental_lookback_minutes,
+                "start_utc": start.isoformat(),
+                "start_tenant_local": utc_to_intacct(start, settings.tenant_timezone),
+                "tenant_timezone": settings.tenant_timezone,
+            }
+            effective_filter = combine_filters(
+                spec.filter, window_filter(spec.modified_field, start, settings.tenant_timezone)
+            )
+    if settings.monthly_transaction_budget:
+        used = rt.state.month_transactions()
+        estimate = max(1, page_count(rt.state.last_total(spec.object) or 0, spec.page_size))
+        if used + estimate > settings.monthly_transaction_budget:
+            raise BudgetExceededError(
+                f"this export needs about {estimate} Intacct transactions but {used} of the monthly budget "
+                f"of {settings.monthly_transaction_budget} are used; raise MonthlyTransactionBudget or wait"
+            )
+    fields = _resolve_fields(rt, spec, run_id)
+    effective = replace(spec, fields=fields, filter=effective_filter)
+    task = PageTask(
+        run_id=run_id,
+        object=spec.object,
+        fields=fields,
+        filter=effective_filter,
+        key_field=spec.key_field,
+        page_size=spec.page_size,
+        entity=spec.entity,
+        modified_field=spec.modified_field,
+    )
+    logger.info("export started", extra={"run_id": run_id, "object": spec.object, "mode": spec.mode})
+    return {
+        "run_id": run_id,
+        "started_at": _now(),
+        "spec": effective.to_payload(),
+        "request": spec.to_payload(),
+        "window": window,
+        "first_task": task.to_payload(),
+    }
+
+
+def fetch_page(rt: Runtime, event: dict[str, Any], remaining_ms: Callable[[], int]) -> dict[str, Any]:
+    """Fetch the task's page(s); return counts, keys and the continuation task — never records."""
+    task = PageTask.from_payload(event)
+    result = fetch_pages(
+        task,
+        lambda query: rt.charged_query(task.run_id, task.entity, query),
+        rt.store,
+        rt.state,
+        remaining_ms,
+    )
+    metrics.add_metric(name="PagesFetched", unit="Count", value=result.pages)
+    metrics.add_metric(name="RecordsExported", unit="Count", value=result.records)
+    payload = result.to_payload()
+    if task.segment == 0 and task.seq == 0 and task.after_key is None:
+        rt.state.record_total(task.run_id, result.total_count or 0)
+        payload.update(_fan_out(rt, task, result.total_count or 0, payload))
+    return payload
+
+
+def _fan_out(rt: Runtime, first: PageTask, total: int, first_result: dict[str, Any]) -> dict[str, Any]:
+    """After the first page: where the other segments start (offset reads, done in parallel)."""
+    starts = segment_start_pages(total, first.page_size, rt.settings.tenant_concurrency)
+    per_task = pages_per_task(total, first.page_size)
+    budget = rt.settings.monthly_transaction_budget
+    if budget and not first_result["done"]:
+        used = rt.state.month_transactions()
+        needed = page_count(total, first.page_size) - 1
+        if used + needed > budget:
+            raise BudgetExceededError(
+                f"{total} records need {needed} more Intacct transactions, but {used} of the monthly budget "
+                f"of {budget} are used; raise MonthlyTransactionBudget or narrow the export"
+            )
+    boundaries = [
+        replace(first, segment=k, seq=0, offset=start * first.page_size, max_pages=1).to_payload()
+        for k, start in enumerate(starts)
+        if k > 0
+    ]
+    return {"boundaries": boundaries, "pages_per_task": per_task, "segments_planned": len(starts)}
+
+
+def plan(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
+    """Turn the first page and the segment first pages into keyset segments (repairing overlaps)."""
+    first = event["first"]
+    task = PageTask.from_payload(first["task"])
+    heads = [
+        SegmentHead(0, first.get("first_part"), first["records"], first["first_key"], first["last_key"],
+                    first.get("num_remaining"))
+    ]
+    for b in event.get("boundaries", []):
+        heads.append(
+            SegmentHead(b["segment"], b.get("first_part"), b["records"], b["first_key"], b["last_key"],
+                        b.get("num_remaining"))
+        )
+    plans, repairs = plan_segments(heads)
+    for repair in repairs:
+        if repair.keep_below is None:
+            rt.store.delete(repair.part_key)
+            continue
+        records = [
+            r for r in decode_part(rt.store.get_bytes(repair.part_key))
+            if key_order(str(r.get(task.key_field) or "")) < key_order(repair.keep_below)
+        ]
+        summary, body = encode_part(repair.part_key, records, task.key_field, modified_sort_key, task.modified_field)
+        rt.store.put_part(summary, body)
+        logger.warning("trimmed overlapping first page", extra={"part": repair.part_key})
+    per_task = int(event.get("pages_per_task", 1))
+    segments = [
+        {
+            "done": p.done,
+            "task": replace(task, segment=p.segment, seq=1, after_key=p.after_key, upper_key=p.upper_key,
+                            offset=0, max_pages=per_task).to_payload(),
+        }
+        for p in plans
+    ]
+    return {"segments": segments}
+
+
+def _recount(rt: Runtime, spec: dict[str, Any], run_id: str) -> int | None:
+    """Ask Intacct for the current number of matching records (one transaction, only on a mismatch)."""
+    query = Query(
+        object=spec["object"],
+        fields=(spec["key_field"],),
+        filter=filter_from_dict(spec["filter"]) if spec.get("filter") else None,
+        page_size=1,
+    )
+    page = rt.charged_query(run_id, spec.get("entity"), query)
+    return page.total_count
+
+
+def _export_deletes(rt: Runtime, spec: dict[str, Any], run_id: str, window: dict[str, Any]) -> dict[str, Any]:
+    """Tombstones from AUDITHISTORY (access mode D) since the window start, beside the data."""
+    start_local = window["start_tenant_local"]
+    audit_filter = {
+        "and": [
+            {"field": "OBJECTTYPE", "op": "equalto", "value": spec["object"].lower()},
+            {"field": "ACCESSMODE", "op": "equalto", "value": "D"},
+            {"field": "ACCESSTIME", "op": "greaterthanorequalto", "value": start_local},
+        ]
+    }
+    task = PageTask(
+        run_id=run_id, object="AUDITHISTORY", fields=("RECORDNO", "OBJECTKEY", "ACCESSTIME", "USERID"),
+        filter=audit_filter, key_field="RECORDNO", page_size=2000, entity=spec.get("entity"),
+    )
+    tombstones: list[dict[str, Any]] = []
+    while True:
+        page = rt.charged_query(run_id, task.entity, page_query(task))
+        for r in page.records:
+            accessed = str(r.get("ACCESSTIME") or "")
+            tombstones.append({
+                spec["key_field"]: r.get("OBJECTKEY"),
+                "deleted_at": intacct_to_utc(accessed, rt.settings.tenant_timezone).isoformat() if accessed else None,
+                "deleted_at_tenant_local": accessed or None,
+                "deleted_by": r.get("USERID"),
+                "audit_recordno": r.get("RECORDNO"),
+            })
+        if not page.records or page.num_remaining == 0:
+            break
+        task = replace(task, after_key=str(page.records[-1].get("RECORDNO")))
+    key = layout.deletes_key(spec["object"], run_id)
+    summary, body = encode_part(key, tombstones, spec["key_field"])
+    rt.store.put_part(summary, body)
+    return {"key": key, "records": len(tombstones), "sha256": summary.sha256}
+
+
+def _max_modified(parts: list[Any]) -> str | None:
+    best = None
+    for part in parts:
+        sort = modified_sort_key(part.max_modified) if part.max_modified else None
+        if sort is not None and (best is None or sort > best[0]):
+            best = (sort, part.max_modified)
+    return best[1] if best else None
+
+
+def finalise(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
+    """Reconcile the run, export deletes, write the manifest, then advance the watermark and announce it."""
+    run_id = validate_run_id(event["run_id"])
+    spec = event["spec"]
+    window = event.get("window")
+    prefix = layout.run_prefix(spec["object"], run_id)
+    parts = rt.store.part_summaries(prefix)
+    total = event.get("total_count")
+    rec = reconcile(parts, total)
+    warnings: list[str] = []
+    if not rec.ok and not rec.overlapping_parts:
+        now_total = _recount(rt, spec, run_id)
+        recounted = reconcile(parts, now_total)
+        if recounted.ok:
+            warnings.append(
+                f"the source changed during the export: {total} matching records at the start, "
+                f"{now_total} at the end; every record present at the end was exported"
+            )
+        rec = recounted
+    deletes = None
+    if spec.get("mode") == "incremental" and window and window.get("start_tenant_local"):
+        try:
+            deletes = _export_deletes(rt, spec, run_id, window)
+        except FunctionError as exc:
+            warnings.append(f"deletes were not exported: AUDITHISTORY is not readable ({exc})")
+    status = "succeeded" if rec.ok else "failed"
+    error = None if rec.ok else {"error": "ReconciliationError", "cause": rec.problem()}
+    watermark_text = _max_modified(parts)
+    new_watermark = (
+        intacct_to_utc(watermark_text, rt.settings.tenant_timezone).isoformat() if watermark_text else None
+    )
+    window_out = dict(window or {}, watermark_after=new_watermark if rec.ok else None)
+    transactions = rt.state.run_progress(run_id)["transactions"]
+    manifest = build_manifest(
+        spec=spec, run_id=run_id, status=status, started_at=event.get("started_at", ""), finished_at=_now(),
+        parts=parts, reconciliation=rec, total_count_first_page=total, transactions=transactions,
+        window=window_out, deletes=deletes, warnings=warnings, error=error,
+    )
+    manifest_key = layout.manifest_key(spec["object"], run_id)
+    rt.store.put_json(manifest_key, manifest)
+    detail = {
+        "run_id": run_id, "object": spec["object"], "entity": spec.get("entity"), "status": status,
+        "records": rec.records_written, "pages": manifest["pages"], "transactions": transactions,
+        "manifest_key": manifest_key, "bucket": rt.store.bucket,
+    }
+    metrics.add_metric(name="IntacctTransactions", unit="Count", value=transactions)
+    if not rec.ok:
+        rt.events.publish("Intacct Export Failed", dict(detail, error=rec.problem()))
+        raise ReconciliationError(rec.problem())
+    # Only now, with the manifest written, may the next incremental run start from here.
+    if new_watermark:
+        rt.state.set_watermark(spec["object"], spec.get("entity"), new_watermark, run_id)
+    if spec.get("mode") == "full" and not spec.get("filter"):
+        rt.state.set_last_total(spec["object"], rec.records_written)
+    rt.events.publish("Intacct Export Completed", detail)
+    logger.info("export completed", extra=detail)
+    return detail
+
+
+def record_failure(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
+    """A step failed for good: write a failed manifest (never one claiming success) and announce it."""
+    run_id = validate_run_id(event["run_id"])
+    request = event.get("spec") or event.get("request") or {}
+    error = event.get("error") or {}
+    cause = str(error.get("Cause", ""))
+    try:  # Lambda errors arrive as a JSON string; keep just the type and message
+        parsed = json.loads(cause)
+        cause = f"{parsed.get('errorType', '')}: {parsed.get('errorMessage', '')}".strip(": ")
+    except (json.JSONDecodeError, AttributeError):
+        pass
+    problem = {"error": str(error.get("Error", "Unknown")), "cause": cause[:2000]}
+    object_name = request.get("object")
+    detail: dict[str, Any] = {"run_id": run_id, "object": object_name, "status": "failed", **problem}
+    if isinstance(object_name, str) and object_name:
+        try:
+            spec = ExportSpec.from_payload(
+                {k: v for k, v in request.items() if k in ExportSpec.__dataclass_fields__}
+            ).to_payload() if "fields" not in request else request
+        except InvalidExportRequest:
+            spec = {"object": object_name}
+        parts = rt.store.part_summaries(layout.run_prefix(object_name, run_id))
+        manifest = build_manifest(
+            spec=spec, run_id=run_id, status="failed", started_at=event.get("started_at", ""),
+            finished_at=_now(), parts=parts, reconciliation=reconcile(parts, None), total_count_first_page=None,
+            transactions=rt.state.run_progress(run_id)["transactions"], warnings=[], error=problem,
+        )
+        key = layout.manifest_key(object_name, run_id)
+        rt.store.put_json(key, manifest)
+        detail.update(manifest_key=key, bucket=rt.store.bucket, records=manifest["records_written"])
+    rt.events.publish("Intacct Export Failed", detail)
+    logger.error("export failed", extra=detail)
+    return detail

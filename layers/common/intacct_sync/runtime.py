@@ -1,0 +1,103 @@
+"""Wiring: settings + AWS adapters + the Intacct client, built once per execution environment."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from functools import cached_property
+from typing import TypeVar
+
+from intacct_sync.adapters.aws import AwsClients
+from intacct_sync.adapters.events import ExportEvents
+from intacct_sync.adapters.export_store import ExportStore
+from intacct_sync.adapters.secrets import load_credentials
+from intacct_sync.adapters.session_cache import SsmSessionCache
+from intacct_sync.adapters.state_table import StateTable, TenantSemaphore
+from intacct_sync.intacct import (
+    ApiSession,
+    IntacctClient,
+    Query,
+    QueryPage,
+    SenderCredentials,
+    SessionManager,
+    UserCredentials,
+)
+from intacct_sync.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class Runtime:
+    """Everything a handler needs; build with Runtime.from_env() at module load (cold start)."""
+
+    settings: Settings
+    aws: AwsClients
+    _managers: dict[str, SessionManager] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @classmethod
+    def from_env(cls) -> Runtime:
+        return cls(Settings.from_env(), AwsClients())
+
+    @cached_property
+    def store(self) -> ExportStore:
+        return ExportStore(self.aws.s3, self.settings.export_bucket)
+
+    @cached_property
+    def state(self) -> StateTable:
+        return StateTable(self.aws.dynamodb, self.settings.state_table)
+
+    @cached_property
+    def events(self) -> ExportEvents:
+        return ExportEvents(self.aws.events, self.settings.event_bus_name)
+
+    @cached_property
+    def semaphore(self) -> TenantSemaphore:
+        return TenantSemaphore(
+            self.aws.dynamodb,
+            self.settings.state_table,
+            tenant="intacct",
+            limit=self.settings.tenant_concurrency,
+            lease_seconds=self.settings.lease_seconds,
+        )
+
+    @cached_property
+    def _credentials(self) -> tuple[SenderCredentials, UserCredentials]:
+        """Read from Secrets Manager on first use, then kept for the execution environment's life."""
+        return load_credentials(self.aws.secrets, self.settings.credentials_secret_id)
+
+    @cached_property
+    def client(self) -> IntacctClient:
+        return IntacctClient(self._credentials[0], gateway_url=self.settings.gateway_url)
+
+    def sessions(self, entity: str | None = None) -> SessionManager:
+        """The session manager for the top level or one entity (each has its own cached session)."""
+        key = entity or ""
+        with self._lock:
+            if key not in self._managers:
+                user = replace(self._credentials[1], entity_id=entity) if entity else self._credentials[1]
+                name = self.settings.session_parameter_name + (f"-{entity}" if entity else "")
+                cache = SsmSessionCache(self.aws.ssm, name, self.settings.session_cache_max_age_seconds)
+                self._managers[key] = SessionManager(
+                    self.client,
+                    user,
+                    cache=cache,
+                    refresh_margin=timedelta(seconds=self.settings.session_refresh_margin_seconds),
+                )
+            return self._managers[key]
+
+    def charged(self, run_id: str | None, entity: str | None, call: Callable[[ApiSession], T]) -> T:
+        """Run one Intacct call with a valid session under a tenant concurrency slot, and charge the
+        transactions it used (logins included) to the run and the month."""
+        with self.client.transaction_tally() as tally:
+            try:
+                with self.semaphore.slot():
+                    return self.sessions(entity).call(call)
+            finally:
+                self.state.record_transactions(run_id or "no-run", tally.total)
+
+    def charged_query(self, run_id: str, entity: str | None, query: Query) -> QueryPage:
+        return self.charged(run_id, entity, lambda session: self.client.query(session, query))

@@ -1,0 +1,76 @@
+"""`intacct-sync`: run an export locally (`run`) or serve the export API locally (`api`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from intacct_local.runner import RunError, RunOptions, run_export, summary_table
+
+
+def _positive(low: int, high: int):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="intacct-sync", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="export one object locally: simulator + emulated AWS + the real state machine")
+    run.add_argument("--object", default="CUSTOMER", help="Intacct object to export (default CUSTOMER)")
+    run.add_argument("--records", type=_positive(0, 5_000_000), default=50_000,
+                     help="simulated records per object (ignored with --gateway-url)")
+    run.add_argument("--page-size", type=_positive(1, 2000), default=2000, help="records per query page (1-2000)")
+    run.add_argument("--concurrency", type=_positive(1, 64), default=2, help="tenant concurrency limit (default 2)")
+    run.add_argument("--gateway-url", help="export from this gateway (e.g. a real tenant) instead of the simulator; "
+                     "credentials come from INTACCT_SENDER_ID, INTACCT_SENDER_PASSWORD, INTACCT_COMPANY_ID, "
+                     "INTACCT_USER_ID, INTACCT_USER_PASSWORD (and optional INTACCT_ENTITY_ID)")
+    run.add_argument("--out", type=Path, default=Path("out"), help="mirror the bucket here (default ./out)")
+    run.add_argument("--seed", type=int, default=1, help="simulator data seed")
+    run.add_argument("--mode", choices=["full", "incremental"], default="full")
+    run.add_argument("--fields", help="comma-separated field names (default: all fields)")
+    run.add_argument("--latency-ms", type=_positive(0, 60_000), default=0, help="simulated latency per call")
+    run.add_argument("--timezone", default="America/Los_Angeles", help="simulated tenant time zone")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--json", action="store_true", help="print the manifest as JSON instead of a table")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        if args.out.exists():
+            shutil.rmtree(args.out / "exports", ignore_errors=True)
+            shutil.rmtree(args.out / "deletes", ignore_errors=True)
+        options = RunOptions(
+            object=args.object.upper(), records=args.records, page_size=args.page_size,
+            concurrency=args.concurrency, gateway_url=args.gateway_url, out=args.out, seed=args.seed,
+            mode=args.mode, fields=[f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None,
+            latency_ms=args.latency_ms, timezone=args.timezone, quiet=args.quiet,
+        )
+        try:
+            result = run_export(options)
+        except RunError as exc:
+            print(f"intacct-sync: {exc}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(result.manifest, indent=2))
+        else:
+            print(summary_table(result))
+        return 0 if result.status == "SUCCEEDED" else 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
