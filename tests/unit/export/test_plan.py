@@ -1,0 +1,85 @@
+"""Segment planning: ranges cover every key once, and cost exactly one call per page without drift."""
+
+import pytest
+
+from intacct_sync.export.plan import (
+    MAX_PAGE_TASKS,
+    Repair,
+    SegmentHead,
+    page_count,
+    pages_per_task,
+    plan_segments,
+    segment_count,
+    segment_start_pages,
+)
+
+
+@pytest.mark.parametrize(
+    ("total", "concurrency", "expected"),
+    [(0, 4, 1), (2000, 4, 1), (4000, 4, 1), (6000, 2, 1), (8000, 2, 2), (1_000_000, 4, 4), (10_000, 8, 2)],
+)
+def test_every_segment_but_the_last_has_at_least_two_pages(total, concurrency, expected):
+    # Given a total and a tenant concurrency / When segments are counted
+    count = segment_count(total, 2000, concurrency)
+    # Then there are never more segments than pages // 2 (no segment wastes a call)
+    assert count == expected
+
+
+def test_segment_starts_split_pages_evenly():
+    assert segment_start_pages(1_000_000, 2000, 4) == [0, 125, 250, 375]
+    assert segment_start_pages(9000, 2000, 2) == [0, 2]  # 5 pages: 2 + 3
+    assert page_count(9000, 2000) == 5
+
+
+def test_pages_per_task_keeps_history_bounded():
+    assert pages_per_task(1_000_000, 2000) == 1
+    total = (MAX_PAGE_TASKS * 3 + 1) * 2000
+    assert pages_per_task(total, 2000) == 4
+    assert page_count(total, 2000) / pages_per_task(total, 2000) <= MAX_PAGE_TASKS
+
+
+def head(segment, first, last, count=2000, remaining=None, part=None):
+    return SegmentHead(segment, part or f"part-{segment}", count, str(first), str(last), remaining)
+
+
+def test_plan_without_drift_chains_boundaries():
+    # Given three segment first pages in key order
+    heads = [head(0, 1, 2000), head(1, 5001, 7000), head(2, 9001, 11000, remaining=500)]
+    # When planned
+    plans, repairs = plan_segments(heads)
+    # Then each segment reads after its first page up to the next boundary, the last one unbounded
+    assert [(p.after_key, p.upper_key, p.done) for p in plans] == [
+        ("2000", "5001", False),
+        ("7000", "9001", False),
+        ("11000", None, False),
+    ]
+    assert repairs == []
+
+
+def test_last_segment_at_end_of_data_is_done():
+    plans, _ = plan_segments([head(0, 1, 2000), head(1, 3001, 3500, count=500, remaining=0)])
+    assert plans[-1].done is True
+    assert plans[0].done is False
+
+
+def test_overlapping_first_page_is_trimmed_and_marked_done():
+    # Given inserts between the offset reads made segment 0's first page run past segment 1's start
+    plans, repairs = plan_segments([head(0, 1, 2100), head(1, 2050, 4100)])
+    # Then segment 0's part keeps keys below 2050 and needs no further reads
+    assert repairs == [Repair("part-0", "2050")]
+    assert plans[0].done is True and plans[0].upper_key == "2050"
+
+
+def test_empty_or_backwards_boundaries_are_dropped_and_their_parts_deleted():
+    plans, repairs = plan_segments(
+        [head(0, 10, 2000), head(1, 5, 900, part="p1"), head(2, 0, 0, count=0, part=None), head(3, 6000, 8000)]
+    )
+    assert [p.segment for p in plans] == [0, 3]
+    assert Repair("p1", None) in repairs
+    assert plans[0].upper_key == "6000"
+
+
+def test_keys_compare_numerically():
+    # "10000" < "9000" as text, but RECORDNO compares as numbers
+    plans, repairs = plan_segments([head(0, 1, 9000), head(1, 10000, 12000)])
+    assert repairs == [] and plans[0].upper_key == "10000" and not plans[0].done

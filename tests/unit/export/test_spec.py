@@ -1,0 +1,58 @@
+"""Export requests are validated strictly, naming what is wrong."""
+
+import pytest
+
+from intacct_sync.errors import InvalidExportRequest
+from intacct_sync.export.spec import ExportSpec, PageTask
+
+
+def test_minimal_request_gets_defaults():
+    spec = ExportSpec.from_payload({"object": "customer"})
+    assert spec.object == "CUSTOMER" and spec.mode == "full" and spec.page_size == 2000
+    assert spec.key_field == "RECORDNO" and spec.fields == ()
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({}, "object is required"),
+        ({"object": "CUST OMER"}, "object must be an Intacct name"),
+        ({"object": "CUSTOMER</object>"}, "object must be an Intacct name"),
+        ({"object": "CUSTOMER", "page_size": 0}, "page_size"),
+        ({"object": "CUSTOMER", "page_size": 2001}, "page_size"),
+        ({"object": "CUSTOMER", "page_size": "100"}, "page_size"),
+        ({"object": "CUSTOMER", "page_size": True}, "page_size"),
+        ({"object": "CUSTOMER", "mode": "delta"}, "mode must be one of"),
+        ({"object": "CUSTOMER", "fields": "NAME"}, "fields must be a list"),
+        ({"object": "CUSTOMER", "fields": ["NAME", "NAME"]}, "repeat"),
+        ({"object": "CUSTOMER", "fields": ["NA ME"]}, "each field"),
+        ({"object": "CUSTOMER", "since": "2026-01-01T00:00:00Z"}, "only allowed with mode 'incremental'"),
+        ({"object": "CUSTOMER", "mode": "incremental", "since": "2026-01-01T00:00:00"}, "time zone"),
+        ({"object": "CUSTOMER", "mode": "incremental", "since": "yesterday"}, "ISO-8601"),
+        ({"object": "CUSTOMER", "filter": ["x"]}, "filter must be a JSON object"),
+        ({"object": "CUSTOMER", "filter": {"field": "NAME", "op": "drop", "value": "x"}}, "filter is not valid"),
+        ({"object": "CUSTOMER", "surprise": 1}, "unknown field"),
+        ({"object": "CUSTOMER", "entity": "US; DROP"}, "entity"),
+    ],
+)
+def test_bad_requests_are_refused_with_a_clear_message(payload, message):
+    with pytest.raises(InvalidExportRequest, match=message):
+        ExportSpec.from_payload(payload)
+
+
+def test_filter_is_normalised_and_kept():
+    spec = ExportSpec.from_payload(
+        {"object": "VENDOR", "filter": {"field": "STATUS", "op": "equalto", "value": "active"}}
+    )
+    assert spec.filter == {"field": "STATUS", "op": "equalto", "value": "active"}
+
+
+def test_page_task_round_trips_through_json():
+    task = PageTask(run_id="r-1", object="CUSTOMER", fields=("RECORDNO",), filter=None, key_field="RECORDNO",
+                    page_size=10, segment=2, seq=3, after_key="99", upper_key="200", max_pages=4)
+    assert PageTask.from_payload(task.to_payload()) == task
+
+
+def test_page_task_missing_key_is_named():
+    with pytest.raises(InvalidExportRequest, match="run_id"):
+        PageTask.from_payload({"object": "CUSTOMER"})
