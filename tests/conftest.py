@@ -1,0 +1,35 @@
+"""Shared test helpers: the events/ corpus and a guard against touching real AWS."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+
+# No test may reach real AWS: fake credentials and a fixed region before any boto3 client exists.
+for _key, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}.items():
+    os.environ[_key] = _value
+os.environ.pop("AWS_PROFILE", None)
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event from events/ (the same files `sam local invoke -e` uses)."""
+    document: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return document
+
+
+@pytest.fixture
+def event():
+    return load_event
