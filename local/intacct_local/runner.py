@@ -122,16 +122,22 @@ def wait_for(stack: LocalStack, execution_arn: str, run_id: str, bar: ProgressBa
         time.sleep(0.2)
 
 
-def run_export(options: RunOptions, stream: TextIO = sys.stderr) -> RunResult:
-    """Run one export end to end and return what happened (nothing raised for a failed export)."""
-    if options.gateway_url:
+def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None) -> RunResult:
+    """Run one export end to end and return what happened (nothing raised for a failed export).
+
+    `sim` is an already running simulator to use (tests keep it to compare the source with the export).
+    """
+    if sim is not None:
+        creds = dict(SIM_CREDENTIALS)
+        sim_ctx: Any = nullcontext(sim)
+    elif options.gateway_url:
         creds = credentials_from_env()
-        sim_ctx: Any = nullcontext(None)
+        sim_ctx = nullcontext(None)
     else:
         creds = dict(SIM_CREDENTIALS)
         sim_ctx = simulator(options)
     with sim_ctx as sim:
-        gateway = options.gateway_url or sim.url
+        gateway = sim.url if sim is not None else options.gateway_url
         parameters = {
             "GatewayUrl": gateway,
             "PageSize": str(options.page_size),
