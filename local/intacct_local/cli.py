@@ -6,12 +6,13 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from intacct_local.runner import RunError, RunOptions, run_export, summary_table
 
 
-def _positive(low: int, high: int):  # type: ignore[no-untyped-def]
+def _positive(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -27,15 +28,28 @@ def _positive(low: int, high: int):  # type: ignore[no-untyped-def]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="intacct-sync", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="export one object locally: simulator + emulated AWS + the real state machine")
+    run = sub.add_parser(
+        "run", help="export one object locally: simulator + emulated AWS + the real state machine"
+    )
     run.add_argument("--object", default="CUSTOMER", help="Intacct object to export (default CUSTOMER)")
-    run.add_argument("--records", type=_positive(0, 5_000_000), default=50_000,
-                     help="simulated records per object (ignored with --gateway-url)")
-    run.add_argument("--page-size", type=_positive(1, 2000), default=2000, help="records per query page (1-2000)")
-    run.add_argument("--concurrency", type=_positive(1, 64), default=2, help="tenant concurrency limit (default 2)")
-    run.add_argument("--gateway-url", help="export from this gateway (e.g. a real tenant) instead of the simulator; "
-                     "credentials come from INTACCT_SENDER_ID, INTACCT_SENDER_PASSWORD, INTACCT_COMPANY_ID, "
-                     "INTACCT_USER_ID, INTACCT_USER_PASSWORD (and optional INTACCT_ENTITY_ID)")
+    run.add_argument(
+        "--records",
+        type=_positive(0, 5_000_000),
+        default=50_000,
+        help="simulated records per object (ignored with --gateway-url)",
+    )
+    run.add_argument(
+        "--page-size", type=_positive(1, 2000), default=2000, help="records per query page (1-2000)"
+    )
+    run.add_argument(
+        "--concurrency", type=_positive(1, 64), default=2, help="tenant concurrency limit (default 2)"
+    )
+    run.add_argument(
+        "--gateway-url",
+        help="export from this gateway (e.g. a real tenant) instead of the simulator; "
+        "credentials come from INTACCT_SENDER_ID, INTACCT_SENDER_PASSWORD, INTACCT_COMPANY_ID, "
+        "INTACCT_USER_ID, INTACCT_USER_PASSWORD (and optional INTACCT_ENTITY_ID)",
+    )
     run.add_argument("--out", type=Path, default=Path("out"), help="mirror the bucket here (default ./out)")
     run.add_argument("--seed", type=int, default=1, help="simulator data seed")
     run.add_argument("--mode", choices=["full", "incremental"], default="full")
@@ -54,10 +68,18 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(args.out / "exports", ignore_errors=True)
             shutil.rmtree(args.out / "deletes", ignore_errors=True)
         options = RunOptions(
-            object=args.object.upper(), records=args.records, page_size=args.page_size,
-            concurrency=args.concurrency, gateway_url=args.gateway_url, out=args.out, seed=args.seed,
-            mode=args.mode, fields=[f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None,
-            latency_ms=args.latency_ms, timezone=args.timezone, quiet=args.quiet,
+            object=args.object.upper(),
+            records=args.records,
+            page_size=args.page_size,
+            concurrency=args.concurrency,
+            gateway_url=args.gateway_url,
+            out=args.out,
+            seed=args.seed,
+            mode=args.mode,
+            fields=[f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None,
+            latency_ms=args.latency_ms,
+            timezone=args.timezone,
+            quiet=args.quiet,
         )
         try:
             result = run_export(options)

@@ -23,7 +23,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from intacct_local.template import ROOT, Template
 
 REGION = "us-east-1"
-MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -93,7 +93,9 @@ class LocalStack:
     def invoke(self, logical_id: str, payload: dict[str, Any]) -> tuple[bool, Any]:
         """Run a handler as Lambda would: (ok, result) or (False, {errorType, errorMessage})."""
         props = self.functions[logical_id]
-        context = FakeLambdaContext(logical_id, int(props.get("Timeout", 3)), int(props.get("MemorySize", 128)))
+        context = FakeLambdaContext(
+            logical_id, int(props.get("Timeout", 3)), int(props.get("MemorySize", 128))
+        )
         with self._lock:
             self.invocations[logical_id] = self.invocations.get(logical_id, 0) + 1
         try:
@@ -114,7 +116,9 @@ class LocalStack:
 
 
 def _patched_invoke(stack: LocalStack) -> Callable[..., bytes]:
-    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+    def invoke(
+        self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+    ) -> bytes:
         fn = self.get_function(function_name, qualifier)
         ok, result = stack.invoke(fn.function_name, json.loads(body) if body else {})
         if not ok:
@@ -140,8 +144,12 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
         Name=f"intacct-sync/{stage}/credentials", SecretString=json.dumps(credentials)
     )["ARN"]
     template.physical.update(
-        {"ExportBucket": bucket, "StateTable": table, "CredentialsSecret": secret_arn,
-         "ExportBucket.Arn": f"arn:aws:s3:::{bucket}"}
+        {
+            "ExportBucket": bucket,
+            "StateTable": table,
+            "CredentialsSecret": secret_arn,
+            "ExportBucket.Arn": f"arn:aws:s3:::{bucket}",
+        }
     )
     iam = boto3.client("iam", region_name=REGION)
     role = iam.create_role(RoleName="intacct-sync-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -152,8 +160,12 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
         variables = {k: str(template.resolve(v)) for k, v in props["Environment"]["Variables"].items()}
         env.update(variables)
         arn = lam.create_function(
-            FunctionName=logical_id, Runtime=props["Runtime"], Role=role, Handler=props["Handler"],
-            Code={"ZipFile": _empty_zip()}, Timeout=int(props.get("Timeout", 3)),
+            FunctionName=logical_id,
+            Runtime=props["Runtime"],
+            Role=role,
+            Handler=props["Handler"],
+            Code={"ZipFile": _empty_zip()},
+            Timeout=int(props.get("Timeout", 3)),
             Environment={"Variables": variables},
         )["FunctionArn"]
         template.physical[f"{logical_id}.Arn"] = arn
@@ -182,7 +194,7 @@ def local_aws(
         os.environ.pop(key, None)
     original_invoke = LambdaSimpleBackend.invoke
     try:
-        with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+        with mock_aws(config=MOTO_CONFIG):
             template = Template.load(overrides=parameters)
             stack = create_stack(template, credentials, extra_env or {})
             os.environ.update(stack.env)

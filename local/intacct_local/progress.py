@@ -24,7 +24,9 @@ class ProgressBar:
             head = f"{bar} {fraction:4.0%} {records:,}/{total:,} records"
         else:
             head = f"{records:,} records"
-        line = f"{head} · {pages:,} pages · {transactions:,} Intacct calls · {rate:,.0f} rec/s · {elapsed:5.1f}s"
+        line = (
+            f"{head} · {pages:,} pages · {transactions:,} Intacct calls · {rate:,.0f} rec/s · {elapsed:5.1f}s"
+        )
         if self._tty:
             self._stream.write("\r" + line + "\x1b[K")
             self._stream.flush()

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -85,8 +85,13 @@ def simulator(options: RunOptions) -> Iterator[Any]:
 
     sim = start_simulator(
         SimulatorConfig(
-            records=options.records, seed=options.seed, port=0, latency_ms=options.latency_ms,
-            timezone=options.timezone, concurrency_limit=options.concurrency, **options.sim_options,
+            records=options.records,
+            seed=options.seed,
+            port=0,
+            latency_ms=options.latency_ms,
+            timezone=options.timezone,
+            concurrency_limit=options.concurrency,
+            **options.sim_options,
         )
     )
     try:
@@ -115,8 +120,12 @@ def wait_for(stack: LocalStack, execution_arn: str, run_id: str, bar: ProgressBa
         described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
         if bar:
             p = state.run_progress(run_id)
-            bar.update(p["records"], p["total_count"] if p["total_count"] >= 0 else None, p["pages"],
-                       p["transactions"])
+            bar.update(
+                p["records"],
+                p["total_count"] if p["total_count"] >= 0 else None,
+                p["pages"],
+                p["transactions"],
+            )
         if described["status"] != "RUNNING":
             return described
         time.sleep(0.2)
@@ -146,7 +155,11 @@ def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None
         }
         quiet_env = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
         with local_aws(creds, parameters, quiet_env) as stack:
-            request: dict[str, Any] = {"object": options.object, "mode": options.mode, **options.extra_request}
+            request: dict[str, Any] = {
+                "object": options.object,
+                "mode": options.mode,
+                **options.extra_request,
+            }
             if options.fields:
                 request["fields"] = options.fields
             if sim is not None:
@@ -162,10 +175,8 @@ def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None
             s3 = boto3.client("s3", region_name=REGION)
             manifest = None
             key = f"exports/object={options.object.upper()}/run_id={run_id}/_manifest.json"
-            try:
+            with suppress(s3.exceptions.NoSuchKey):
                 manifest = json.loads(s3.get_object(Bucket=stack.bucket, Key=key)["Body"].read())
-            except s3.exceptions.NoSuchKey:
-                pass
             files = mirror_bucket(stack, options.out) if options.out else []
             output = json.loads(described["output"]) if described.get("output") else None
             error = None
@@ -173,9 +184,15 @@ def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None
                 error = (manifest or {}).get("error") or described.get("cause") or described.get("error")
                 error = json.dumps(error) if isinstance(error, dict) else str(error)
             return RunResult(
-                status=described["status"], run_id=run_id, seconds=seconds, manifest=manifest, output=output,
-                error=error, transactions_seen_by_gateway=sim.stats()["transactions"] if sim else None,
-                files_written=files, failures=list(stack.failures),
+                status=described["status"],
+                run_id=run_id,
+                seconds=seconds,
+                manifest=manifest,
+                output=output,
+                error=error,
+                transactions_seen_by_gateway=sim.stats()["transactions"] if sim else None,
+                files_written=files,
+                failures=list(stack.failures),
             )
 
 

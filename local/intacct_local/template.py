@@ -51,20 +51,24 @@ class Template:
         return out
 
     def resolve(self, value: Any) -> Any:
-        """Resolve Ref, Fn::Sub, Fn::GetAtt, Fn::If, Fn::Equals, Fn::Join against parameters and physical ids."""
+        """Resolve Ref, Fn::Sub, Fn::GetAtt, Fn::If, Fn::Equals and Fn::Join against local values."""
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         if not isinstance(value, dict):
             return value
         if len(value) != 1:
             return {k: self.resolve(v) for k, v in value.items()}
-        (key, arg), = value.items()
+        ((key, arg),) = value.items()
         if key == "Ref":
             if arg in self.parameters:
                 return self.parameters[arg]
             if arg.startswith("AWS::"):
-                return {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws",
-                        "AWS::StackName": "intacct-sync-local"}[arg]
+                return {
+                    "AWS::Region": "us-east-1",
+                    "AWS::AccountId": "123456789012",
+                    "AWS::Partition": "aws",
+                    "AWS::StackName": "intacct-sync-local",
+                }[arg]
             return self.physical.get(arg, arg)
         if key == "Fn::GetAtt":
             logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
@@ -96,5 +100,5 @@ class Template:
         props = self.resources[logical_id]["Properties"]
         definition = (ROOT / props["DefinitionUri"]).read_text()
         for name, value in props.get("DefinitionSubstitutions", {}).items():
-            definition = definition.replace("${%s}" % name, str(self.resolve(value)))
+            definition = definition.replace(f"${{{name}}}", str(self.resolve(value)))
         return definition

@@ -22,8 +22,9 @@ def test_full_export_lands_the_exact_record_set_with_a_reconciled_manifest(make_
     # Given a tenant with 9,000 customers and a concurrency limit of 2
     sim = make_sim(records=9000, seed=3, concurrency_limit=2)
     # When the export runs through the real state machine with 1,000-record pages
-    result = run_export(RunOptions(object="CUSTOMER", page_size=1000, concurrency=2, out=tmp_path, quiet=True),
-                        sim=sim)
+    result = run_export(
+        RunOptions(object="CUSTOMER", page_size=1000, concurrency=2, out=tmp_path, quiet=True), sim=sim
+    )
     # Then it succeeds and S3 holds exactly the source records, each once
     assert result.status == "SUCCEEDED", result.error
     exported = exported_records(tmp_path, "CUSTOMER", result.run_id)

@@ -69,7 +69,9 @@ class Settings:
             ) from None
         gateway_url = env.get("GATEWAY_URL", "").strip() or DEFAULT_GATEWAY_URL
         if not gateway_url.startswith(("https://", "http://")):
-            raise SettingsError(f"environment variable GATEWAY_URL must be an http(s) URL, got {gateway_url!r}")
+            raise SettingsError(
+                f"environment variable GATEWAY_URL must be an http(s) URL, got {gateway_url!r}"
+            )
         return cls(
             export_bucket=_required(env, "EXPORT_BUCKET"),
             credentials_secret_id=_required(env, "CREDENTIALS_SECRET_ID"),

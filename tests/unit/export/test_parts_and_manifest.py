@@ -9,7 +9,7 @@ from intacct_sync.export.window import modified_sort_key
 
 RECORDS = [
     {"RECORDNO": "7", "NAME": "Müller & Söhne <GmbH>", "WHENMODIFIED": "12/31/2025 23:59:59"},
-    {"RECORDNO": "9", "NAME": "O'Brien \"Q\"", "WHENMODIFIED": "01/01/2026 00:00:01"},
+    {"RECORDNO": "9", "NAME": 'O\'Brien "Q"', "WHENMODIFIED": "01/01/2026 00:00:01"},
     {"RECORDNO": "12", "NAME": None, "WHENMODIFIED": "06/15/2025 10:00:00"},
 ]
 
@@ -55,9 +55,27 @@ def test_reconcile_counts_and_detects_overlap():
 def test_manifest_claims_reconciled_only_for_a_successful_matching_run():
     parts = [part("a", 1, 2, 2)]
     spec = {"object": "CUSTOMER", "mode": "full", "fields": ["RECORDNO"]}
-    ok = build_manifest(spec=spec, run_id="r", status="succeeded", started_at="s", finished_at="f", parts=parts,
-                        reconciliation=reconcile(parts, 2), total_count_first_page=2, transactions=1)
-    failed = build_manifest(spec=spec, run_id="r", status="failed", started_at="s", finished_at="f", parts=parts,
-                            reconciliation=reconcile(parts, 2), total_count_first_page=2, transactions=1)
+    ok = build_manifest(
+        spec=spec,
+        run_id="r",
+        status="succeeded",
+        started_at="s",
+        finished_at="f",
+        parts=parts,
+        reconciliation=reconcile(parts, 2),
+        total_count_first_page=2,
+        transactions=1,
+    )
+    failed = build_manifest(
+        spec=spec,
+        run_id="r",
+        status="failed",
+        started_at="s",
+        finished_at="f",
+        parts=parts,
+        reconciliation=reconcile(parts, 2),
+        total_count_first_page=2,
+        transactions=1,
+    )
     assert ok["reconciled"] is True and failed["reconciled"] is False
     assert ok["parts"][0]["key"] == "a" and ok["records_written"] == 2

@@ -72,7 +72,12 @@ def test_overlapping_first_page_is_trimmed_and_marked_done():
 
 def test_empty_or_backwards_boundaries_are_dropped_and_their_parts_deleted():
     plans, repairs = plan_segments(
-        [head(0, 10, 2000), head(1, 5, 900, part="p1"), head(2, 0, 0, count=0, part=None), head(3, 6000, 8000)]
+        [
+            head(0, 10, 2000),
+            head(1, 5, 900, part="p1"),
+            head(2, 0, 0, count=0, part=None),
+            head(3, 6000, 8000),
+        ]
     )
     assert [p.segment for p in plans] == [0, 3]
     assert Repair("p1", None) in repairs

@@ -30,7 +30,10 @@ def test_minimal_request_gets_defaults():
         ({"object": "CUSTOMER", "mode": "incremental", "since": "2026-01-01T00:00:00"}, "time zone"),
         ({"object": "CUSTOMER", "mode": "incremental", "since": "yesterday"}, "ISO-8601"),
         ({"object": "CUSTOMER", "filter": ["x"]}, "filter must be a JSON object"),
-        ({"object": "CUSTOMER", "filter": {"field": "NAME", "op": "drop", "value": "x"}}, "filter is not valid"),
+        (
+            {"object": "CUSTOMER", "filter": {"field": "NAME", "op": "drop", "value": "x"}},
+            "filter is not valid",
+        ),
         ({"object": "CUSTOMER", "surprise": 1}, "unknown field"),
         ({"object": "CUSTOMER", "entity": "US; DROP"}, "entity"),
     ],
@@ -48,8 +51,19 @@ def test_filter_is_normalised_and_kept():
 
 
 def test_page_task_round_trips_through_json():
-    task = PageTask(run_id="r-1", object="CUSTOMER", fields=("RECORDNO",), filter=None, key_field="RECORDNO",
-                    page_size=10, segment=2, seq=3, after_key="99", upper_key="200", max_pages=4)
+    task = PageTask(
+        run_id="r-1",
+        object="CUSTOMER",
+        fields=("RECORDNO",),
+        filter=None,
+        key_field="RECORDNO",
+        page_size=10,
+        segment=2,
+        seq=3,
+        after_key="99",
+        upper_key="200",
+        max_pages=4,
+    )
     assert PageTask.from_payload(task.to_payload()) == task
 
 

@@ -36,7 +36,10 @@ def test_window_starts_lookback_before_the_watermark():
     watermark = datetime(2026, 3, 8, 11, 0, tzinfo=UTC)
     start = window_start(watermark, timedelta(hours=2))
     assert window_filter("WHENMODIFIED", start, LA) == {
-        "field": "WHENMODIFIED", "op": "greaterthanorequalto", "value": "03/08/2026 01:00:00"}
+        "field": "WHENMODIFIED",
+        "op": "greaterthanorequalto",
+        "value": "03/08/2026 01:00:00",
+    }
 
 
 def test_naive_instants_are_refused():

@@ -48,7 +48,9 @@ class ExportStore:
 
         def head(key: str) -> PartSummary:
             response = self._s3.head_object(Bucket=self.bucket, Key=key)
-            return PartSummary.from_metadata(key, response.get("Metadata", {}), int(response["ContentLength"]))
+            return PartSummary.from_metadata(
+                key, response.get("Metadata", {}), int(response["ContentLength"])
+            )
 
         with ThreadPoolExecutor(max_workers=16) as pool:
             return list(pool.map(head, keys))

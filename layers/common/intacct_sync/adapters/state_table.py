@@ -57,7 +57,11 @@ class TenantSemaphore:
             try:
                 self._db.put_item(
                     TableName=self._table,
-                    Item={"pk": {"S": pk}, "owner": {"S": owner}, "expires_at": {"N": str(now + self._lease)}},
+                    Item={
+                        "pk": {"S": pk},
+                        "owner": {"S": owner},
+                        "expires_at": {"N": str(now + self._lease)},
+                    },
                     ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                     ExpressionAttributeValues={":now": {"N": str(now)}},
                 )

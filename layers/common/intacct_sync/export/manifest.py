@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ def reconcile(parts: Sequence[PartSummary], expected: int | None) -> Reconciliat
     ordered = sorted((p for p in parts if p.records), key=lambda p: key_order(p.first_key))
     overlaps = tuple(
         (a.key, b.key)
-        for a, b in zip(ordered, ordered[1:], strict=False)
+        for a, b in pairwise(ordered)
         if key_order(b.first_key) <= key_order(a.last_key)
     )
     return Reconciliation(sum(p.records for p in parts), expected, overlaps)
@@ -86,8 +87,14 @@ def build_manifest(
         "warnings": list(warnings),
         "error": error,
         "parts": [
-            {"key": p.key, "records": p.records, "sha256": p.sha256, "bytes": p.bytes,
-             "first_key": p.first_key, "last_key": p.last_key}
+            {
+                "key": p.key,
+                "records": p.records,
+                "sha256": p.sha256,
+                "bytes": p.bytes,
+                "first_key": p.first_key,
+                "last_key": p.last_key,
+            }
             for p in sorted(parts, key=lambda p: p.key)
         ],
     }

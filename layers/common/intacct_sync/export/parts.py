@@ -58,7 +58,11 @@ class PartSummary:
 
 
 def encode_part(
-    key: str, records: Iterable[Record], key_field: str, modified_sort_key: Any = None, modified_field: str = ""
+    key: str,
+    records: Iterable[Record],
+    key_field: str,
+    modified_sort_key: Any = None,
+    modified_field: str = "",
 ) -> tuple[PartSummary, bytes]:
     """Serialise records as gzip NDJSON (one JSON object per line, UTF-8) and summarise them.
 

@@ -22,7 +22,9 @@ MODES = ("full", "incremental")
 def _name(value: Any, what: str, pattern: re.Pattern[str] = NAME_PATTERN) -> str:
     if not isinstance(value, str) or not pattern.match(value):
         raise InvalidExportRequest(
-            f"{what} must be an Intacct name (a letter, then letters, digits or underscores), got {value!r}"[:300]
+            f"{what} must be an Intacct name (a letter, then letters, digits or underscores), got {value!r}"[
+                :300
+            ]
         )
     return value
 
@@ -72,11 +74,15 @@ class ExportSpec:
             raise InvalidExportRequest(f"mode must be one of {', '.join(MODES)}, got {mode!r}"[:200])
         page_size = payload.get("page_size", default_page_size)
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 2000:
-            raise InvalidExportRequest(f"page_size must be a whole number from 1 to 2000, got {page_size!r}"[:200])
+            raise InvalidExportRequest(
+                f"page_size must be a whole number from 1 to 2000, got {page_size!r}"[:200]
+            )
         filt = payload.get("filter")
         if filt is not None:
             if not isinstance(filt, Mapping):
-                raise InvalidExportRequest("filter must be a JSON object, e.g. {\"field\": ..., \"op\": ..., ...}")
+                raise InvalidExportRequest(
+                    'filter must be a JSON object, e.g. {"field": ..., "op": ..., ...}'
+                )
             try:
                 filt = filter_from_dict(dict(filt)).to_dict()
             except InvalidQueryError as exc:
@@ -109,7 +115,9 @@ class ExportSpec:
 
 def _parse_since(value: Any) -> str:
     if not isinstance(value, str):
-        raise InvalidExportRequest("since must be an ISO-8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z")
+        raise InvalidExportRequest(
+            "since must be an ISO-8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z"
+        )
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -13,7 +13,13 @@ from intacct_sync.export import layout
 from intacct_sync.export.manifest import build_manifest, reconcile
 from intacct_sync.export.pages import fetch_pages, page_query
 from intacct_sync.export.parts import decode_part, encode_part, key_order
-from intacct_sync.export.plan import SegmentHead, page_count, pages_per_task, plan_segments, segment_start_pages
+from intacct_sync.export.plan import (
+    SegmentHead,
+    page_count,
+    pages_per_task,
+    plan_segments,
+    segment_start_pages,
+)
 from intacct_sync.export.spec import ExportSpec, PageTask, validate_run_id
 from intacct_sync.export.window import (
     combine_filters,
@@ -56,7 +62,9 @@ def _resolve_fields(rt: Runtime, spec: ExportSpec, run_id: str) -> tuple[str, ..
         else:
             infos = rt.charged(run_id, spec.entity, lambda s: rt.client.lookup(s, spec.object))
             fields = tuple(info.name for info in infos)
-            rt.store.put_json(cache_key, {"object": spec.object, "fields": list(fields), "fetched_at": _now()})
+            rt.store.put_json(
+                cache_key, {"object": spec.object, "fields": list(fields), "fetched_at": _now()}
+            )
     extra = [f for f in (spec.key_field, spec.modified_field) if f not in fields]
     return tuple(extra) + tuple(fields)
 
@@ -165,13 +173,25 @@ def plan(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
     first = event["first"]
     task = PageTask.from_payload(first["task"])
     heads = [
-        SegmentHead(0, first.get("first_part"), first["records"], first["first_key"], first["last_key"],
-                    first.get("num_remaining"))
+        SegmentHead(
+            0,
+            first.get("first_part"),
+            first["records"],
+            first["first_key"],
+            first["last_key"],
+            first.get("num_remaining"),
+        )
     ]
     for b in event.get("boundaries", []):
         heads.append(
-            SegmentHead(b["segment"], b.get("first_part"), b["records"], b["first_key"], b["last_key"],
-                        b.get("num_remaining"))
+            SegmentHead(
+                b["segment"],
+                b.get("first_part"),
+                b["records"],
+                b["first_key"],
+                b["last_key"],
+                b.get("num_remaining"),
+            )
         )
     plans, repairs = plan_segments(heads)
     for repair in repairs:
@@ -179,18 +199,28 @@ def plan(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
             rt.store.delete(repair.part_key)
             continue
         records = [
-            r for r in decode_part(rt.store.get_bytes(repair.part_key))
+            r
+            for r in decode_part(rt.store.get_bytes(repair.part_key))
             if key_order(str(r.get(task.key_field) or "")) < key_order(repair.keep_below)
         ]
-        summary, body = encode_part(repair.part_key, records, task.key_field, modified_sort_key, task.modified_field)
+        summary, body = encode_part(
+            repair.part_key, records, task.key_field, modified_sort_key, task.modified_field
+        )
         rt.store.put_part(summary, body)
         logger.warning("trimmed overlapping first page", extra={"part": repair.part_key})
     per_task = int(event.get("pages_per_task", 1))
     segments = [
         {
             "done": p.done,
-            "task": replace(task, segment=p.segment, seq=1, after_key=p.after_key, upper_key=p.upper_key,
-                            offset=0, max_pages=per_task).to_payload(),
+            "task": replace(
+                task,
+                segment=p.segment,
+                seq=1,
+                after_key=p.after_key,
+                upper_key=p.upper_key,
+                offset=0,
+                max_pages=per_task,
+            ).to_payload(),
         }
         for p in plans
     ]
@@ -220,21 +250,30 @@ def _export_deletes(rt: Runtime, spec: dict[str, Any], run_id: str, window: dict
         ]
     }
     task = PageTask(
-        run_id=run_id, object="AUDITHISTORY", fields=("RECORDNO", "OBJECTKEY", "ACCESSTIME", "USERID"),
-        filter=audit_filter, key_field="RECORDNO", page_size=2000, entity=spec.get("entity"),
+        run_id=run_id,
+        object="AUDITHISTORY",
+        fields=("RECORDNO", "OBJECTKEY", "ACCESSTIME", "USERID"),
+        filter=audit_filter,
+        key_field="RECORDNO",
+        page_size=2000,
+        entity=spec.get("entity"),
     )
     tombstones: list[dict[str, Any]] = []
     while True:
         page = rt.charged_query(run_id, task.entity, page_query(task))
         for r in page.records:
             accessed = str(r.get("ACCESSTIME") or "")
-            tombstones.append({
-                spec["key_field"]: r.get("OBJECTKEY"),
-                "deleted_at": intacct_to_utc(accessed, rt.settings.tenant_timezone).isoformat() if accessed else None,
-                "deleted_at_tenant_local": accessed or None,
-                "deleted_by": r.get("USERID"),
-                "audit_recordno": r.get("RECORDNO"),
-            })
+            tombstones.append(
+                {
+                    spec["key_field"]: r.get("OBJECTKEY"),
+                    "deleted_at": intacct_to_utc(accessed, rt.settings.tenant_timezone).isoformat()
+                    if accessed
+                    else None,
+                    "deleted_at_tenant_local": accessed or None,
+                    "deleted_by": r.get("USERID"),
+                    "audit_recordno": r.get("RECORDNO"),
+                }
+            )
         if not page.records or page.num_remaining == 0:
             break
         task = replace(task, after_key=str(page.records[-1].get("RECORDNO")))
@@ -287,16 +326,32 @@ def finalise(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
     window_out = dict(window or {}, watermark_after=new_watermark if rec.ok else None)
     transactions = rt.state.run_progress(run_id)["transactions"]
     manifest = build_manifest(
-        spec=spec, run_id=run_id, status=status, started_at=event.get("started_at", ""), finished_at=_now(),
-        parts=parts, reconciliation=rec, total_count_first_page=total, transactions=transactions,
-        window=window_out, deletes=deletes, warnings=warnings, error=error,
+        spec=spec,
+        run_id=run_id,
+        status=status,
+        started_at=event.get("started_at", ""),
+        finished_at=_now(),
+        parts=parts,
+        reconciliation=rec,
+        total_count_first_page=total,
+        transactions=transactions,
+        window=window_out,
+        deletes=deletes,
+        warnings=warnings,
+        error=error,
     )
     manifest_key = layout.manifest_key(spec["object"], run_id)
     rt.store.put_json(manifest_key, manifest)
     detail = {
-        "run_id": run_id, "object": spec["object"], "entity": spec.get("entity"), "status": status,
-        "records": rec.records_written, "pages": manifest["pages"], "transactions": transactions,
-        "manifest_key": manifest_key, "bucket": rt.store.bucket,
+        "run_id": run_id,
+        "object": spec["object"],
+        "entity": spec.get("entity"),
+        "status": status,
+        "records": rec.records_written,
+        "pages": manifest["pages"],
+        "transactions": transactions,
+        "manifest_key": manifest_key,
+        "bucket": rt.store.bucket,
     }
     metrics.add_metric(name="IntacctTransactions", unit="Count", value=transactions)
     if not rec.ok:
@@ -328,16 +383,28 @@ def record_failure(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
     detail: dict[str, Any] = {"run_id": run_id, "object": object_name, "status": "failed", **problem}
     if isinstance(object_name, str) and object_name:
         try:
-            spec = ExportSpec.from_payload(
-                {k: v for k, v in request.items() if k in ExportSpec.__dataclass_fields__}
-            ).to_payload() if "fields" not in request else request
+            spec = (
+                ExportSpec.from_payload(
+                    {k: v for k, v in request.items() if k in ExportSpec.__dataclass_fields__}
+                ).to_payload()
+                if "fields" not in request
+                else request
+            )
         except InvalidExportRequest:
             spec = {"object": object_name}
         parts = rt.store.part_summaries(layout.run_prefix(object_name, run_id))
         manifest = build_manifest(
-            spec=spec, run_id=run_id, status="failed", started_at=event.get("started_at", ""),
-            finished_at=_now(), parts=parts, reconciliation=reconcile(parts, None), total_count_first_page=None,
-            transactions=rt.state.run_progress(run_id)["transactions"], warnings=[], error=problem,
+            spec=spec,
+            run_id=run_id,
+            status="failed",
+            started_at=event.get("started_at", ""),
+            finished_at=_now(),
+            parts=parts,
+            reconciliation=reconcile(parts, None),
+            total_count_first_page=None,
+            transactions=rt.state.run_progress(run_id)["transactions"],
+            warnings=[],
+            error=problem,
         )
         key = layout.manifest_key(object_name, run_id)
         rt.store.put_json(key, manifest)
