@@ -1,0 +1,117 @@
+"""``intacct-sim`` command line: start the simulator and serve until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+from .config import SimulatorConfig
+from .server import start_simulator
+
+DEFAULT_PORT = 8085
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (defaults match SimulatorConfig, except the port)."""
+    d = SimulatorConfig()
+    p = argparse.ArgumentParser(prog="intacct-sim", description="Local Sage Intacct XML gateway simulator")
+    p.add_argument("--host", default=d.host)
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    p.add_argument("--records", type=int, default=d.records, help="records per object")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--latency-ms", type=float, default=d.latency_ms, help="added to every gateway call")
+    p.add_argument("--latency-per-record-ms", type=float, default=d.latency_per_record_ms)
+    p.add_argument("--concurrency-limit", type=int, default=None, help="HTTP 429 GW-0010 beyond this")
+    p.add_argument("--session-seconds", type=float, default=None)
+    p.add_argument("--session-minutes", type=float, default=None)
+    p.add_argument("--timezone", default=d.timezone, help="tenant time zone of WHENCREATED/WHENMODIFIED")
+    p.add_argument("--entities", default=",".join(d.entities), help="comma-separated MEGAENTITYIDs")
+    p.add_argument("--sender-id", default=d.sender_id)
+    p.add_argument("--sender-password", default=d.sender_password)
+    p.add_argument("--company-id", default=d.company_id)
+    p.add_argument("--user-id", default=d.user_id)
+    p.add_argument("--user-password", default=d.user_password)
+    p.add_argument("--endpoint-url", default=None, help="endpoint returned by getAPISession")
+    p.add_argument("--faults", type=_json_list, default=[], help="JSON list of fault rules")
+    p.add_argument("--mutations", type=_json_any, default=[], help="JSON mutations_per_query rule(s)")
+    p.add_argument("--readmore-ttl-seconds", type=float, default=d.readmore_ttl_seconds)
+    p.add_argument("--verbose", action="store_true", help="log every HTTP request to stderr")
+    return p
+
+
+def _json_any(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"invalid JSON: {exc}") from None
+
+
+def _json_list(text: str) -> list[Any]:
+    value = _json_any(text)
+    if not isinstance(value, list):
+        raise argparse.ArgumentTypeError("expected a JSON list")
+    return value
+
+
+def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
+    """SimulatorConfig from parsed arguments."""
+    session_seconds = SimulatorConfig.session_seconds
+    if args.session_minutes is not None:
+        session_seconds = args.session_minutes * 60
+    if args.session_seconds is not None:
+        session_seconds = args.session_seconds
+    return SimulatorConfig(
+        records=args.records,
+        seed=args.seed,
+        port=args.port,
+        host=args.host,
+        latency_ms=args.latency_ms,
+        latency_per_record_ms=args.latency_per_record_ms,
+        concurrency_limit=args.concurrency_limit or None,
+        session_seconds=session_seconds,
+        timezone=args.timezone,
+        sender_id=args.sender_id,
+        sender_password=args.sender_password,
+        company_id=args.company_id,
+        user_id=args.user_id,
+        user_password=args.user_password,
+        entities=tuple(e.strip() for e in args.entities.split(",") if e.strip()),
+        faults=args.faults,
+        mutations_per_query=args.mutations,
+        readmore_ttl_seconds=args.readmore_ttl_seconds,
+        endpoint_url=args.endpoint_url,
+        verbose=args.verbose,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start, print one ready line, serve until SIGINT/SIGTERM."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+        sim = start_simulator(config)
+    except (ValueError, OSError) as exc:
+        print(f"intacct-sim: {exc}", file=sys.stderr)
+        return 2
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    print(
+        f"intacct-sim ready at {sim.url} ({config.records} records per object, seed {config.seed}, "
+        f"timezone {config.timezone}; started in {sim.startup_seconds:.2f} s)",
+        flush=True,
+    )
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

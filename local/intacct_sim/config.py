@@ -1,0 +1,107 @@
+"""Simulator configuration (constructor arguments, CLI flags and ``POST /__sim__/config``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+# Fields that can change while the simulator runs; the rest shape the data or the socket.
+RUNTIME_FIELDS = {
+    "latency_ms",
+    "latency_per_record_ms",
+    "concurrency_limit",
+    "session_seconds",
+    "mutations_per_query",
+    "readmore_ttl_seconds",
+    "sender_id",
+    "sender_password",
+    "company_id",
+    "user_id",
+    "user_password",
+    "endpoint_url",
+}
+
+
+@dataclass
+class SimulatorConfig:
+    """Everything the simulator can be told. Defaults are the documented ones.
+
+    ``mutations_per_query``: list of ``{"object", "inserts", "updates", "deletes", "every"}``; after
+    every ``every``-th (default 1) successful query/readByQuery/readMore of ``object`` the changes are
+    applied, to reproduce offset drift during an export. A single dict is accepted too.
+    """
+
+    records: int = 10_000
+    seed: int = 42
+    port: int = 0
+    host: str = "127.0.0.1"
+    latency_ms: float = 0.0
+    latency_per_record_ms: float = 0.0
+    concurrency_limit: int | None = None
+    session_seconds: float = 3600.0
+    timezone: str = "America/Los_Angeles"
+    sender_id: str = "intacct-sim"
+    sender_password: str = "intacct-sim-pw"
+    company_id: str = "SIMCO"
+    user_id: str = "sim-user"
+    user_password: str = "sim-user-pw"
+    entities: tuple[str, ...] = ("US", "UK", "DE")
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    mutations_per_query: list[dict[str, Any]] = field(default_factory=list)
+    readmore_ttl_seconds: float = 1800.0
+    endpoint_url: str | None = None  # what getAPISession returns; default: this simulator's gateway URL
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        self.mutations_per_query = normalise_mutations(self.mutations_per_query)
+        if self.records < 0:
+            raise ValueError("records must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly view (passwords included: this is a local test double)."""
+        data = dataclasses.asdict(self)
+        data["entities"] = list(self.entities)
+        return data
+
+
+def normalise_mutations(value: Any) -> list[dict[str, Any]]:
+    """Accept None, one dict or a list of dicts; validate keys and fill defaults."""
+    if not value:
+        return []
+    rules = [value] if isinstance(value, dict) else list(value)
+    out = []
+    for rule in rules:
+        unknown = set(rule) - {"object", "inserts", "updates", "deletes", "every"}
+        if unknown or "object" not in rule:
+            raise ValueError(f"bad mutations_per_query entry {rule!r}")
+        out.append(
+            {
+                "object": str(rule["object"]).upper(),
+                "inserts": int(rule.get("inserts", 0)),
+                "updates": int(rule.get("updates", 0)),
+                "deletes": int(rule.get("deletes", 0)),
+                "every": max(1, int(rule.get("every", 1))),
+            }
+        )
+    return out
+
+
+def apply_runtime_changes(config: SimulatorConfig, changes: dict[str, Any]) -> None:
+    """Validate and apply run-time changes (``session_minutes`` is accepted as well)."""
+    changes = dict(changes)
+    if "session_minutes" in changes:
+        changes["session_seconds"] = float(changes.pop("session_minutes")) * 60
+    unknown = set(changes) - RUNTIME_FIELDS
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)} at run time; allowed: {sorted(RUNTIME_FIELDS)}")
+    for key, value in changes.items():
+        if key == "mutations_per_query":
+            value = normalise_mutations(value)
+        elif key == "concurrency_limit":
+            value = None if value in (None, 0) else int(value)
+        elif key in ("latency_ms", "latency_per_record_ms", "session_seconds", "readmore_ttl_seconds"):
+            value = float(value)
+            if value < 0:
+                raise ValueError(f"{key} must be >= 0")
+        setattr(config, key, value)

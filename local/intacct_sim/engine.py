@@ -1,0 +1,177 @@
+"""Query execution: matching, ordering, caching and aggregates over a Table.
+
+Matching rows for a (filter, order, entity, case) signature are cached per table version, so the
+pages of an offset export are slices of one array. Full-table sort permutations are cached per order
+signature, so a keyset page (``WHENMODIFIED > x ORDER BY WHENMODIFIED, RECORDNO``) costs one
+vectorised filter pass plus ``perm[mask[perm]]`` instead of a sort.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .columns import CategoryColumn, NumberColumn, TextColumn, TimeColumn, decimal_text
+from .dataset import Table
+from .filters import Node, evaluate
+from .timeutil import NULL_TIME, format_one
+
+AGGREGATES = ("count", "min", "max", "sum", "avg")
+
+
+@dataclass(frozen=True)
+class Order:
+    """One ORDER BY term (field name upper-cased)."""
+
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class SelectItem:
+    """A selected field or aggregate; ``label`` is the result element/key name."""
+
+    kind: str  # "field" or an aggregate name
+    field: str  # upper-case column name
+    label: str
+
+
+class QueryCache:
+    """Small LRU of matching-row arrays and sort permutations (bounded by total elements)."""
+
+    def __init__(self, max_elements: int = 20_000_000) -> None:
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._elements = 0
+        self._max = max_elements
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        """Cached array or None."""
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple, value: np.ndarray) -> None:
+        """Store an array, evicting least recently used ones beyond the size bound."""
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._elements -= len(old)
+            self._items[key] = value
+            self._elements += len(value)
+            while self._elements > self._max and len(self._items) > 1:
+                _, evicted = self._items.popitem(last=False)
+                self._elements -= len(evicted)
+
+    def clear(self) -> None:
+        """Drop everything."""
+        with self._lock:
+            self._items.clear()
+            self._elements = 0
+
+
+def _sort_permutation(table: Table, order: tuple[Order, ...], cache: QueryCache) -> np.ndarray:
+    key = ("perm", table.name, table.version, order)
+    perm = cache.get(key)
+    if perm is None:
+        keys = [table.columns[o.field].sort_key(o.descending) for o in reversed(order)]
+        if not table.recordno_sorted:
+            keys.insert(0, table.recordno.values[: table.n])  # deterministic tie-break by RECORDNO
+        perm = np.lexsort(keys) if len(keys) > 1 else np.argsort(keys[0], kind="stable")
+        cache.put(key, perm)
+    return perm
+
+
+def matching_rows(
+    table: Table,
+    node: Node | None,
+    order: tuple[Order, ...],
+    entity: str | None,
+    case_insensitive: bool,
+    cache: QueryCache,
+) -> np.ndarray:
+    """Ordered row numbers of live records matching the filter (cached per table version)."""
+    scoped = entity if entity and table.spec.entity_scoped else None
+    key = ("rows", table.name, table.version, repr(node), order, scoped, case_insensitive)
+    rows = cache.get(key)
+    if rows is not None:
+        return rows
+    mask = table.live_mask()
+    if node is not None:
+        mask = mask & evaluate(node, table, case_insensitive)
+    if scoped:
+        mask = mask & table.columns["MEGAENTITYID"].compare("equalto", [scoped], False)
+    if not order and not table.recordno_sorted:
+        order = (Order("RECORDNO"),)
+    if not order or (order == (Order("RECORDNO"),) and table.recordno_sorted):
+        rows = np.flatnonzero(mask)  # physical order is RECORDNO order: no sort needed
+    elif order == (Order("RECORDNO", True),) and table.recordno_sorted:
+        rows = np.flatnonzero(mask)[::-1].copy()
+    else:
+        perm = _sort_permutation(table, order, cache)
+        rows = perm[mask[perm]]
+    cache.put(key, rows)
+    return rows
+
+
+def aggregate_rows(table: Table, rows: np.ndarray, items: list[SelectItem]) -> list[list[str]]:
+    """Aggregate results: one row per group of the plain fields (one row overall without them)."""
+    group_fields = [i.field for i in items if i.kind == "field"]
+    if group_fields:
+        rendered = table.render(rows, group_fields)
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for position, values in enumerate(rendered):
+            groups.setdefault(tuple(values), []).append(position)
+        ordered = list(groups.items())  # first appearance: follows the query order
+    else:
+        ordered = [((), list(range(len(rows))))]
+    out = []
+    for group_key, positions in ordered:
+        sub = rows[np.asarray(positions, dtype=np.int64)]
+        values_iter = iter(group_key)
+        out.append([next(values_iter) if i.kind == "field" else _aggregate(table, sub, i) for i in items])
+    return out
+
+
+def _aggregate(table: Table, rows: np.ndarray, item: SelectItem) -> str:
+    column = table.columns[item.field]
+    non_null = rows[~column.null_mask()[rows]] if len(rows) else rows
+    if item.kind == "count":
+        return str(len(non_null))
+    if len(non_null) == 0:
+        return ""
+    if isinstance(column, NumberColumn):
+        values = column.numeric(non_null)
+        reducers: dict[str, Callable[[np.ndarray], float]] = {
+            "min": np.min,
+            "max": np.max,
+            "sum": np.sum,
+            "avg": np.mean,
+        }
+        result = float(reducers[item.kind](values))
+        if column.integer and item.kind != "avg":
+            return str(int(result))
+        return decimal_text(result) if item.kind != "avg" else _average_text(result)
+    if item.kind in ("sum", "avg"):
+        raise ValueError(f"{item.kind.upper()} needs a numeric field; {item.field} is not numeric")
+    if isinstance(column, TimeColumn):
+        values = column.values[non_null]
+        values = values[values != NULL_TIME]
+        return format_one(int(values.min() if item.kind == "min" else values.max()), column.date_only)
+    assert isinstance(column, CategoryColumn | TextColumn)
+    strings = column.render(non_null)
+    return min(strings) if item.kind == "min" else max(strings)
+
+
+def _average_text(value: float) -> str:
+    if math.isnan(value):
+        return ""
+    text = f"{value:.10f}".rstrip("0").rstrip(".")
+    return text or "0"

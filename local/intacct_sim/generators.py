@@ -1,0 +1,607 @@
+"""Deterministic, vectorised generation of realistic record values.
+
+Every builder takes a numpy Generator and the row count and returns one Column per field. Numbers,
+timestamps and categories are numpy arrays; free text is generated lazily from small index arrays
+(see columns.TextColumn). Values deliberately include unicode, ``&``, ``<``, quotes, newlines and
+empty fields, because those are what break exporters.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .columns import CategoryColumn, Column, NumberColumn, TextColumn, TimeColumn
+
+BOOL_ALIASES = {"T": "true", "F": "false"}
+STATUS_ALIASES = {"T": "active", "F": "inactive"}
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A multi-entity location (``MEGAENTITYID``)."""
+
+    key: int
+    id: str
+    name: str
+    currency: str
+    country: str
+
+
+DEFAULT_ENTITIES = (
+    Entity(1, "US", "United States", "USD", "US"),
+    Entity(2, "UK", "United Kingdom", "GBP", "GB"),
+    Entity(3, "DE", "Deutschland", "EUR", "DE"),
+)
+
+# (user record number, login id): CREATEDBY/MODIFIEDBY carry the record number, AUDITHISTORY the login.
+USERS = ((1, "Admin"), (3, "sim-user"), (7, "jdoe"), (12, "mschmidt"), (28, "integration.bot"))
+
+COMPANY_BASES = (
+    "Acme", "Globex", "Initech", "Umbrella", "Stark Industries", "Wayne Enterprises", "Müller & Söhne",
+    "O'Brien \"Quotes\"", "株式会社 山田商事", "北京星辰科技", "Café Olé", "Zürich Rück",
+    "Smith & Wesson <Tools>", "Åkesson Bygg", "Łódź Logistyka", "Ñandú Exportaciones", "Δέλτα Τεχνική",
+    "Промсервис", "Nguyễn Trading",
+    "Søren Kierkegaard", "L'Oréal Partenaires", "Bäckerei Groß", "<Script> Labs", "AT&T Reseller",
+    "🚀 Rocket Supplies", "Hooli", "Vandelay Industries", "Soylent", "Tyrell", "Cyberdyne",
+)  # fmt: skip
+COMPANY_SUFFIXES = ("Inc.", "GmbH", "<GmbH>", "LLC", "Ltd", "S.A.", "K.K.", "& Co.", "AG", "plc", "")
+FIRST_NAMES = (
+    "José", "Zoë", "Anna", "Björn", "Chloé", "Dmitri", "Émile", "François", "Günter", "Håkon", "Ingrid",
+    "Jürgen", "Kenji", "Łucja", "María", "Nuño", "Priya", "Quentin", "Renée", "Søren", "太郎", "花子", "Wei",
+    "Yusuf", "Zoltán", "Mary-Jane", "D'Arcy", "John", "Alice", "Bob",
+)  # fmt: skip
+LAST_NAMES = (
+    "O'Brien", "Müller", "Smith", "García", "Nguyễn", "田中", "王", "Øster", "Kowalski", "Dubois",
+    "Van der Berg", "Al-Farsi", "Johnson", "Brown", "Schäfer", "Ivanov", "Rossi", "Papadopoulos",
+    "Sørensen", "\"Doc\" Holliday", "Smith & Sons", "Lee",
+)  # fmt: skip
+# (city, state, ISO country code, country name)
+LOCATIONS = (
+    ("San Francisco", "CA", "US", "United States"), ("New York", "NY", "US", "United States"),
+    ("Austin", "TX", "US", "United States"), ("Seattle", "WA", "US", "United States"),
+    ("Boston", "MA", "US", "United States"), ("London", "", "GB", "United Kingdom"),
+    ("Manchester", "", "GB", "United Kingdom"), ("Edinburgh", "", "GB", "United Kingdom"),
+    ("München", "BY", "DE", "Germany"), ("Köln", "NW", "DE", "Germany"),
+    ("Düsseldorf", "NW", "DE", "Germany"), ("Berlin", "BE", "DE", "Germany"),
+    ("東京", "", "JP", "Japan"), ("Zürich", "ZH", "CH", "Switzerland"),
+    ("São Paulo", "SP", "BR", "Brazil"),
+)  # fmt: skip
+STREETS = (
+    "Main St", "Baker Street", "Königstraße", "Rue de l'Église", "Market & 5th", "Oak Avenue",
+    "Hauptstraße", "High Street", "Calle Mayor", "Elm St \"Rear\"",
+)  # fmt: skip
+ADDRESS2 = ("Suite 100", "Floor 3 & 4", "c/o <Accounts>", "Gebäude B", "PO Box 42", "Unit 7")
+COMMENTS = (
+    "Preferred customer & partner", "Line one\nLine two", "Contains <tags> and \"quotes\"",
+    "Zahlung nach Rücksprache", "支払い条件: 30日", "It's complicated",
+)  # fmt: skip
+GL_TITLES = (
+    "Cash", "Accounts Receivable", "Inventory", "Prepaid Expenses", "Fixed Assets", "Accounts Payable",
+    "Accrued Liabilities", "Retained Earnings", "Revenue", "Cost of Goods Sold", "R&D Expenses",
+    "Umsatzerlöse 19% USt", "Bank \"Main\" account", "現金及び預金", "Salaries <Admin>",
+    "Travel & Entertainment",
+)  # fmt: skip
+GL_QUALIFIERS = ("", "Operating", "Trade", "Intercompany", "EUR", "Zürich", "Reserve")
+GL_CATEGORIES = (
+    "Cash", "Accounts Receivable", "Inventory", "Fixed Assets", "Accounts Payable", "Equity", "Revenue",
+    "Cost of Sales", "Operating Expenses", "",
+)  # fmt: skip
+
+
+def ascii_slug(text: str) -> str:
+    """Lower-case ASCII rendering of a name for e-mail addresses ('user' when nothing is left)."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = "".join(ch for ch in plain.lower() if ch.isalnum())
+    return slug or "user"
+
+
+_FIRST_ASCII = tuple(ascii_slug(n) for n in FIRST_NAMES)
+_LAST_ASCII = tuple(ascii_slug(n) for n in LAST_NAMES)
+
+
+@dataclass
+class RowBasis:
+    """What every object's rows share: keys, timestamps (tenant-local naive seconds), entity codes."""
+
+    recordno: np.ndarray
+    created: np.ndarray
+    modified: np.ndarray
+    entity: np.ndarray
+    fresh: bool = False  # generated for run-time inserts: no parent links into existing rows
+
+    @property
+    def n(self) -> int:
+        return len(self.recordno)
+
+
+def _pick(rng: np.random.Generator, n: int, weights: list[float]) -> np.ndarray:
+    """Category codes drawn with the given relative weights (faster than rng.choice with p)."""
+    draws = rng.random(n)
+    codes = np.zeros(n, dtype=np.int32)
+    for threshold in (np.cumsum(weights) / sum(weights))[:-1]:
+        codes += draws >= threshold  # a few vectorised comparisons beat searchsorted for tiny tables
+    return codes
+
+
+def _cat(
+    name: str, codes: np.ndarray, cats: tuple[str, ...] | list[str], aliases: dict[str, str] | None = None
+) -> CategoryColumn:
+    return CategoryColumn(name, codes.copy(), cats, aliases)
+
+
+def _text(name: str, n: int, fn: Callable[[np.ndarray], list[str]]) -> TextColumn:
+    return TextColumn(name, n, fn)
+
+
+def common_columns(
+    basis: RowBasis, rng: np.random.Generator, entities: tuple[Entity, ...], scoped: bool
+) -> dict[str, Column]:
+    """RECORDNO, audit fields, STATUS and (for entity-scoped objects) the MEGAENTITY fields."""
+    n = basis.n
+    user_nos = np.array([u for u, _ in USERS], dtype=np.float64)
+    created_by = user_nos[_pick(rng, n, [5, 3, 2, 1, 4])]
+    modified_by = np.where(
+        basis.modified != basis.created, user_nos[_pick(rng, n, [4, 3, 2, 2, 5])], created_by
+    )
+    cols: dict[str, Column] = {
+        "RECORDNO": NumberColumn("RECORDNO", basis.recordno, integer=True),
+        "STATUS": _cat(
+            "STATUS", (rng.random(n) < 0.1).astype(np.int32), ("active", "inactive"), STATUS_ALIASES
+        ),
+        "WHENCREATED": TimeColumn("WHENCREATED", basis.created),
+        "WHENMODIFIED": TimeColumn("WHENMODIFIED", basis.modified),
+        "CREATEDBY": NumberColumn("CREATEDBY", created_by, integer=True),
+        "MODIFIEDBY": NumberColumn("MODIFIEDBY", modified_by, integer=True),
+    }
+    if scoped:
+        cols["MEGAENTITYKEY"] = NumberColumn(
+            "MEGAENTITYKEY", np.array([e.key for e in entities], dtype=np.float64)[basis.entity], integer=True
+        )
+        cols["MEGAENTITYID"] = _cat("MEGAENTITYID", basis.entity, [e.id for e in entities])
+        cols["MEGAENTITYNAME"] = _cat("MEGAENTITYNAME", basis.entity, [e.name for e in entities])
+    return cols
+
+
+def _company_names(rng: np.random.Generator, n: int) -> Callable[[np.ndarray], list[str]]:
+    base = rng.integers(0, len(COMPANY_BASES), n, dtype=np.int16)
+    suffix = rng.integers(0, len(COMPANY_SUFFIXES), n, dtype=np.int16)
+    number = np.where(rng.random(n) < 0.5, rng.integers(1, 1000, n), 0).astype(np.int16)
+
+    def gen(rows: np.ndarray) -> list[str]:
+        out = []
+        for b, s, k in zip(base[rows].tolist(), suffix[rows].tolist(), number[rows].tolist(), strict=True):
+            name = COMPANY_BASES[b]
+            if COMPANY_SUFFIXES[s]:
+                name = f"{name} {COMPANY_SUFFIXES[s]}"
+            out.append(f"{name} {k}" if k else name)
+        return out
+
+    return gen
+
+
+def _money(
+    rng: np.random.Generator, n: int, zero_share: float, null_share: float, scale: float
+) -> np.ndarray:
+    cents = np.round(rng.lognormal(np.log(scale), 1.2, n) * 100) / 100
+    cents[rng.random(n) < zero_share] = 0.0
+    cents[rng.random(n) < null_share] = np.nan
+    return cents
+
+
+def _locations(rng: np.random.Generator, entity: np.ndarray, entities: tuple[Entity, ...]) -> np.ndarray:
+    """Location index per row, mostly within the country of the row's entity."""
+    loc = np.empty(len(entity), dtype=np.int32)
+    anywhere = np.arange(len(LOCATIONS), dtype=np.int32)
+    for e in np.unique(entity).tolist():
+        rows = np.flatnonzero(entity == e)
+        own = np.array(
+            [i for i, place in enumerate(LOCATIONS) if place[2] == entities[e].country], dtype=np.int32
+        )
+        loc[rows] = rng.choice(own if len(own) else anywhere, size=len(rows))
+    stray = rng.random(len(entity)) < 0.08
+    loc[stray] = rng.choice(anywhere, size=int(stray.sum()))
+    return loc
+
+
+def contact_columns(
+    prefix: str,
+    basis: RowBasis,
+    rng: np.random.Generator,
+    entities: tuple[Entity, ...],
+    company: Callable[[np.ndarray], list[str]],
+    extended: bool,
+) -> dict[str, Column]:
+    """DISPLAYCONTACT.* fields, flat with dotted names as query returns them."""
+    n = basis.n
+    first = rng.integers(0, len(FIRST_NAMES), n, dtype=np.int16)
+    last = rng.integers(0, len(LAST_NAMES), n, dtype=np.int16)
+    loc = _locations(rng, basis.entity, entities)
+    phone_digits = rng.integers(0, 10_000_000, n, dtype=np.int32)
+    has_phone = rng.random(n) >= 0.15
+    has_phone2 = rng.random(n) < 0.2
+    email_kind = _pick(rng, n, [80, 10, 10])  # 0 normal, 1 empty, 2 plus-addressing
+    email2 = rng.random(n) < 0.15
+    house = rng.integers(1, 2000, n, dtype=np.int16)
+    street = rng.integers(0, len(STREETS), n, dtype=np.int16)
+    addr2 = np.where(rng.random(n) < 0.3, rng.integers(0, len(ADDRESS2), n), -1).astype(np.int16)
+    zips = rng.integers(0, 100_000, n, dtype=np.int32)
+    initial = np.where(rng.random(n) < 0.3, rng.integers(0, 26, n), -1).astype(np.int8)
+    recno = basis.recordno
+    domains = ("example.com", "example.co.uk", "beispiel.de", "example.org")
+    dialing = {"US": "+1", "GB": "+44", "DE": "+49", "JP": "+81", "CH": "+41", "BR": "+55"}
+
+    def firsts(rows: np.ndarray) -> list[str]:
+        return [FIRST_NAMES[i] for i in first[rows].tolist()]
+
+    def lasts(rows: np.ndarray) -> list[str]:
+        return [LAST_NAMES[i] for i in last[rows].tolist()]
+
+    def contact_name(rows: np.ndarray) -> list[str]:
+        return [
+            f"{LAST_NAMES[b]}, {FIRST_NAMES[a]}"
+            for a, b in zip(first[rows].tolist(), last[rows].tolist(), strict=True)
+        ]
+
+    def print_as(rows: np.ndarray) -> list[str]:
+        return [
+            f"{FIRST_NAMES[a]} {LAST_NAMES[b]}"
+            for a, b in zip(first[rows].tolist(), last[rows].tolist(), strict=True)
+        ]
+
+    def phone(mask: np.ndarray, salt: int) -> Callable[[np.ndarray], list[str]]:
+        def gen(rows: np.ndarray) -> list[str]:
+            out = []
+            for ok, d, li in zip(
+                mask[rows].tolist(), phone_digits[rows].tolist(), loc[rows].tolist(), strict=True
+            ):
+                if not ok:
+                    out.append("")
+                    continue
+                d = (d + salt) % 10_000_000
+                out.append(f"{dialing[LOCATIONS[li][2]]} {d // 10_000:03d} {d % 10_000:04d}")
+            return out
+
+        return gen
+
+    def email(rows: np.ndarray) -> list[str]:
+        out = []
+        for kind, a, b, r in zip(
+            email_kind[rows].tolist(),
+            first[rows].tolist(),
+            last[rows].tolist(),
+            recno[rows].tolist(),
+            strict=True,
+        ):
+            if kind == 1:
+                out.append("")
+            else:
+                tag = "+billing" if kind == 2 else ""
+                out.append(f"{_FIRST_ASCII[a]}.{_LAST_ASCII[b]}{tag}{int(r) % 1000}@{domains[int(r) % 4]}")
+        return out
+
+    def email_2(rows: np.ndarray) -> list[str]:
+        return [
+            f"ap{int(r)}@{domains[int(r) % 4]}" if ok else ""
+            for ok, r in zip(email2[rows].tolist(), recno[rows].tolist(), strict=True)
+        ]
+
+    def address1(rows: np.ndarray) -> list[str]:
+        return [f"{h} {STREETS[s]}" for h, s in zip(house[rows].tolist(), street[rows].tolist(), strict=True)]
+
+    def address2(rows: np.ndarray) -> list[str]:
+        return [ADDRESS2[i] if i >= 0 else "" for i in addr2[rows].tolist()]
+
+    def zipcode(rows: np.ndarray) -> list[str]:
+        out = []
+        for z, li in zip(zips[rows].tolist(), loc[rows].tolist(), strict=True):
+            country = LOCATIONS[li][2]
+            out.append(
+                f"{z % 90 + 10}{chr(65 + z % 26)} {z % 9}{chr(66 + z % 20)}{chr(65 + z % 23)}"
+                if country == "GB"
+                else f"{z:05d}"
+            )
+        return out
+
+    def initials(rows: np.ndarray) -> list[str]:
+        return [chr(65 + i) if i >= 0 else "" for i in initial[rows].tolist()]
+
+    p = prefix
+    cols: dict[str, Column] = {
+        f"{p}.CONTACTNAME": _text(f"{p}.CONTACTNAME", n, contact_name),
+        f"{p}.PRINTAS": _text(f"{p}.PRINTAS", n, print_as),
+        f"{p}.COMPANYNAME": _text(f"{p}.COMPANYNAME", n, company),
+        f"{p}.FIRSTNAME": _cat(f"{p}.FIRSTNAME", first, FIRST_NAMES),
+        f"{p}.LASTNAME": _cat(f"{p}.LASTNAME", last, LAST_NAMES),
+        f"{p}.PHONE1": _text(f"{p}.PHONE1", n, phone(has_phone, 0)),
+        f"{p}.PHONE2": _text(f"{p}.PHONE2", n, phone(has_phone2, 4242)),
+        f"{p}.EMAIL1": _text(f"{p}.EMAIL1", n, email),
+        f"{p}.EMAIL2": _text(f"{p}.EMAIL2", n, email_2),
+        f"{p}.MAILADDRESS.ADDRESS1": _text(f"{p}.MAILADDRESS.ADDRESS1", n, address1),
+        f"{p}.MAILADDRESS.ADDRESS2": _text(f"{p}.MAILADDRESS.ADDRESS2", n, address2),
+        f"{p}.MAILADDRESS.CITY": _cat(f"{p}.MAILADDRESS.CITY", loc, [place[0] for place in LOCATIONS]),
+        f"{p}.MAILADDRESS.STATE": _cat(f"{p}.MAILADDRESS.STATE", loc, [place[1] for place in LOCATIONS]),
+        f"{p}.MAILADDRESS.ZIP": _text(f"{p}.MAILADDRESS.ZIP", n, zipcode),
+        f"{p}.MAILADDRESS.COUNTRY": _cat(f"{p}.MAILADDRESS.COUNTRY", loc, [place[3] for place in LOCATIONS]),
+        f"{p}.MAILADDRESS.ISOCOUNTRYCODE": _cat(
+            f"{p}.MAILADDRESS.ISOCOUNTRYCODE", loc, [place[2] for place in LOCATIONS]
+        ),
+    }
+    if extended:
+        cols[f"{p}.INITIAL"] = _text(f"{p}.INITIAL", n, initials)
+    return cols
+
+
+def _parent_columns(
+    basis: RowBasis, rng: np.random.Generator, id_prefix: str, names: Callable[[np.ndarray], list[str]]
+) -> dict[str, Column]:
+    """PARENTKEY/PARENTID/PARENTNAME: about 5% of rows belong to an earlier row."""
+    n = basis.n
+    rows = np.arange(n)
+    has_parent = (rng.random(n) < 0.05) & (rows > 0) & (not basis.fresh)
+    parent = np.where(has_parent, (rng.random(n) * rows).astype(np.int64), -1)
+    parent_key = np.where(has_parent, basis.recordno[np.maximum(parent, 0)], np.nan)
+
+    def parent_ids(sel: np.ndarray) -> list[str]:
+        return [f"{id_prefix}-{int(basis.recordno[p]):07d}" if p >= 0 else "" for p in parent[sel].tolist()]
+
+    def parent_names(sel: np.ndarray) -> list[str]:
+        ps = parent[sel]
+        found = iter(names(ps[ps >= 0])) if (ps >= 0).any() else iter(())
+        return [next(found) if p >= 0 else "" for p in ps.tolist()]
+
+    return {
+        "PARENTKEY": NumberColumn("PARENTKEY", parent_key, integer=True),
+        "PARENTID": _text("PARENTID", n, parent_ids),
+        "PARENTNAME": _text("PARENTNAME", n, parent_names),
+    }
+
+
+def _id_column(name: str, basis: RowBasis, prefix: str) -> TextColumn:
+    recno = basis.recordno
+    return _text(name, basis.n, lambda rows: [f"{prefix}-{int(r):07d}" for r in recno[rows].tolist()])
+
+
+def _currency(rng: np.random.Generator, basis: RowBasis, entities: tuple[Entity, ...]) -> CategoryColumn:
+    currencies = sorted({e.currency for e in entities} | {"USD", "EUR", "GBP", "JPY", "CHF"})
+    own = np.array([currencies.index(e.currency) for e in entities], dtype=np.int32)[basis.entity]
+    other = rng.integers(0, len(currencies), basis.n, dtype=np.int32)
+    return _cat("CURRENCY", np.where(rng.random(basis.n) < 0.9, own, other), currencies)
+
+
+def _tax_ids(rng: np.random.Generator, basis: RowBasis, entities: tuple[Entity, ...]) -> TextColumn:
+    digits = rng.integers(0, 1_000_000_000, basis.n, dtype=np.int64)
+    present = rng.random(basis.n) < 0.5
+    countries = [e.country for e in entities]
+    ent = basis.entity
+
+    def gen(rows: np.ndarray) -> list[str]:
+        out = []
+        for ok, d, e in zip(present[rows].tolist(), digits[rows].tolist(), ent[rows].tolist(), strict=True):
+            if not ok:
+                out.append("")
+            elif countries[e] == "US":
+                out.append(f"{d // 10_000_000 % 100:02d}-{d % 10_000_000:07d}")
+            else:
+                out.append(f"{countries[e]}{d:09d}")
+        return out
+
+    return _text("TAXID", basis.n, gen)
+
+
+def _comments(rng: np.random.Generator, n: int) -> CategoryColumn:
+    codes = np.where(rng.random(n) < 0.12, rng.integers(1, len(COMMENTS) + 1, n), 0).astype(np.int32)
+    return _cat("COMMENTS", codes, ("", *COMMENTS))
+
+
+def build_customer(
+    basis: RowBasis, rng: np.random.Generator, entities: tuple[Entity, ...]
+) -> dict[str, Column]:
+    """Columns of CUSTOMER."""
+    n = basis.n
+    names = _company_names(rng, n)
+    reps = _pick(rng, n, [3, 3, 2, 2])
+    glgrp = _pick(rng, n, [6, 1, 3])
+    cols = common_columns(basis, rng, entities, scoped=True)
+    cols.update(
+        {
+            "CUSTOMERID": _id_column("CUSTOMERID", basis, "C"),
+            "NAME": _text("NAME", n, names),
+            "ENTITY": _cat("ENTITY", basis.entity, [e.id for e in entities]),
+            **_parent_columns(basis, rng, "C", names),
+            "CUSTTYPE": _cat(
+                "CUSTTYPE",
+                _pick(rng, n, [5, 3, 1, 1, 2]),
+                ("Corporate", "Retail", "Government", "Non-profit", ""),
+            ),
+            "CUSTREPID": _cat("CUSTREPID", reps, ("EMP-001", "EMP-002", "EMP-003", "")),
+            "CUSTREPNAME": _cat("CUSTREPNAME", reps, ("Smith, Alice", "Müller, Jörg", "O'Neil, Pat", "")),
+            "TERMNAME": _cat(
+                "TERMNAME",
+                _pick(rng, n, [5, 2, 1, 1, 1]),
+                ("Net 30", "Net 60", "Net 15", "Due on receipt", ""),
+            ),
+            "TERRITORYID": _cat(
+                "TERRITORYID", _pick(rng, n, [3, 3, 2, 2, 2]), ("WEST", "EAST", "EMEA", "DACH", "")
+            ),
+            "GLGRPKEY": NumberColumn("GLGRPKEY", np.array([1.0, 2.0, np.nan])[glgrp], integer=True),
+            "GLGROUP": _cat("GLGROUP", glgrp, ("Trade", "Intercompany", "")),
+            "TOTALDUE": NumberColumn("TOTALDUE", _money(rng, n, 0.3, 0.0, 2500.0), integer=False),
+            "CREDITLIMIT": NumberColumn(
+                "CREDITLIMIT", np.round(_money(rng, n, 0.0, 0.4, 20000.0), -3), integer=False
+            ),
+            "CURRENCY": _currency(rng, basis, entities),
+            "TAXID": _tax_ids(rng, basis, entities),
+            "RESALENO": _text("RESALENO", n, _optional_codes(rng, n, 0.2, "RS")),
+            "COMMENTS": _comments(rng, n),
+            "ONETIME": _cat(
+                "ONETIME", (rng.random(n) < 0.05).astype(np.int32), ("false", "true"), BOOL_ALIASES
+            ),
+            "ONHOLD": _cat(
+                "ONHOLD", (rng.random(n) < 0.03).astype(np.int32), ("false", "true"), BOOL_ALIASES
+            ),
+            "OBJECTRESTRICTION": _cat(
+                "OBJECTRESTRICTION", _pick(rng, n, [8, 1, 1]), ("Unrestricted", "RootOnly", "Restricted")
+            ),
+            **contact_columns("DISPLAYCONTACT", basis, rng, entities, names, extended=False),
+            "CUSTOMER_HEALTH": _cat(
+                "CUSTOMER_HEALTH", _pick(rng, n, [6, 2, 1, 3]), ("Good", "At risk", "Churned", "")
+            ),
+        }
+    )
+    return cols
+
+
+def build_vendor(
+    basis: RowBasis, rng: np.random.Generator, entities: tuple[Entity, ...]
+) -> dict[str, Column]:
+    """Columns of VENDOR."""
+    n = basis.n
+    names = _company_names(rng, n)
+    ap = _pick(rng, n, [8, 2])
+    cols = common_columns(basis, rng, entities, scoped=True)
+    cols.update(
+        {
+            "VENDORID": _id_column("VENDORID", basis, "V"),
+            "NAME": _text("NAME", n, names),
+            **_parent_columns(basis, rng, "V", names),
+            **contact_columns("DISPLAYCONTACT", basis, rng, entities, names, extended=True),
+            "VENDORACCOUNTNO": _text("VENDORACCOUNTNO", n, _optional_codes(rng, n, 0.6, "ACCT")),
+            "VENDTYPE": _cat(
+                "VENDTYPE", _pick(rng, n, [5, 2, 1, 2]), ("Supplier", "Contractor", "Utility", "")
+            ),
+            "ACCOUNTLABEL": _cat(
+                "ACCOUNTLABEL", _pick(rng, n, [6, 2, 2]), ("", "Office supplies", "Professional services")
+            ),
+            "APACCOUNT": _cat("APACCOUNT", ap, ("2000", "2100")),
+            "APACCOUNTTITLE": _cat(
+                "APACCOUNTTITLE", ap, ("Accounts Payable", "Accounts Payable - Intercompany")
+            ),
+            "TERMNAME": _cat(
+                "TERMNAME",
+                _pick(rng, n, [5, 2, 1, 1, 1]),
+                ("Net 30", "Net 60", "Net 15", "Due on receipt", ""),
+            ),
+            "TOTALDUE": NumberColumn("TOTALDUE", _money(rng, n, 0.4, 0.0, 1800.0), integer=False),
+            "CREDITLIMIT": NumberColumn(
+                "CREDITLIMIT", np.round(_money(rng, n, 0.0, 0.6, 15000.0), -3), integer=False
+            ),
+            "CURRENCY": _currency(rng, basis, entities),
+            "TAXID": _tax_ids(rng, basis, entities),
+            "COMMENTS": _comments(rng, n),
+            "ONETIME": _cat(
+                "ONETIME", (rng.random(n) < 0.05).astype(np.int32), ("false", "true"), BOOL_ALIASES
+            ),
+            "ONHOLD": _cat(
+                "ONHOLD", (rng.random(n) < 0.05).astype(np.int32), ("false", "true"), BOOL_ALIASES
+            ),
+        }
+    )
+    return cols
+
+
+def build_glaccount(
+    basis: RowBasis, rng: np.random.Generator, entities: tuple[Entity, ...]
+) -> dict[str, Column]:
+    """Columns of GLACCOUNT."""
+    n = basis.n
+    income = (rng.random(n) < 0.4).astype(np.int32)
+    title = rng.integers(0, len(GL_TITLES), n, dtype=np.int16)
+    qualifier = rng.integers(0, len(GL_QUALIFIERS), n, dtype=np.int16)
+    recno = basis.recordno
+
+    def titles(rows: np.ndarray) -> list[str]:
+        out = []
+        for t, q in zip(title[rows].tolist(), qualifier[rows].tolist(), strict=True):
+            out.append(f"{GL_TITLES[t]} - {GL_QUALIFIERS[q]}" if GL_QUALIFIERS[q] else GL_TITLES[t])
+        return out
+
+    cols = common_columns(basis, rng, entities, scoped=True)
+    cols.update(
+        {
+            "ACCOUNTNO": _text(
+                "ACCOUNTNO", n, lambda rows: [str(10_000 + int(r)) for r in recno[rows].tolist()]
+            ),
+            "TITLE": _text("TITLE", n, titles),
+            "ACCOUNTTYPE": _cat("ACCOUNTTYPE", income, ("balancesheet", "incomestatement")),
+            "NORMALBALANCE": _cat(
+                "NORMALBALANCE", (rng.random(n) < 0.45).astype(np.int32), ("debit", "credit")
+            ),
+            "CLOSINGTYPE": _cat("CLOSINGTYPE", income, ("non-closing account", "closing account")),
+            "CLOSINGACCOUNTNO": _cat("CLOSINGACCOUNTNO", income, ("", "3900")),
+            "CATEGORY": _cat(
+                "CATEGORY", rng.integers(0, len(GL_CATEGORIES), n).astype(np.int32), GL_CATEGORIES
+            ),
+            "ALTERNATIVEACCOUNT": _cat(
+                "ALTERNATIVEACCOUNT",
+                _pick(rng, n, [8, 1, 1]),
+                ("None", "Payables account", "Receivables account"),
+            ),
+            "REQUIREDEPT": _cat(
+                "REQUIREDEPT", (rng.random(n) < 0.3).astype(np.int32), ("false", "true"), BOOL_ALIASES
+            ),
+            "REQUIRELOC": _cat(
+                "REQUIRELOC", (rng.random(n) < 0.2).astype(np.int32), ("false", "true"), BOOL_ALIASES
+            ),
+            "TAXABLE": _cat(
+                "TAXABLE", (rng.random(n) < 0.1).astype(np.int32), ("false", "true"), BOOL_ALIASES
+            ),
+        }
+    )
+    return cols
+
+
+def _optional_codes(
+    rng: np.random.Generator, n: int, share: float, prefix: str
+) -> Callable[[np.ndarray], list[str]]:
+    digits = rng.integers(0, 1_000_000, n, dtype=np.int32)
+    present = rng.random(n) < share
+    return lambda rows: [
+        f"{prefix}{d:06d}" if ok else ""
+        for ok, d in zip(present[rows].tolist(), digits[rows].tolist(), strict=True)
+    ]
+
+
+@dataclass
+class AuditEvents:
+    """Raw audit events before they become AUDITHISTORY rows."""
+
+    object_type: np.ndarray  # index into AUDIT_OBJECT_TYPES
+    object_key: np.ndarray  # int64 record numbers
+    access_mode: np.ndarray  # index into ACCESS_MODES
+    access_time: np.ndarray  # naive seconds
+    user: np.ndarray  # index into USERS
+
+
+AUDIT_OBJECT_TYPES = ("customer", "vendor", "glaccount")
+ACCESS_MODES = ("C", "M", "D")
+WORKFLOW_ACTIONS = ("", "Submit", "Approve")
+
+
+def build_audithistory(basis: RowBasis, rng: np.random.Generator, events: AuditEvents) -> dict[str, Column]:
+    """Columns of AUDITHISTORY from events already sorted by time (basis.recordno ascends with time)."""
+    n = basis.n
+    keys = events.object_key
+
+    cols = common_columns(basis, rng, (), scoped=False)
+    user_nos = np.array([u for u, _ in USERS], dtype=np.float64)[events.user]
+    cols["CREATEDBY"] = NumberColumn("CREATEDBY", user_nos, integer=True)
+    cols["MODIFIEDBY"] = NumberColumn("MODIFIEDBY", user_nos.copy(), integer=True)
+    cols["STATUS"] = _cat("STATUS", np.zeros(n, dtype=np.int32), ("active", "inactive"), STATUS_ALIASES)
+    cols.update(
+        {
+            "OBJECTTYPE": _cat("OBJECTTYPE", events.object_type, AUDIT_OBJECT_TYPES),
+            "OBJECTKEY": _text("OBJECTKEY", n, lambda rows: [str(int(k)) for k in keys[rows].tolist()]),
+            "ACCESSMODE": _cat("ACCESSMODE", events.access_mode, ACCESS_MODES),
+            "ACCESSTIME": TimeColumn("ACCESSTIME", events.access_time),
+            "USERID": _cat("USERID", events.user, [login for _, login in USERS]),
+            "WORKFLOWACTION": _cat("WORKFLOWACTION", _pick(rng, n, [18, 1, 1]), WORKFLOW_ACTIONS),
+        }
+    )
+    return cols
+
+
+BUILDERS = {"CUSTOMER": build_customer, "VENDOR": build_vendor, "GLACCOUNT": build_glaccount}

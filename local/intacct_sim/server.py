@@ -1,0 +1,389 @@
+"""HTTP front end: the XML gateway endpoint, limits and faults, and the ``/__sim__/`` control API."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .config import SimulatorConfig, apply_runtime_changes
+from .dataset import Dataset
+from .envelope import EnvelopeError, Request, control_failure, gateway_failure, parse_request
+from .faults import FaultEngine, FaultRule, corrupt, html_error, truncate
+from .functions import FunctionRunner
+from .gateway import XML_CONTENT_TYPE, Gateway, Reply, xml_reply
+from .generators import DEFAULT_ENTITIES, Entity
+from .sessions import SessionStore
+from .stats import Stats
+
+GATEWAY_PATH = "/ia/xml/xmlgw.phtml"
+CONTROL_PREFIX = "/__sim__/"
+RATE_LIMIT_TEXT = "API rate limit exceeded: too many concurrent requests for this company"
+
+
+def _entities(ids: tuple[str, ...]) -> tuple[Entity, ...]:
+    known = {e.id: e for e in DEFAULT_ENTITIES}
+    return tuple(known.get(i, Entity(n + 1, i, f"Entity {i}", "USD", "US")) for n, i in enumerate(ids))
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 512
+
+    def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
+        self.simulator = simulator
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every response carries Content-Length
+    server_version = "IntacctSimulator/1.0"
+    timeout = 120  # idle keep-alive connections are dropped after this many seconds
+    server: _HTTPServer
+
+    # ----- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def sim(self) -> Simulator:
+        return self.server.simulator
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.sim.config.verbose:
+            sys.stderr.write(f"intacct-sim: {self.address_string()} {format % args}\n")
+
+    def _body(self) -> bytes | None:
+        length = self.headers.get("Content-Length")
+        if length is None:
+            self._send(Reply(411, b"Content-Length required", "text/plain"))
+            return None
+        return self.rfile.read(int(length))
+
+    def _send(self, reply: Reply, count: bool = True) -> None:
+        if count:
+            self.sim.stats_store.status(reply.status)
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(reply.body)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (e.g. timed out on a slow fault)
+
+    def _json(self, status: int, data: Any) -> None:
+        body = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+        self._send(Reply(status, body, "application/json; charset=UTF-8"), count=False)
+
+    def _reset_connection(self) -> None:
+        """Close the socket with RST and no response (SO_LINGER 0)."""
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+        self.close_connection = True
+
+    # ----- routing ----------------------------------------------------------------------------
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        if path == GATEWAY_PATH:
+            self._gateway()
+        elif path.startswith(CONTROL_PREFIX):
+            self._control("POST", path[len(CONTROL_PREFIX) :])
+        else:
+            self._json(404, {"error": f"no such endpoint {path}"})
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path.startswith(CONTROL_PREFIX):
+            self._control("GET", path[len(CONTROL_PREFIX) :])
+        elif path == GATEWAY_PATH:
+            self._send(Reply(405, b"The XML gateway only accepts POST", "text/plain"), count=False)
+        else:
+            self._json(404, {"error": f"no such endpoint {path}"})
+
+    def do_DELETE(self) -> None:
+        path = urlsplit(self.path).path
+        if path.startswith(CONTROL_PREFIX):
+            self._control("DELETE", path[len(CONTROL_PREFIX) :])
+        else:
+            self._json(404, {"error": f"no such endpoint {path}"})
+
+    # ----- gateway ----------------------------------------------------------------------------
+
+    def _gateway(self) -> None:
+        body = self._body()
+        if body is None:
+            return
+        sim = self.sim
+        call_no = sim.faults.next_call()
+        in_flight = sim.stats_store.enter()
+        try:
+            limit = sim.config.concurrency_limit
+            if limit is not None and in_flight > limit:
+                reply = xml_reply(
+                    429, gateway_failure("GW-0010", f"{RATE_LIMIT_TEXT} [Request ID: sim-{call_no}]")
+                )
+                reply.headers["Retry-After"] = "1"
+                self._send(reply)
+                return
+            started = time.monotonic()
+            request: Request | None = None
+            error: EnvelopeError | None = None
+            try:
+                request = parse_request(body)
+            except EnvelopeError as exc:
+                error = exc
+            functions = request.function_names() if request else []
+            objects = request.objects() if request else []
+            rule = sim.faults.pick(call_no, functions, objects)
+            if rule is not None:
+                sim.stats_store.fault(rule.kind)
+            if rule is not None and rule.phase == "before":
+                if rule.kind == "slow":
+                    sim.wait(rule.delay_ms / 1000)
+                else:
+                    self._wait_latency(started, 0)
+                    self._fault(rule, None)
+                    return
+            if request is not None:
+                reply = sim.gateway.execute(request)
+            else:
+                assert error is not None
+                reply = xml_reply(200, control_failure(error))
+            self._wait_latency(started, reply.records)
+            if rule is not None and rule.phase == "after":
+                if rule.kind == "slow":
+                    sim.wait(rule.delay_ms / 1000)
+                else:
+                    self._fault(rule, reply)
+                    return
+            self._send(reply)
+        finally:
+            sim.stats_store.leave()
+
+    def _wait_latency(self, started: float, records: int) -> None:
+        cfg = self.sim.config
+        delay = (cfg.latency_ms + cfg.latency_per_record_ms * records) / 1000 - (time.monotonic() - started)
+        if delay > 0:
+            self.sim.wait(delay)
+
+    def _fault(self, rule: FaultRule, reply: Reply | None) -> None:
+        kind = rule.kind
+        if kind == "connection_reset":
+            self._reset_connection()
+            return
+        if kind == "http_429":
+            limited = xml_reply(429, gateway_failure("GW-0010", f"{RATE_LIMIT_TEXT} [Request ID: sim-fault]"))
+            limited.headers["Retry-After"] = "1"
+            self._send(limited)
+            return
+        if kind in ("http_500", "http_502", "http_503", "http_524"):
+            code = int(kind[5:])
+            self._send(Reply(code, html_error(code), "text/html; charset=UTF-8"))
+            return
+        body = reply.body if reply is not None else _PLACEHOLDER
+        body = truncate(body) if kind == "truncated_xml" else corrupt(body)
+        self._send(Reply(200, body, XML_CONTENT_TYPE))
+
+    # ----- control API ------------------------------------------------------------------------
+
+    def _control(self, method: str, name: str) -> None:
+        sim = self.sim
+        payload: Any = None
+        if method == "POST":
+            raw = self._body()
+            if raw is None:
+                return
+            try:
+                payload = json.loads(raw) if raw.strip() else {}
+            except json.JSONDecodeError as exc:
+                self._json(400, {"error": f"invalid JSON: {exc}"})
+                return
+        try:
+            result = self._control_action(sim, method, name, payload)
+        except (ValueError, KeyError, TypeError) as exc:
+            self._json(400, {"error": str(exc)})
+            return
+        if result is None:
+            self._json(404, {"error": f"no such control endpoint {method} {CONTROL_PREFIX}{name}"})
+        else:
+            self._json(200, result)
+
+    def _control_action(self, sim: Simulator, method: str, name: str, payload: Any) -> Any:
+        """Dispatch one control call; None means no such endpoint."""
+        route = (method, name)
+        if route == ("GET", "health"):
+            return {"status": "ok", "url": sim.url}
+        if route == ("GET", "stats"):
+            return sim.stats()
+        if route == ("POST", "reset-stats"):
+            sim.reset_stats()
+            return sim.stats()
+        if route == ("GET", "faults"):
+            return sim.faults.rules()
+        if route == ("POST", "faults"):
+            sim.set_faults(_rule_list(payload))
+            return sim.faults.rules()
+        if route == ("DELETE", "faults"):
+            sim.clear_faults()
+            return []
+        if route == ("GET", "config"):
+            return sim.config.to_dict()
+        if route == ("POST", "config"):
+            sim.configure(**payload)
+            return sim.config.to_dict()
+        if route == ("POST", "mutate"):
+            return _mutate(sim, payload)
+        if route == ("POST", "expire-sessions"):
+            return {"expired": sim.expire_sessions()}
+        if route == ("GET", "records"):
+            query = parse_qs(urlsplit(self.path).query)
+            return sim.records(query["object"][0], query["entity"][0] if "entity" in query else None)
+        return None
+
+
+_PLACEHOLDER = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b"<response><control><status>success</status></control></response>\n"
+)
+
+
+def _rule_list(payload: Any) -> list[dict[str, Any]]:
+    rules = payload.get("rules") if isinstance(payload, dict) else payload
+    if not isinstance(rules, list):
+        raise ValueError('POST /__sim__/faults takes a JSON list of rules (or {"rules": [...]})')
+    return rules
+
+
+def _mutate(sim: Simulator, payload: dict[str, Any]) -> dict[str, Any]:
+    """Random changes by count, and/or explicit ``records`` to upsert and ``delete_keys``."""
+    allowed = {"object", "inserts", "updates", "deletes", "records", "delete_keys"}
+    unknown = set(payload) - allowed
+    if unknown or "object" not in payload:
+        raise ValueError(f"mutate takes {sorted(allowed)} (object required); got {sorted(payload)}")
+    obj = payload["object"]
+    result: dict[str, Any] = sim.mutate(
+        obj, int(payload.get("inserts", 0)), int(payload.get("updates", 0)), int(payload.get("deletes", 0))
+    )
+    result["upserted"] = [sim.upsert(obj, record) for record in payload.get("records", [])]
+    result["deleted"] += [int(k) for k in payload.get("delete_keys", []) if sim.delete(obj, int(k))]
+    return result
+
+
+class Simulator:
+    """A running simulator. Use :func:`start_simulator`; also a context manager (stops on exit)."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        started = time.perf_counter()
+        self.config = config
+        self.dataset = Dataset(config.records, config.seed, config.timezone, _entities(config.entities))
+        self.stats_store = Stats()
+        self.sessions = SessionStore(lambda: self.config.session_seconds)
+        self.faults = FaultEngine(config.seed)
+        self.faults.set_rules(config.faults)
+        self._stopped = threading.Event()
+        self._server = _HTTPServer((config.host, config.port), self)
+        host = config.host if config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        self.base_url = f"http://{host}:{self._server.server_address[1]}"
+        self.url = self.base_url + GATEWAY_PATH
+        self.runner = FunctionRunner(self.dataset, config, self.sessions, self.stats_store, self._endpoint)
+        self.gateway = Gateway(config, self.dataset, self.sessions, self.stats_store, self.runner)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="intacct-sim", daemon=True)
+        self._thread.start()
+        self.startup_seconds = time.perf_counter() - started
+
+    def _endpoint(self) -> str:
+        return self.config.endpoint_url or self.url
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port."""
+        return int(self._server.server_address[1])
+
+    def wait(self, seconds: float) -> None:
+        """Sleep that ends early when the simulator stops."""
+        self._stopped.wait(seconds)
+
+    # ----- public control API -----------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Accounting counters (see stats.Stats)."""
+        return self.stats_store.snapshot()
+
+    def reset_stats(self) -> None:
+        """Zero the counters."""
+        self.stats_store.reset()
+
+    def set_faults(self, rules: list[dict[str, Any]]) -> None:
+        """Replace the fault rules (call numbering restarts at 1)."""
+        self.faults.set_rules(rules)
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self.faults.clear()
+
+    def configure(self, **fields: Any) -> None:
+        """Change run-time settings: latency_ms, latency_per_record_ms, concurrency_limit, session_seconds
+        (or session_minutes), mutations_per_query, readmore_ttl_seconds, credentials, endpoint_url."""
+        apply_runtime_changes(self.config, fields)
+
+    def mutate(
+        self, object: str, inserts: int = 0, updates: int = 0, deletes: int = 0
+    ) -> dict[str, list[int]]:
+        """Random inserts/updates/deletes now; returns {"inserted", "updated", "deleted"} RECORDNO lists."""
+        changed = self.dataset.mutate(object, inserts, updates, deletes)
+        for kind, keys in changed.items():
+            self.stats_store.mutated(kind, len(keys))
+        return changed
+
+    def expire_sessions(self) -> int:
+        """Invalidate every session (the next call with one gets HTTP 401)."""
+        return self.sessions.expire_all()
+
+    def records(self, object: str, entity: str | None = None) -> list[dict[str, str]]:
+        """Current live records exactly as the API renders them (all fields, strings), RECORDNO order."""
+        return self.dataset.records(object, entity)
+
+    def upsert(self, object: str, record: dict[str, Any]) -> int:
+        """Insert or update one record (API-style values, e.g. WHENMODIFIED '11/03/2024 01:30:00')."""
+        return self.dataset.upsert(object, record)
+
+    def delete(self, object: str, recordno: int) -> bool:
+        """Delete one record (adds an AUDITHISTORY 'D' row)."""
+        return self.dataset.delete(object, recordno)
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_simulator(config: SimulatorConfig | None = None, **overrides: Any) -> Simulator:
+    """Generate the data, bind the port and serve in a daemon thread; returns once ready."""
+    if config is None:
+        config = SimulatorConfig(**overrides)
+    elif overrides:
+        raise TypeError("pass either a SimulatorConfig or keyword overrides, not both")
+    return Simulator(config)
