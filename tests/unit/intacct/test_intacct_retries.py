@@ -90,6 +90,7 @@ def test_5xx_exhausts_the_attempts_then_raises_a_retryable_gateway_error() -> No
     assert len(h.http.sent) == 4
     assert info.value.http_status == 502
     assert info.value.retryable is True
+    assert info.value.attempts == 4
     assert "gave up after 4 attempts" in str(info.value)
     assert "HTML" in str(info.value)
 
@@ -100,7 +101,16 @@ def test_524_is_not_retried_and_says_the_request_may_still_be_running() -> None:
         h.client.query(SESSION, QUERY)
     assert len(h.http.sent) == 1
     assert info.value.http_status == 524
+    assert info.value.attempts == 1
     assert "may still be processing" in str(info.value)
+
+
+def test_524_after_retries_reports_every_attempt() -> None:
+    h = make_harness(Reply(status=503, body=b""), Reply(status=524, body=b""), retry=POLICY)
+    with pytest.raises(PossiblyStillRunningError) as info:
+        h.client.query(SESSION, QUERY)
+    assert info.value.attempts == 2
+    assert info.value.__context__ is None
 
 
 def test_524_on_get_api_session_is_retried_like_the_sdk_session_provider() -> None:

@@ -113,7 +113,8 @@ class IntacctClient:
 
     ``get_api_session`` logs in at ``gateway_url``; every other call goes to the session's endpoint.
     ``transactions`` counts, by function name, every function the gateway executed (a ``<result>``
-    came back, success or failure): each is a billed Intacct transaction.
+    came back, success or failure): each is a billed Intacct transaction. A function whose answer was
+    lost (truncated body, 524, read timeout) may have run and been billed without being counted here.
     """
 
     def __init__(
@@ -224,9 +225,9 @@ class IntacctClient:
 
         parsed, result = self._exchange(call, payload, decode)
         api = result.data.find("api") if result.data is not None else None
-        session_id = envelope._text(api, "sessionid")
-        endpoint = envelope._text(api, "endpoint")
-        location = envelope._text(api, "locationid") or None
+        session_id = envelope.child_text(api, "sessionid")
+        endpoint = envelope.child_text(api, "endpoint")
+        location = envelope.child_text(api, "locationid") or None
         if not session_id or not endpoint:
             raise InvalidResponseError(
                 "INVALID_RESPONSE", "getAPISession returned no session id or endpoint", function=call.function
@@ -389,6 +390,7 @@ class IntacctClient:
         while True:
             attempt += 1
             failure: _Retryable | None = None
+            answered: IntacctError | None = None
             started = time.monotonic()
             try:
                 response = self._http.post(
@@ -410,7 +412,13 @@ class IntacctClient:
                 failure = exc
             except requests.RequestException as exc:
                 failure = self._transport_failure(call, exc)
+            except IntacctError as exc:
+                answered = exc
             # Raise outside the except blocks: the error must not keep the requests exception as context.
+            if answered is not None:
+                answered.attempts = attempt
+                raise answered
+            assert failure is not None
             final = self._give_up(call, failure, attempt, policy)
             if final is not None:
                 raise final
@@ -442,6 +450,7 @@ class IntacctClient:
     ) -> IntacctError | None:
         """The error to raise now, or None to retry."""
         error = failure.error
+        error.attempts = attempt
         if failure.final:
             return error
         if failure.rate_limited and not policy.retry_on_rate_limit:
@@ -720,19 +729,19 @@ def _field_infos(result: ParsedResult) -> list[FieldInfo]:
         return []
     infos = []
     for element in data.iter("Field"):
-        name = envelope._text(element, "ID")
+        name = envelope.child_text(element, "ID")
         if not name:
             continue
         valid = element.find("VALIDVALUES")
         infos.append(
             FieldInfo(
                 name=name,
-                label=envelope._text(element, "LABEL"),
-                data_type=envelope._text(element, "DATATYPE"),
-                required=envelope._text(element, "REQUIRED").lower() in _TRUE,
-                read_only=envelope._text(element, "READONLY").lower() in _TRUE,
-                is_custom=envelope._text(element, "ISCUSTOM").lower() in _TRUE,
-                description=envelope._text(element, "DESCRIPTION"),
+                label=envelope.child_text(element, "LABEL"),
+                data_type=envelope.child_text(element, "DATATYPE"),
+                required=envelope.child_text(element, "REQUIRED").lower() in _TRUE,
+                read_only=envelope.child_text(element, "READONLY").lower() in _TRUE,
+                is_custom=envelope.child_text(element, "ISCUSTOM").lower() in _TRUE,
+                description=envelope.child_text(element, "DESCRIPTION"),
                 valid_values=tuple((v.text or "") for v in valid.findall("VALIDVALUE"))
                 if valid is not None
                 else (),

@@ -186,7 +186,8 @@ def parse_document(body: bytes) -> ET.Element:
         raise MalformedBody(f"not well-formed XML ({exc.msg if hasattr(exc, 'msg') else exc})") from None
 
 
-def _text(element: ET.Element | None, tag: str) -> str:
+def child_text(element: ET.Element | None, tag: str) -> str:
+    """The stripped text of ``element``'s child ``tag``; ``""`` when either is missing or empty."""
     if element is None:
         return ""
     child = element.find(tag)
@@ -205,10 +206,10 @@ def parse_errors(container: ET.Element | None) -> tuple[ErrorDetail, ...]:
             return ()
     return tuple(
         ErrorDetail(
-            errorno=_text(error, "errorno") or "UNKNOWN",
-            description=_text(error, "description"),
-            description2=_text(error, "description2"),
-            correction=_text(error, "correction"),
+            errorno=child_text(error, "errorno") or "UNKNOWN",
+            description=child_text(error, "description"),
+            description2=child_text(error, "description2"),
+            correction=child_text(error, "correction"),
         )
         for error in container.findall("error")
     )
@@ -221,7 +222,7 @@ def parse_response(root: ET.Element) -> ParsedResponse:
     control = root.find("control")
     if control is None:
         raise MalformedBody("response has no <control>")
-    status = _text(control, "status")
+    status = child_text(control, "status")
     if status not in ("success", "failure"):
         raise MalformedBody("control status is missing or unknown")
     parsed = ParsedResponse(control_status=status, control_errors=parse_errors(root))
@@ -232,15 +233,15 @@ def parse_response(root: ET.Element) -> ParsedResponse:
     parsed.has_operation = True
     authentication = operation.find("authentication")
     if authentication is not None:
-        parsed.auth_status = _text(authentication, "status") or None
-        parsed.session_timeout = _text(authentication, "sessiontimeout") or None
+        parsed.auth_status = child_text(authentication, "status") or None
+        parsed.session_timeout = child_text(authentication, "sessiontimeout") or None
     parsed.operation_errors = parse_errors(operation)
     for result in operation.findall("result"):
         parsed.results.append(
             ParsedResult(
-                status=_text(result, "status"),
-                function=_text(result, "function"),
-                control_id=_text(result, "controlid"),
+                status=child_text(result, "status"),
+                function=child_text(result, "function"),
+                control_id=child_text(result, "controlid"),
                 data=result.find("data"),
                 errors=parse_errors(result),
             )

@@ -27,7 +27,12 @@ class ErrorDetail:
 
 
 class IntacctError(Exception):
-    """Base class of every error the client raises."""
+    """Base class of every error the client raises.
+
+    ``attempts`` is how many HTTP requests the client made for the call that failed.
+    """
+
+    attempts: int = 1
 
     def __init__(
         self,
@@ -163,7 +168,7 @@ class InvalidQueryError(_LocalValidationError):
 
 
 class MissingCredentialsError(_LocalValidationError):
-    """Credentials are incomplete (a ``ValueError``); the message names the missing variables or keys,
+    """Credentials are missing or unusable (a ``ValueError``); the message names the variables or keys,
     never a value."""
 
     errorno_value = "MISSING_CREDENTIALS"
