@@ -46,6 +46,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every response carries Content-Length
     server_version = "IntacctSimulator/1.0"
     timeout = 120  # idle keep-alive connections are dropped after this many seconds
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: avoid 40 ms ACK stalls
     server: _HTTPServer
 
     # ----- plumbing ---------------------------------------------------------------------------
@@ -300,7 +301,9 @@ class Simulator:
         self.url = self.base_url + GATEWAY_PATH
         self.runner = FunctionRunner(self.dataset, config, self.sessions, self.stats_store, self._endpoint)
         self.gateway = Gateway(config, self.dataset, self.sessions, self.stats_store, self.runner)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="intacct-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="intacct-sim", daemon=True
+        )
         self._thread.start()
         self.startup_seconds = time.perf_counter() - started
 

@@ -1,0 +1,48 @@
+"""Fixtures for the simulator tests: real simulators on loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from intacct_sim import Simulator, SimulatorConfig, start_simulator
+from tests.sim.sim_support import Gateway
+
+
+@pytest.fixture(scope="module")
+def shared_sim() -> Iterator[Simulator]:
+    """A read-only simulator shared by a module's tests (300 records per object, seed 7)."""
+    sim = start_simulator(SimulatorConfig(records=300, seed=7, port=0))
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def make_sim() -> Iterator[Callable[..., Simulator]]:
+    """Factory for a private simulator (for tests that change data, faults, limits or sessions)."""
+    started: list[Simulator] = []
+
+    def make(**config: Any) -> Simulator:
+        config.setdefault("records", 200)
+        config.setdefault("seed", 11)
+        sim = start_simulator(SimulatorConfig(port=0, **config))
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def gw(shared_sim: Simulator) -> Iterator[Gateway]:
+    """A raw-XML client of the shared simulator."""
+    gateway = Gateway(shared_sim)
+    try:
+        yield gateway
+    finally:
+        gateway.http.close()
