@@ -17,6 +17,7 @@ import boto3
 from intacct_local.emulated_aws import REGION, LocalStack, local_aws
 from intacct_local.progress import ProgressBar
 from intacct_sync.adapters.state_table import StateTable
+from intacct_sync.observability import logger
 
 SIM_CREDENTIALS = {
     "sender_id": "intacct-sim",
@@ -53,6 +54,7 @@ class RunOptions:
     latency_ms: int = 0
     timezone: str = "America/Los_Angeles"
     quiet: bool = False
+    log_level: str = "ERROR"  # the functions' Powertools log level (their JSON logs go to stdout)
     extra_request: dict[str, Any] = field(default_factory=dict)
     sim_options: dict[str, Any] = field(default_factory=dict)
 
@@ -153,7 +155,9 @@ def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None
             "TenantConcurrency": str(options.concurrency),
             "TenantTimezone": options.timezone,
         }
-        quiet_env = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
+        quiet_env = {"POWERTOOLS_LOG_LEVEL": options.log_level, "POWERTOOLS_METRICS_DISABLED": "true"}
+        # The shared logger exists already (imported above); the env var only reaches new ones.
+        logger.setLevel(options.log_level)
         with local_aws(creds, parameters, quiet_env) as stack:
             request: dict[str, Any] = {
                 "object": options.object,
