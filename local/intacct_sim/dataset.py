@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -28,6 +29,8 @@ HISTORY_START = int(datetime(2015, 1, 1, tzinfo=UTC).timestamp())
 HISTORY_END = int(datetime(2025, 6, 30, tzinfo=UTC).timestamp())
 BULK_UPDATE_AT = HISTORY_END - 30 * 86_400
 SIM_USER_RECORDNO = 3  # CREATEDBY/MODIFIEDBY of run-time changes (USERS entry "sim-user")
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 # Fields a run-time update changes besides WHENMODIFIED/MODIFIEDBY.
 _UPDATABLE = {
@@ -105,13 +108,17 @@ class Table:
             self.live = live
         self.live[start : self.n] = True
         top = self.max_recordno_before(start)
-        for offset, record in enumerate(records):
-            for field, value in record.items():
-                self.columns[field].set_value(start + offset, value)
-            if int(self.recordno.values[start + offset]) <= top:
-                self.recordno_sorted = False
-            top = max(top, int(self.recordno.values[start + offset]))
         self.version += 1
+        try:
+            for offset, record in enumerate(records):
+                for field, value in record.items():
+                    self.columns[field].set_value(start + offset, value)
+                if int(self.recordno.values[start + offset]) <= top:
+                    self.recordno_sorted = False
+                top = max(top, int(self.recordno.values[start + offset]))
+        except ValueError:
+            self.live[start : self.n] = False  # a bad value: the half-written rows never existed
+            raise
         return list(range(start, self.n))
 
     def max_recordno_before(self, end: int) -> int:
@@ -119,10 +126,16 @@ class Table:
         return int(np.nanmax(self.recordno.values[:end])) if end else -1
 
     def update(self, row: int, values: Mapping[str, str]) -> None:
-        """Overwrite fields of one row."""
-        for field, value in values.items():
-            self.columns[field].set_value(row, value)
+        """Overwrite fields of one row (all or nothing: a bad value restores the old ones)."""
+        old = {field: self.columns[field].value(row) for field in values}
         self.version += 1
+        try:
+            for field, value in values.items():
+                self.columns[field].set_value(row, value)
+        except ValueError:
+            for field, value in old.items():
+                self.columns[field].set_value(row, value)
+            raise
 
     def delete(self, row: int) -> None:
         """Mark a row deleted."""
@@ -323,6 +336,9 @@ class Dataset:
         Otherwise a realistic random record is created and the given fields override it.
         """
         values = {k.upper(): "" if v is None else str(v) for k, v in record.items()}
+        for field, text in values.items():
+            if _XML_ILLEGAL.search(text):
+                raise ValueError(f"{field} contains characters XML 1.0 cannot carry: {text!r}")
         with self.lock:
             table = self.table(name)
             unknown = set(values) - set(table.columns)

@@ -152,7 +152,13 @@ class FaultEngine:
 
 _CLOUDFLARE = """<!DOCTYPE html>
 <html lang="en-US">
-<head><title>{host} | {code}: {title}</title><meta charset="UTF-8" /></head>
+<head>
+<title>{host} | {code}: {title}</title>
+<meta charset="UTF-8">
+<meta http-equiv="X-UA-Compatible" content="IE=Edge">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<link rel="stylesheet" id="cf_styles-css" href="/cdn-cgi/styles/main.css">
+</head>
 <body>
 <div id="cf-wrapper"><div id="cf-error-details">
 <h1><span class="cf-error-type">{title}</span> <span class="cf-error-code">Error code {code}</span></h1>

@@ -9,6 +9,7 @@ exactly like the real service, including the repeated hour when daylight saving 
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -60,7 +61,8 @@ def utc_to_local_naive(utc_seconds: np.ndarray, tz: ZoneInfo) -> np.ndarray:
     """
     if len(utc_seconds) == 0:
         return utc_seconds.astype(np.int64)
-    lo, hi = int(utc_seconds.min()), int(utc_seconds.max())
+    day = 86_400
+    lo, hi = int(utc_seconds.min()) // day * day, (int(utc_seconds.max()) // day + 1) * day
     starts, offsets = _offset_periods(lo, hi, tz)
     idx = np.searchsorted(np.asarray(starts, dtype=np.int64), utc_seconds, side="right") - 1
     return utc_seconds + np.asarray(offsets, dtype=np.int64)[idx]
@@ -71,13 +73,17 @@ def _offset(tz: ZoneInfo, utc_second: int) -> int:
     return int(delta.total_seconds())
 
 
+@functools.lru_cache(maxsize=64)
 def _offset_periods(lo: int, hi: int, tz: ZoneInfo) -> tuple[list[int], list[int]]:
-    """Start seconds and UTC offsets of each constant-offset period covering [lo, hi]."""
+    """Start seconds and UTC offsets of each constant-offset period covering [lo, hi].
+
+    Probes every 3 days (no zone changes its offset twice within that), bisects each change.
+    """
     starts, offsets = [lo], [_offset(tz, lo)]
-    day = 86_400
+    step = 3 * 86_400
     t = lo
     while t < hi:
-        nxt = min(t + day, hi)
+        nxt = min(t + step, hi)
         if _offset(tz, nxt) != offsets[-1]:
             a, b = t, nxt  # offset(a) == current, offset(b) differs: bisect the transition
             while b - a > 1:
