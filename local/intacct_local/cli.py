@@ -58,6 +58,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timezone", default="America/Los_Angeles", help="simulated tenant time zone")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--json", action="store_true", help="print the manifest as JSON instead of a table")
+    api = sub.add_parser(
+        "api",
+        help="serve the export API on loopback: the real ApiFunction handler, emulated AWS, the simulator",
+    )
+    api.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    api.add_argument("--port", type=_positive(0, 65535), default=8787, help="port (default 8787; 0 = any)")
+    api.add_argument(
+        "--records",
+        type=_positive(0, 5_000_000),
+        default=10_000,
+        help="simulated records per object (ignored with --gateway-url)",
+    )
+    api.add_argument("--seed", type=int, default=1, help="simulator data seed")
+    api.add_argument(
+        "--page-size", type=_positive(1, 2000), default=2000, help="default records per query page"
+    )
+    api.add_argument(
+        "--concurrency", type=_positive(1, 64), default=2, help="tenant concurrency limit (default 2)"
+    )
+    api.add_argument("--latency-ms", type=_positive(0, 60_000), default=0, help="simulated latency per call")
+    api.add_argument("--timezone", default="America/Los_Angeles", help="simulated tenant time zone")
+    api.add_argument(
+        "--gateway-url",
+        help="export from this gateway instead of the simulator (credentials from INTACCT_* variables)",
+    )
+    api.add_argument("--verbose", action="store_true", help="show the functions' INFO logs")
     return parser
 
 
@@ -91,6 +117,27 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(summary_table(result))
         return 0 if result.status == "SUCCEEDED" else 1
+    if args.command == "api":
+        from intacct_local.api_server import ApiOptions, run_api
+
+        try:
+            return run_api(
+                ApiOptions(
+                    host=args.host,
+                    port=args.port,
+                    records=args.records,
+                    seed=args.seed,
+                    page_size=args.page_size,
+                    concurrency=args.concurrency,
+                    latency_ms=args.latency_ms,
+                    timezone=args.timezone,
+                    gateway_url=args.gateway_url,
+                    verbose=args.verbose,
+                )
+            )
+        except RunError as exc:
+            print(f"intacct-sync: {exc}", file=sys.stderr)
+            return 2
     return 2
 
 

@@ -70,6 +70,8 @@ class LocalStack:
     env: dict[str, str]
     invocations: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)
+    # logical id -> invocation numbers (1-based) that crash as a Lambda runtime would (fault injection)
+    crashes: dict[str, set[int]] = field(default_factory=dict)
     _modules: dict[str, ModuleType] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -98,6 +100,12 @@ class LocalStack:
         )
         with self._lock:
             self.invocations[logical_id] = self.invocations.get(logical_id, 0) + 1
+            crash = self.invocations[logical_id] in self.crashes.get(logical_id, set())
+        if crash:
+            error = {"errorType": "Runtime.ExitError", "errorMessage": "simulated crash: the runtime exited"}
+            with self._lock:
+                self.failures.append({"function": logical_id, **error})
+            return False, error
         try:
             return True, self.handler(logical_id)(payload, context)
         except Exception as exc:  # a Lambda "Unhandled" error: Step Functions sees errorType

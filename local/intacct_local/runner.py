@@ -133,10 +133,64 @@ def wait_for(stack: LocalStack, execution_arn: str, run_id: str, bar: ProgressBa
         time.sleep(0.2)
 
 
-def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None) -> RunResult:
-    """Run one export end to end and return what happened (nothing raised for a failed export).
+@dataclass
+class LocalPipeline:
+    """A simulator (or a real gateway) plus emulated AWS with the template deployed: run exports on it."""
 
-    `sim` is an already running simulator to use (tests keep it to compare the source with the export).
+    stack: LocalStack
+    sim: Any
+    options: RunOptions
+
+    def export(
+        self, request: dict[str, Any] | None = None, *, name: str | None = None, stream: TextIO | None = None
+    ) -> RunResult:
+        """Start one execution of the real state machine and wait for it (a failed export is returned,
+        not raised). `request` defaults to the options' object, mode and fields."""
+        options = self.options
+        if request is None:
+            request = {"object": options.object, "mode": options.mode, **options.extra_request}
+            if options.fields:
+                request["fields"] = options.fields
+        started = time.monotonic()
+        name = name or f"local-{str(request.get('object', 'x')).lower()}-{time.time_ns() // 1_000_000}"
+        run_id = str(request.get("resume_run_id") or name)
+        arn = self.stack.start_export(request, name=name)
+        bar = ProgressBar(stream) if stream is not None else None
+        described = wait_for(self.stack, arn, run_id, bar)
+        if bar:
+            bar.close()
+        seconds = time.monotonic() - started
+        s3 = boto3.client("s3", region_name=REGION)
+        manifest = None
+        key = f"exports/object={str(request.get('object', '')).upper()}/run_id={run_id}/_manifest.json"
+        with suppress(s3.exceptions.NoSuchKey, s3.exceptions.ClientError):
+            manifest = json.loads(s3.get_object(Bucket=self.stack.bucket, Key=key)["Body"].read())
+        output = json.loads(described["output"]) if described.get("output") else None
+        error = None
+        if described["status"] != "SUCCEEDED":
+            error = (manifest or {}).get("error") or described.get("cause") or described.get("error")
+            error = json.dumps(error) if isinstance(error, dict) else str(error)
+        return RunResult(
+            status=described["status"],
+            run_id=run_id,
+            seconds=seconds,
+            manifest=manifest,
+            output=output,
+            error=error,
+            transactions_seen_by_gateway=self.sim.stats()["transactions"] if self.sim else None,
+            files_written=[],
+            failures=list(self.stack.failures),
+        )
+
+
+@contextmanager
+def local_pipeline(
+    options: RunOptions, sim: Any = None, function_env: dict[str, str] | None = None
+) -> Iterator[LocalPipeline]:
+    """Start (or use) the simulator and deploy the template into emulated AWS.
+
+    `sim` is an already running simulator (tests keep it to compare the source with the export);
+    `function_env` adds environment variables for every function (e.g. faster retries in tests).
     """
     if sim is not None:
         creds = dict(SIM_CREDENTIALS)
@@ -147,57 +201,31 @@ def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None
     else:
         creds = dict(SIM_CREDENTIALS)
         sim_ctx = simulator(options)
-    with sim_ctx as sim:
-        gateway = sim.url if sim is not None else options.gateway_url
+    with sim_ctx as running_sim:
+        gateway = running_sim.url if running_sim is not None else options.gateway_url
         parameters = {
             "GatewayUrl": gateway,
             "PageSize": str(options.page_size),
             "TenantConcurrency": str(options.concurrency),
             "TenantTimezone": options.timezone,
         }
-        quiet_env = {"POWERTOOLS_LOG_LEVEL": options.log_level, "POWERTOOLS_METRICS_DISABLED": "true"}
+        env = {"POWERTOOLS_LOG_LEVEL": options.log_level, "POWERTOOLS_METRICS_DISABLED": "true"}
+        env.update(function_env or {})
         # The shared logger exists already (imported above); the env var only reaches new ones.
         logger.setLevel(options.log_level)
-        with local_aws(creds, parameters, quiet_env) as stack:
-            request: dict[str, Any] = {
-                "object": options.object,
-                "mode": options.mode,
-                **options.extra_request,
-            }
-            if options.fields:
-                request["fields"] = options.fields
-            if sim is not None:
-                sim.reset_stats()
-            started = time.monotonic()
-            run_id = f"local-{options.object.lower()}-{int(time.time() * 1000)}"
-            arn = stack.start_export(request, name=run_id)
-            bar = None if options.quiet else ProgressBar(stream)
-            described = wait_for(stack, arn, run_id, bar)
-            if bar:
-                bar.close()
-            seconds = time.monotonic() - started
-            s3 = boto3.client("s3", region_name=REGION)
-            manifest = None
-            key = f"exports/object={options.object.upper()}/run_id={run_id}/_manifest.json"
-            with suppress(s3.exceptions.NoSuchKey):
-                manifest = json.loads(s3.get_object(Bucket=stack.bucket, Key=key)["Body"].read())
-            files = mirror_bucket(stack, options.out) if options.out else []
-            output = json.loads(described["output"]) if described.get("output") else None
-            error = None
-            if described["status"] != "SUCCEEDED":
-                error = (manifest or {}).get("error") or described.get("cause") or described.get("error")
-                error = json.dumps(error) if isinstance(error, dict) else str(error)
-            return RunResult(
-                status=described["status"],
-                run_id=run_id,
-                seconds=seconds,
-                manifest=manifest,
-                output=output,
-                error=error,
-                transactions_seen_by_gateway=sim.stats()["transactions"] if sim else None,
-                files_written=files,
-                failures=list(stack.failures),
-            )
+        with local_aws(creds, parameters, env) as stack:
+            yield LocalPipeline(stack, running_sim, options)
+
+
+def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None) -> RunResult:
+    """Run one export end to end, mirror the bucket to options.out, and return what happened."""
+    with local_pipeline(options, sim) as pipeline:
+        if pipeline.sim is not None:
+            pipeline.sim.reset_stats()
+        result = pipeline.export(stream=None if options.quiet else stream)
+        if options.out:
+            result.files_written = mirror_bucket(pipeline.stack, options.out)
+        return result
 
 
 def summary_table(result: RunResult) -> str:

@@ -20,8 +20,10 @@ from intacct_sync.intacct import (
     IntacctClient,
     Query,
     QueryPage,
+    RetryPolicy,
     SenderCredentials,
     SessionManager,
+    Timeouts,
     UserCredentials,
 )
 from intacct_sync.settings import Settings
@@ -71,7 +73,15 @@ class Runtime:
 
     @cached_property
     def client(self) -> IntacctClient:
-        return IntacctClient(self._credentials[0], gateway_url=self.settings.gateway_url)
+        settings = self.settings
+        return IntacctClient(
+            self._credentials[0],
+            gateway_url=settings.gateway_url,
+            retry=RetryPolicy(
+                max_attempts=settings.retry_max_attempts, base_delay=settings.retry_base_delay_ms / 1000
+            ),
+            timeouts=Timeouts(read=settings.read_timeout_seconds),
+        )
 
     def sessions(self, entity: str | None = None) -> SessionManager:
         """The session manager for the top level or one entity (each has its own cached session)."""

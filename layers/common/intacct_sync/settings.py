@@ -52,6 +52,9 @@ class Settings:
     incremental_lookback_minutes: int
     event_bus_name: str
     lease_seconds: int
+    retry_max_attempts: int
+    retry_base_delay_ms: int
+    read_timeout_seconds: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -87,4 +90,7 @@ class Settings:
             incremental_lookback_minutes=_int(env, "INCREMENTAL_LOOKBACK_MINUTES", 120, 0, 10080),
             event_bus_name=env.get("EVENT_BUS_NAME", "").strip() or "default",
             lease_seconds=_int(env, "LEASE_SECONDS", 300, 5, 3600),
+            retry_max_attempts=_int(env, "INTACCT_MAX_ATTEMPTS", 6, 1, 10),
+            retry_base_delay_ms=_int(env, "INTACCT_RETRY_BASE_DELAY_MS", 1000, 1, 60_000),
+            read_timeout_seconds=_int(env, "INTACCT_READ_TIMEOUT_SECONDS", 120, 1, 840),
         )

@@ -26,3 +26,15 @@ def deletes_key(object_name: str, run_id: str) -> str:
 def field_cache_key(object_name: str, entity: str | None) -> str:
     """Cached `lookup` result, so discovering 'all fields' costs a transaction once, not every run."""
     return f"_meta/fields/{object_name}/{entity or '-'}.json"
+
+
+def run_state_key(run_id: str) -> str:
+    """What a run was asked to do (effective spec, window, first task), kept so a failed run can resume."""
+    return f"_meta/runs/{run_id}.json"
+
+
+def part_position(key: str) -> tuple[int, int]:
+    """(segment, sequence) of a part key written by part_key()."""
+    name = key.rsplit("/", 1)[-1]
+    segment, seq = name[len("part-s") :].split(".", 1)[0].split("-p")
+    return int(segment), int(seq)

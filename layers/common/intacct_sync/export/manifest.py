@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from intacct_sync.export.parts import PartSummary, key_order
@@ -14,19 +14,32 @@ MANIFEST_VERSION = 1
 
 @dataclass(frozen=True)
 class Reconciliation:
+    """Records written against what Intacct reported: an exact count, or bounds when the source changed."""
+
     records_written: int
     expected: int | None
     overlapping_parts: tuple[tuple[str, str], ...]
+    bounds: tuple[int, int] | None = None  # (lowest, highest) plausible count given the changes seen
 
     @property
     def ok(self) -> bool:
-        return not self.overlapping_parts and (self.expected is None or self.records_written == self.expected)
+        if self.overlapping_parts:
+            return False
+        if self.bounds is not None:
+            return self.bounds[0] <= self.records_written <= self.bounds[1]
+        return self.expected is None or self.records_written == self.expected
 
     def problem(self) -> str:
         """A sentence for users saying why the run does not reconcile ('' when it does)."""
         if self.overlapping_parts:
             a, b = self.overlapping_parts[0]
             return f"parts {a} and {b} overlap in key range: records would be duplicated"
+        if self.bounds is not None and not self.ok:
+            low, high = self.bounds
+            return (
+                f"wrote {self.records_written} records, outside the {low}..{high} that Intacct's count and "
+                f"the changes recorded during the export allow: records were lost or duplicated"
+            )
         if self.expected is not None and self.records_written != self.expected:
             return (
                 f"wrote {self.records_written} records but Intacct reported {self.expected} "
@@ -35,15 +48,15 @@ class Reconciliation:
         return ""
 
 
-def reconcile(parts: Sequence[PartSummary], expected: int | None) -> Reconciliation:
+def reconcile(
+    parts: Sequence[PartSummary], expected: int | None, bounds: tuple[int, int] | None = None
+) -> Reconciliation:
     """Count records and check that no two parts share a key (parts are key ranges by construction)."""
     ordered = sorted((p for p in parts if p.records), key=lambda p: key_order(p.first_key))
     overlaps = tuple(
-        (a.key, b.key)
-        for a, b in pairwise(ordered)
-        if key_order(b.first_key) <= key_order(a.last_key)
+        (a.key, b.key) for a, b in pairwise(ordered) if key_order(b.first_key) <= key_order(a.last_key)
     )
-    return Reconciliation(sum(p.records for p in parts), expected, overlaps)
+    return Reconciliation(sum(p.records for p in parts), expected, overlaps, bounds)
 
 
 def build_manifest(
@@ -80,6 +93,7 @@ def build_manifest(
         "records_written": reconciliation.records_written,
         "total_count": total_count_first_page,
         "expected_records": reconciliation.expected,
+        "expected_bounds": list(reconciliation.bounds) if reconciliation.bounds else None,
         "reconciled": reconciliation.ok and status == "succeeded",
         "intacct_transactions": transactions,
         "window": window,

@@ -100,11 +100,15 @@ def fetch_pages(
             total = page.total_count
         remaining = page.num_remaining
         seq = current.seq
+        # num_remaining is None only with a JSON page; then a short page is the end.
+        done = (remaining == 0) if remaining is not None else len(page.records) < current.page_size
         if page.records:
             key = part_key(current.object, current.run_id, current.segment, seq)
             summary, body = encode_part(
                 key, page.records, current.key_field, modified_sort_key, current.modified_field
             )
+            if done:
+                summary = replace(summary, segment_done=True)
             parts.put_part(summary, body)
             progress.record_pages(current.run_id, 1, summary.records)
             first_part = first_part or key
@@ -113,8 +117,6 @@ def fetch_pages(
             pages += 1
             records += summary.records
             seq += 1
-        # num_remaining is None only with a JSON page; then a short page is the end.
-        done = (remaining == 0) if remaining is not None else len(page.records) < current.page_size
         current = replace(current, seq=seq, offset=0, after_key=last_key or current.after_key)
         if done or by_offset or calls >= task.max_pages or remaining_ms() < SAFETY_MS:
             break

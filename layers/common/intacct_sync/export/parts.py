@@ -31,6 +31,7 @@ class PartSummary:
     last_key: str
     max_modified: str  # the largest modified-field value in the part, as Intacct wrote it ('' if none)
     bytes: int = 0
+    segment_done: bool = False  # Intacct reported nothing after this page in its segment (for resuming)
 
     def to_metadata(self) -> dict[str, str]:
         return {
@@ -39,6 +40,7 @@ class PartSummary:
             "first-key": self.first_key,
             "last-key": self.last_key,
             "max-modified": self.max_modified,
+            "segment-done": "true" if self.segment_done else "false",
         }
 
     @classmethod
@@ -51,6 +53,7 @@ class PartSummary:
             last_key=metadata.get("last-key", ""),
             max_modified=metadata.get("max-modified", ""),
             bytes=size,
+            segment_done=metadata.get("segment-done") == "true",
         )
 
     def to_dict(self) -> dict[str, Any]:

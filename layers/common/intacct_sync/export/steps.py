@@ -14,13 +14,14 @@ from intacct_sync.export.manifest import build_manifest, reconcile
 from intacct_sync.export.pages import fetch_pages, page_query
 from intacct_sync.export.parts import decode_part, encode_part, key_order
 from intacct_sync.export.plan import (
+    Repair,
     SegmentHead,
     page_count,
     pages_per_task,
     plan_segments,
     segment_start_pages,
 )
-from intacct_sync.export.spec import ExportSpec, PageTask, validate_run_id
+from intacct_sync.export.spec import NAME_PATTERN, ExportSpec, PageTask, validate_run_id
 from intacct_sync.export.window import (
     combine_filters,
     intacct_to_utc,
@@ -73,6 +74,8 @@ def start_export(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
     """Validate the request, work out fields and the incremental window, check the budget, and
     return the first page task."""
     run_id = validate_run_id(event.get("run_id"))
+    if event.get("resume_run_id") is not None:
+        return _resume(rt, validate_run_id(event["resume_run_id"]))
     request = {k: v for k, v in event.items() if k not in ("run_id", "idempotency_key")}
     spec = ExportSpec.from_payload(request, rt.settings.page_size)
     settings = rt.settings
@@ -118,14 +121,82 @@ def start_export(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
         modified_field=spec.modified_field,
     )
     logger.info("export started", extra={"run_id": run_id, "object": spec.object, "mode": spec.mode})
-    return {
+    started = {
         "run_id": run_id,
         "started_at": _now(),
         "spec": effective.to_payload(),
-        "request": spec.to_payload(),
         "window": window,
         "first_task": task.to_payload(),
+        "resume": False,
+        "plan": None,
+        "first": None,
     }
+    rt.store.put_json(layout.run_state_key(run_id), started)
+    return started
+
+
+def _resume(rt: Runtime, run_id: str) -> dict[str, Any]:
+    """Continue a failed run where it stopped: completed segments are skipped, the others continue
+    after their last landed page, into the same prefix. Nothing already landed is fetched again."""
+    saved = rt.store.get_json(layout.run_state_key(run_id))
+    if saved is None:
+        raise InvalidExportRequest(f"there is no export with run id {run_id!r} to resume")
+    spec = saved["spec"]
+    manifest = rt.store.get_json(layout.manifest_key(spec["object"], run_id))
+    if manifest and manifest.get("status") == "succeeded":
+        raise InvalidExportRequest(f"export {run_id!r} completed already; start a new export instead")
+    parts = rt.store.part_summaries(layout.run_prefix(spec["object"], run_id))
+    total = rt.state.run_progress(run_id)["total_count"]
+    logger.info("resuming export", extra={"run_id": run_id, "parts_landed": len(parts)})
+    if not parts or total < 0:
+        return dict(saved, resume=False)  # nothing usable landed: start over (keys are deterministic)
+    task = PageTask.from_payload(saved["first_task"])
+    groups: dict[int, list[Any]] = {}
+    for part in parts:
+        groups.setdefault(layout.part_position(part.key)[0], []).append(part)
+    heads = []
+    for segment, group in sorted(groups.items()):
+        group.sort(key=lambda p: layout.part_position(p.key)[1])
+        first = group[0]
+        heads.append(SegmentHead(segment, first.key, first.records, first.first_key, first.last_key))
+    plans, repairs = plan_segments(sorted(heads, key=lambda h: key_order(h.first_key)))
+    _apply_repairs(rt, repairs, task)
+    per_task = pages_per_task(total, task.page_size)
+    segments = []
+    for p in plans:
+        group = groups[p.segment]
+        last = group[-1]
+        done = p.done or last.segment_done
+        after = max((q.last_key for q in group if q.records), key=key_order, default=p.after_key)
+        next_task = replace(
+            task,
+            segment=p.segment,
+            seq=layout.part_position(last.key)[1] + 1,
+            after_key=after,
+            upper_key=p.upper_key,
+            offset=0,
+            max_pages=per_task,
+        )
+        segments.append({"done": done, "task": next_task.to_payload()})
+    return dict(saved, resume=True, plan={"segments": segments}, first={"total_count": total})
+
+
+def _apply_repairs(rt: Runtime, repairs: list[Repair], task: PageTask) -> None:
+    """Delete first pages that duplicate another segment; trim the tails that overlap the next one."""
+    for repair in repairs:
+        if repair.keep_below is None:
+            rt.store.delete(repair.part_key)
+            continue
+        records = [
+            r
+            for r in decode_part(rt.store.get_bytes(repair.part_key))
+            if key_order(str(r.get(task.key_field) or "")) < key_order(repair.keep_below)
+        ]
+        summary, body = encode_part(
+            repair.part_key, records, task.key_field, modified_sort_key, task.modified_field
+        )
+        rt.store.put_part(replace(summary, segment_done=True), body)
+        logger.warning("trimmed overlapping first page", extra={"part": repair.part_key})
 
 
 def fetch_page(rt: Runtime, event: dict[str, Any], remaining_ms: Callable[[], int]) -> dict[str, Any]:
@@ -194,20 +265,7 @@ def plan(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
             )
         )
     plans, repairs = plan_segments(heads)
-    for repair in repairs:
-        if repair.keep_below is None:
-            rt.store.delete(repair.part_key)
-            continue
-        records = [
-            r
-            for r in decode_part(rt.store.get_bytes(repair.part_key))
-            if key_order(str(r.get(task.key_field) or "")) < key_order(repair.keep_below)
-        ]
-        summary, body = encode_part(
-            repair.part_key, records, task.key_field, modified_sort_key, task.modified_field
-        )
-        rt.store.put_part(summary, body)
-        logger.warning("trimmed overlapping first page", extra={"part": repair.part_key})
+    _apply_repairs(rt, repairs, task)
     per_task = int(event.get("pages_per_task", 1))
     segments = [
         {
@@ -237,6 +295,48 @@ def _recount(rt: Runtime, spec: dict[str, Any], run_id: str) -> int | None:
     )
     page = rt.charged_query(run_id, spec.get("entity"), query)
     return page.total_count
+
+
+def _changes_since(
+    rt: Runtime, spec: dict[str, Any], run_id: str, started_at: str | None
+) -> dict[str, int] | None:
+    """Creates, modifications and deletes of the object recorded in AUDITHISTORY since the run started
+    (usually one transaction); None when the audit trail is not readable."""
+    if not started_at:
+        return None
+    # Start a minute early: audit timestamps have one-second granularity and clocks differ.
+    since = datetime.fromisoformat(started_at) - timedelta(minutes=1)
+    task = PageTask(
+        run_id=run_id,
+        object="AUDITHISTORY",
+        fields=("RECORDNO", "ACCESSMODE"),
+        filter={
+            "and": [
+                {"field": "OBJECTTYPE", "op": "equalto", "value": spec["object"].lower()},
+                {
+                    "field": "ACCESSTIME",
+                    "op": "greaterthanorequalto",
+                    "value": utc_to_intacct(since, rt.settings.tenant_timezone),
+                },
+            ]
+        },
+        key_field="RECORDNO",
+        page_size=2000,
+        entity=spec.get("entity"),
+    )
+    counts = {"C": 0, "M": 0, "D": 0}
+    try:
+        while True:
+            page = rt.charged_query(run_id, task.entity, page_query(task))
+            for r in page.records:
+                mode = str(r.get("ACCESSMODE") or "")
+                counts[mode] = counts.get(mode, 0) + 1
+            if not page.records or page.num_remaining == 0:
+                return counts
+            task = replace(task, after_key=str(page.records[-1].get("RECORDNO")))
+    except FunctionError as exc:
+        logger.warning("audit trail not readable; cannot bound drift", extra={"errorno": exc.errorno})
+        return None
 
 
 def _export_deletes(rt: Runtime, spec: dict[str, Any], run_id: str, window: dict[str, Any]) -> dict[str, Any]:
@@ -310,6 +410,18 @@ def finalise(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
                 f"the source changed during the export: {total} matching records at the start, "
                 f"{now_total} at the end; every record present at the end was exported"
             )
+        elif total is not None and (changes := _changes_since(rt, spec, run_id, event.get("started_at"))):
+            # Keyset ranges export every record present throughout the run exactly once; records
+            # created or deleted (or, with a filter, modified) meanwhile may or may not be in it.
+            moved = changes["M"] if spec.get("filter") else 0
+            bounds = (total - changes["D"] - moved, total + changes["C"] + moved)
+            recounted = reconcile(parts, now_total, bounds)
+            if recounted.ok:
+                warnings.append(
+                    f"the source changed during the export ({changes['C']} created, {changes['M']} modified, "
+                    f"{changes['D']} deleted): {recounted.records_written} records written, within the "
+                    f"{bounds[0]}..{bounds[1]} those changes allow, with no key exported twice"
+                )
         rec = recounted
     deletes = None
     if spec.get("mode") == "incremental" and window and window.get("start_tenant_local"):
@@ -368,9 +480,11 @@ def finalise(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_failure(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
-    """A step failed for good: write a failed manifest (never one claiming success) and announce it."""
-    run_id = validate_run_id(event["run_id"])
-    request = event.get("spec") or event.get("request") or {}
+    """A step failed for good: write a failed manifest (never one claiming success) and announce it.
+    The parts already landed stay, so the run can be resumed with {"resume_run_id": <run id>}."""
+    raw_request = event.get("request")
+    request: dict[str, Any] = raw_request if isinstance(raw_request, dict) else {}
+    run_id = validate_run_id(request.get("resume_run_id") or event.get("run_id"))
     error = event.get("error") or {}
     cause = str(error.get("Cause", ""))
     try:  # Lambda errors arrive as a JSON string; keep just the type and message
@@ -379,31 +493,22 @@ def record_failure(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
     except (json.JSONDecodeError, AttributeError):
         pass
     problem = {"error": str(error.get("Error", "Unknown")), "cause": cause[:2000]}
-    object_name = request.get("object")
-    detail: dict[str, Any] = {"run_id": run_id, "object": object_name, "status": "failed", **problem}
-    if isinstance(object_name, str) and object_name:
-        try:
-            spec = (
-                ExportSpec.from_payload(
-                    {k: v for k, v in request.items() if k in ExportSpec.__dataclass_fields__}
-                ).to_payload()
-                if "fields" not in request
-                else request
-            )
-        except InvalidExportRequest:
-            spec = {"object": object_name}
+    saved = rt.store.get_json(layout.run_state_key(run_id))
+    spec: dict[str, Any] = saved["spec"] if saved else {"object": request.get("object")}
+    detail: dict[str, Any] = {"run_id": run_id, "object": spec.get("object"), "status": "failed", **problem}
+    object_name = spec.get("object")
+    if isinstance(object_name, str) and NAME_PATTERN.match(object_name):
         parts = rt.store.part_summaries(layout.run_prefix(object_name, run_id))
         manifest = build_manifest(
             spec=spec,
             run_id=run_id,
             status="failed",
-            started_at=event.get("started_at", ""),
+            started_at=saved.get("started_at", "") if saved else "",
             finished_at=_now(),
             parts=parts,
             reconciliation=reconcile(parts, None),
             total_count_first_page=None,
             transactions=rt.state.run_progress(run_id)["transactions"],
-            warnings=[],
             error=problem,
         )
         key = layout.manifest_key(object_name, run_id)
