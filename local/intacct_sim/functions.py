@@ -444,12 +444,12 @@ class FunctionRunner:
     def _page(self, cursor: _Cursor, result_id: str | None, outcome: Outcome, function: str) -> None:
         table = self.dataset.table(cursor.table)
         outcome.object = cursor.table
-        with self.dataset.lock:
+        with self.dataset.lock:  # also serialises two readMore calls on the same resultId
             page = cursor.rows[cursor.position : cursor.position + cursor.pagesize]
             columns = table.render_columns(page, cursor.fields)
-        count = len(page)
-        cursor.position += count
-        remaining = len(cursor.rows) - cursor.position
+            count = len(page)
+            cursor.position += count
+            remaining = len(cursor.rows) - cursor.position
         if result_id is None and remaining > 0:
             result_id = self.results.add(cursor)
         elif result_id is not None and remaining == 0:

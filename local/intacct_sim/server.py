@@ -60,11 +60,25 @@ class _Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"intacct-sim: {self.address_string()} {format % args}\n")
 
     def _body(self) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._chunked_body()
         length = self.headers.get("Content-Length")
-        if length is None:
-            self._send(Reply(411, b"Content-Length required", "text/plain"))
+        if length is None or not length.strip().isdigit():
+            self.close_connection = True  # the body's end is unknown: the connection cannot be reused
+            self._send(Reply(411, b"Content-Length required", "text/plain"), count=False)
             return None
         return self.rfile.read(int(length))
+
+    def _chunked_body(self) -> bytes:
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline().strip():  # trailers
+                    pass
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()  # CRLF after each chunk
 
     def _send(self, reply: Reply, count: bool = True) -> None:
         if count:

@@ -256,3 +256,10 @@ def test_keep_alive_connection_serves_several_requests(gw: Gateway) -> None:
 def test_get_on_the_gateway_and_unknown_paths(gw: Gateway, shared_sim: Simulator) -> None:
     assert gw.http.get(shared_sim.url).status_code == 405
     assert gw.http.post(shared_sim.base_url + "/elsewhere", data=b"x").status_code == 404
+
+
+def test_chunked_request_bodies_are_accepted(gw: Gateway) -> None:
+    body = envelope(function("<getAPISession/>"))
+    response = gw.http.post(gw.sim.url, data=iter([body[:50], body[50:]]))  # a generator: chunked upload
+    assert response.status_code == 200
+    assert parse(response).findtext("./operation/result/status") == "success"
