@@ -410,7 +410,11 @@ def finalise(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
                 f"the source changed during the export: {total} matching records at the start, "
                 f"{now_total} at the end; every record present at the end was exported"
             )
-        elif total is not None and (changes := _changes_since(rt, spec, run_id, event.get("started_at"))):
+        elif (
+            total is not None
+            and (changes := _changes_since(rt, spec, run_id, event.get("started_at")))
+            and any(changes.values())
+        ):
             # Keyset ranges export every record present throughout the run exactly once; records
             # created or deleted (or, with a filter, modified) meanwhile may or may not be in it.
             moved = changes["M"] if spec.get("filter") else 0
