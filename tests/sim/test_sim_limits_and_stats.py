@@ -6,9 +6,10 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
 import requests
 
-from intacct_sim import Simulator
+from intacct_sim import Simulator, SimulatorConfig, start_simulator
 from tests.sim.sim_support import Gateway, envelope, function, login_xml, parse, query_xml
 
 
@@ -140,3 +141,15 @@ def test_control_api_errors_and_health(make_sim: Callable[..., Simulator]) -> No
     config = http.get(sim.base_url + "/__sim__/config").json()
     assert config["records"] == 10 and config["timezone"] == "America/Los_Angeles"
     assert config["sender_id"] == "intacct-sim" and config["company_id"] == "SIMCO"
+
+
+def test_stop_closes_the_port_and_open_connections() -> None:
+    with start_simulator(SimulatorConfig(records=5, port=0)) as sim:
+        gw = Gateway(sim)
+        assert (
+            gw.post(envelope(function("<getAPISession/>"))).status_code == 200
+        )  # leaves a keep-alive connection
+    started = time.monotonic()
+    with pytest.raises(requests.ConnectionError):
+        gw.post(envelope(function("<getAPISession/>")), timeout=5)
+    assert time.monotonic() - started < 2
