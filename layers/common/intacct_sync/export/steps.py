@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -297,6 +297,39 @@ def _recount(rt: Runtime, spec: dict[str, Any], run_id: str) -> int | None:
     return page.total_count
 
 
+def _audit_trail(
+    rt: Runtime,
+    spec: dict[str, Any],
+    run_id: str,
+    since_local: str,
+    fields: tuple[str, ...],
+    mode: str | None = None,
+) -> Iterator[dict[str, Any]]:
+    """AUDITHISTORY rows of the export's object since a tenant-local time (optionally one access mode),
+    read by keyset pages like any export. Raises FunctionError when the audit trail is not readable."""
+    conditions = [
+        {"field": "OBJECTTYPE", "op": "equalto", "value": spec["object"].lower()},
+        {"field": "ACCESSTIME", "op": "greaterthanorequalto", "value": since_local},
+    ]
+    if mode:
+        conditions.append({"field": "ACCESSMODE", "op": "equalto", "value": mode})
+    task = PageTask(
+        run_id=run_id,
+        object="AUDITHISTORY",
+        fields=("RECORDNO", *fields),
+        filter={"and": conditions},
+        key_field="RECORDNO",
+        page_size=2000,
+        entity=spec.get("entity"),
+    )
+    while True:
+        page = rt.charged_query(run_id, task.entity, page_query(task))
+        yield from page.records
+        if not page.records or page.num_remaining == 0:
+            return
+        task = replace(task, after_key=str(page.records[-1].get("RECORDNO")))
+
+
 def _changes_since(
     rt: Runtime, spec: dict[str, Any], run_id: str, started_at: str | None
 ) -> dict[str, int] | None:
@@ -305,78 +338,39 @@ def _changes_since(
     if not started_at:
         return None
     # Start a minute early: audit timestamps have one-second granularity and clocks differ.
-    since = datetime.fromisoformat(started_at) - timedelta(minutes=1)
-    task = PageTask(
-        run_id=run_id,
-        object="AUDITHISTORY",
-        fields=("RECORDNO", "ACCESSMODE"),
-        filter={
-            "and": [
-                {"field": "OBJECTTYPE", "op": "equalto", "value": spec["object"].lower()},
-                {
-                    "field": "ACCESSTIME",
-                    "op": "greaterthanorequalto",
-                    "value": utc_to_intacct(since, rt.settings.tenant_timezone),
-                },
-            ]
-        },
-        key_field="RECORDNO",
-        page_size=2000,
-        entity=spec.get("entity"),
+    since = utc_to_intacct(
+        datetime.fromisoformat(started_at) - timedelta(minutes=1), rt.settings.tenant_timezone
     )
     counts = {"C": 0, "M": 0, "D": 0}
     try:
-        while True:
-            page = rt.charged_query(run_id, task.entity, page_query(task))
-            for r in page.records:
-                mode = str(r.get("ACCESSMODE") or "")
-                counts[mode] = counts.get(mode, 0) + 1
-            if not page.records or page.num_remaining == 0:
-                return counts
-            task = replace(task, after_key=str(page.records[-1].get("RECORDNO")))
+        for row in _audit_trail(rt, spec, run_id, since, ("ACCESSMODE",)):
+            mode = str(row.get("ACCESSMODE") or "")
+            counts[mode] = counts.get(mode, 0) + 1
     except FunctionError as exc:
         logger.warning("audit trail not readable; cannot bound drift", extra={"errorno": exc.errorno})
         return None
+    return counts
 
 
 def _export_deletes(rt: Runtime, spec: dict[str, Any], run_id: str, window: dict[str, Any]) -> dict[str, Any]:
     """Tombstones from AUDITHISTORY (access mode D) since the window start, beside the data."""
-    start_local = window["start_tenant_local"]
-    audit_filter = {
-        "and": [
-            {"field": "OBJECTTYPE", "op": "equalto", "value": spec["object"].lower()},
-            {"field": "ACCESSMODE", "op": "equalto", "value": "D"},
-            {"field": "ACCESSTIME", "op": "greaterthanorequalto", "value": start_local},
-        ]
-    }
-    task = PageTask(
-        run_id=run_id,
-        object="AUDITHISTORY",
-        fields=("RECORDNO", "OBJECTKEY", "ACCESSTIME", "USERID"),
-        filter=audit_filter,
-        key_field="RECORDNO",
-        page_size=2000,
-        entity=spec.get("entity"),
+    tombstones = []
+    rows = _audit_trail(
+        rt, spec, run_id, window["start_tenant_local"], ("OBJECTKEY", "ACCESSTIME", "USERID"), "D"
     )
-    tombstones: list[dict[str, Any]] = []
-    while True:
-        page = rt.charged_query(run_id, task.entity, page_query(task))
-        for r in page.records:
-            accessed = str(r.get("ACCESSTIME") or "")
-            tombstones.append(
-                {
-                    spec["key_field"]: r.get("OBJECTKEY"),
-                    "deleted_at": intacct_to_utc(accessed, rt.settings.tenant_timezone).isoformat()
-                    if accessed
-                    else None,
-                    "deleted_at_tenant_local": accessed or None,
-                    "deleted_by": r.get("USERID"),
-                    "audit_recordno": r.get("RECORDNO"),
-                }
-            )
-        if not page.records or page.num_remaining == 0:
-            break
-        task = replace(task, after_key=str(page.records[-1].get("RECORDNO")))
+    for r in rows:
+        accessed = str(r.get("ACCESSTIME") or "")
+        tombstones.append(
+            {
+                spec["key_field"]: r.get("OBJECTKEY"),
+                "deleted_at": intacct_to_utc(accessed, rt.settings.tenant_timezone).isoformat()
+                if accessed
+                else None,
+                "deleted_at_tenant_local": accessed or None,
+                "deleted_by": r.get("USERID"),
+                "audit_recordno": r.get("RECORDNO"),
+            }
+        )
     key = layout.deletes_key(spec["object"], run_id)
     summary, body = encode_part(key, tombstones, spec["key_field"])
     rt.store.put_part(summary, body)
