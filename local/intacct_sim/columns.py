@@ -90,10 +90,16 @@ class NumberColumn(Column):
         self.integer = integer
 
     def render(self, rows: np.ndarray) -> list[str]:
-        vals = self.values[rows].tolist()
+        data = self.values[rows]
+        nulls = np.isnan(data)
         if self.integer:
-            return ["" if math.isnan(v) else str(int(v)) for v in vals]
-        return ["" if math.isnan(v) else decimal_text(v) for v in vals]
+            texts = list(map(str, np.where(nulls, 0, data).astype(np.int64).tolist()))
+        else:
+            texts = [decimal_text(v) for v in data.tolist()]
+        if nulls.any():
+            for i in np.flatnonzero(nulls).tolist():
+                texts[i] = ""
+        return texts
 
     def _parse(self, text: str) -> float:
         try:
@@ -132,9 +138,10 @@ class NumberColumn(Column):
 
 
 def decimal_text(value: float) -> str:
-    text = f"{value:.2f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
+    """Intacct-style decimal: at most two places, no trailing zeros (``1234.5``, ``3797``)."""
+    if value != value:  # NaN = NULL
+        return ""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 
