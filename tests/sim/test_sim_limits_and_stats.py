@@ -153,3 +153,39 @@ def test_stop_closes_the_port_and_open_connections() -> None:
     with pytest.raises(requests.ConnectionError):
         gw.post(envelope(function("<getAPISession/>")), timeout=5)
     assert time.monotonic() - started < 2
+
+
+def test_concurrent_queries_and_mutations_stay_consistent(make_sim: Callable[..., Simulator]) -> None:
+    sim = make_sim(records=3000)
+    stop = threading.Event()
+    problems: list[str] = []
+
+    def reader(seed: int) -> None:
+        gw = Gateway(sim)
+        gw.login()
+        offset = seed * 100
+        while not stop.is_set():
+            result = gw.query("CUSTOMER", ["RECORDNO", "NAME"], pagesize=500, offset=offset % 3000)
+            keys = [int(r.findtext("RECORDNO") or 0) for r in result.findall("./data/CUSTOMER")]
+            if result.findtext("status") != "success" or keys != sorted(keys) or len(set(keys)) != len(keys):
+                problems.append(f"bad page at offset {offset}")
+            offset += 500
+
+    def writer() -> None:
+        while not stop.is_set():
+            sim.mutate("CUSTOMER", inserts=2, updates=3, deletes=2)
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(3)]
+    threads.append(threading.Thread(target=writer))
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert problems == []
+    live = sim.records("CUSTOMER")
+    stats = sim.stats()["mutations"]
+    assert len(live) == 3000 + stats["inserted"] - stats["deleted"]
+    audit = [a for a in sim.records("AUDITHISTORY")[3000:] if a["OBJECTTYPE"] == "customer"]
+    assert len(audit) == stats["inserted"] + stats["updated"] + stats["deleted"]
