@@ -214,29 +214,25 @@ class TimeColumn(Column):
         self.n += count
 
 
-class _StringSemantics:
-    """Comparison helpers shared by text-like columns, applied to a list/array of distinct strings."""
-
-    @staticmethod
-    def evaluate(strings: np.ndarray, op: str, values: Sequence[str], ci: bool) -> np.ndarray:
-        """Mask over ``strings`` (object array); '' is NULL and never matches."""
-        data = strings
-        if ci:
-            data = np.empty(len(strings), dtype=object)
-            data[:] = [s.lower() for s in strings]
-        vals = [v.lower() for v in values] if ci else list(values)
-        non_null = strings != ""
-        if op in ("like", "notlike"):
-            regex = like_regex(values[0], ci)
-            hits = np.fromiter((regex.fullmatch(s) is not None for s in strings), bool, len(strings))
-            result = hits if op == "like" else ~hits
-        elif op in ("in", "notin"):
-            wanted = set(vals)
-            hits = np.fromiter((s in wanted for s in data), bool, len(data))
-            result = hits if op == "in" else ~hits
-        else:
-            result = np.asarray(_compare_ordered(data, op, vals), dtype=bool)
-        return result & non_null
+def string_mask(strings: np.ndarray, op: str, values: Sequence[str], ci: bool) -> np.ndarray:
+    """Comparison mask over an object array of strings; '' is NULL and never matches."""
+    data = strings
+    if ci:
+        data = np.empty(len(strings), dtype=object)
+        data[:] = [s.lower() for s in strings]
+    vals = [v.lower() for v in values] if ci else list(values)
+    non_null = strings != ""
+    if op in ("like", "notlike"):
+        regex = like_regex(values[0], ci)
+        hits = np.fromiter((regex.fullmatch(s) is not None for s in strings), bool, len(strings))
+        result = hits if op == "like" else ~hits
+    elif op in ("in", "notin"):
+        wanted = set(vals)
+        hits = np.fromiter((s in wanted for s in data), bool, len(data))
+        result = hits if op == "in" else ~hits
+    else:
+        result = np.asarray(_compare_ordered(data, op, vals), dtype=bool)
+    return result & non_null
 
 
 class CategoryColumn(Column):
@@ -276,7 +272,7 @@ class CategoryColumn(Column):
         values = [self.aliases.get(v, v) for v in values]
         cats = np.empty(len(self.categories), dtype=object)
         cats[:] = self.categories
-        per_category = _StringSemantics.evaluate(cats, op, values, ci)
+        per_category = string_mask(cats, op, values, ci)
         return per_category[self.codes[: self.n]]
 
     def null_mask(self) -> np.ndarray:
@@ -347,7 +343,7 @@ class TextColumn(Column):
         return self._full[: self.n]
 
     def compare(self, op: str, values: Sequence[str], ci: bool) -> np.ndarray:
-        return _StringSemantics.evaluate(self.full(), op, values, ci)
+        return string_mask(self.full(), op, values, ci)
 
     def null_mask(self) -> np.ndarray:
         return self.full() == ""

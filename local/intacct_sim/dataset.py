@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from .columns import Column, NumberColumn
+from .columns import Column, NumberColumn, TimeColumn
 from .generators import (
     AUDIT_OBJECT_TYPES,
     BUILDERS,
@@ -61,6 +61,12 @@ class Table:
         column = self.columns["RECORDNO"]
         assert isinstance(column, NumberColumn)
         return column
+
+    def timestamp(self, field: str, row: int) -> int:
+        """Naive seconds of a timestamp field at a row."""
+        column = self.columns[field]
+        assert isinstance(column, TimeColumn)
+        return int(column.values[row])
 
     def live_mask(self) -> np.ndarray:
         """Boolean mask of rows that exist."""
@@ -348,10 +354,10 @@ class Dataset:
             now = now_naive(self.tz)
             key = int(values["RECORDNO"]) if values.get("RECORDNO") else None
             row = table.find_row(key) if key is not None else None
-            if row is not None:
+            if key is not None and row is not None:
                 values.pop("RECORDNO")
                 self._update_row(table, row, values, now)
-                return key  # type: ignore[return-value]
+                return key
             if key is None:
                 key = table.max_recordno() + 1
             if name.upper() in BUILDERS:
@@ -365,8 +371,7 @@ class Dataset:
                 base["WHENCREATED"] = values["WHENMODIFIED"]
             table.append([base])
             if table.name in BUILDERS:
-                created = table.columns["WHENCREATED"]
-                self._audit(table.name, key, "C", int(created.values[table.n - 1]))  # type: ignore[attr-defined]
+                self._audit(table.name, key, "C", table.timestamp("WHENCREATED", table.n - 1))
             return key
 
     def delete(self, name: str, recordno: int) -> bool:
@@ -395,8 +400,8 @@ class Dataset:
         change.setdefault("MODIFIEDBY", str(SIM_USER_RECORDNO))
         table.update(row, change)
         if table.name in BUILDERS:
-            stamp = table.columns["WHENMODIFIED"].values[row]  # type: ignore[attr-defined]
-            self._audit(table.name, int(table.recordno.values[row]), "M", int(stamp))
+            stamp = table.timestamp("WHENMODIFIED", row)
+            self._audit(table.name, int(table.recordno.values[row]), "M", stamp)
 
     def _delete_row(self, table: Table, row: int, now: int) -> None:
         table.delete(row)

@@ -32,8 +32,18 @@ class ObjectSpec:
         return _FIELD_INDEX[self.name].get(name.upper())
 
 
-def _f(name: str, label: str, datatype: str = "TEXT", **kw: object) -> FieldSpec:
-    return FieldSpec(name, label, datatype, **kw)  # type: ignore[arg-type]
+def _f(
+    name: str,
+    label: str,
+    datatype: str = "TEXT",
+    *,
+    readonly: bool = False,
+    required: bool = False,
+    custom: bool = False,
+    description: str = "",
+    valid_values: tuple[str, ...] = (),
+) -> FieldSpec:
+    return FieldSpec(name, label, datatype, readonly, required, custom, description, valid_values)
 
 
 _STATUS = _f("STATUS", "Status", "ENUM", valid_values=("active", "inactive"))
