@@ -11,10 +11,11 @@ from typing import Any
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.intacct import InvalidQueryError, filter_from_dict
 
-NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
-FIELD_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}(\.[A-Za-z][A-Za-z0-9_]{0,99}){0,3}$")
-ENTITY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$")
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,79}$")
+# \Z, not $: "$" also matches before a trailing newline, which would let "CUSTOMER\n" through.
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}\Z")
+FIELD_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}(\.[A-Za-z][A-Za-z0-9_]{0,99}){0,3}\Z")
+ENTITY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}\Z")
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,79}\Z")
 MAX_FIELDS = 500
 MODES = ("full", "incremental")
 
