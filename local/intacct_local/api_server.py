@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from intacct_local.emulated_aws import FakeLambdaContext, LocalStack, local_aws
 from intacct_local.runner import SIM_CREDENTIALS, RunOptions, credentials_from_env, simulator
+from intacct_sync.observability import logger
 
 FUNCTION = "ApiFunction"
 ACCOUNT_ID = "123456789012"
@@ -269,6 +270,7 @@ def run_api(options: ApiOptions, stream: TextIO = sys.stderr) -> int:
             "POWERTOOLS_LOG_LEVEL": "INFO" if options.verbose else "ERROR",
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
+        logger.setLevel(quiet["POWERTOOLS_LOG_LEVEL"])  # the shared logger exists already
         with (
             local_aws(credentials, parameters, quiet) as stack,
             serve_api(stack, options.host, options.port, stream) as server,

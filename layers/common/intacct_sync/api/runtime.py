@@ -1,0 +1,43 @@
+"""The API's wiring: settings and AWS adapters, built once per execution environment (cold start)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+from intacct_sync.adapters.aws import AwsClients
+from intacct_sync.adapters.executions import ExportExecutions
+from intacct_sync.adapters.export_store import ExportStore
+from intacct_sync.adapters.state_table import StateTable
+from intacct_sync.api.settings import ApiSettings
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ApiRuntime:
+    """Everything the routes need; tests build one over moto-backed clients."""
+
+    settings: ApiSettings
+    aws: AwsClients
+    clock: Callable[[], datetime] = field(default=_utc_now)
+
+    @classmethod
+    def from_env(cls) -> ApiRuntime:
+        return cls(ApiSettings.from_env(), AwsClients())
+
+    @cached_property
+    def executions(self) -> ExportExecutions:
+        return ExportExecutions(self.aws.stepfunctions, self.settings.state_machine_arn)
+
+    @cached_property
+    def store(self) -> ExportStore:
+        return ExportStore(self.aws.s3, self.settings.export_bucket)
+
+    @cached_property
+    def state(self) -> StateTable:
+        return StateTable(self.aws.dynamodb, self.settings.state_table)

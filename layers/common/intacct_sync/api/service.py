@@ -1,0 +1,149 @@
+"""What the API does, over the adapters it is given (no boto3, no environment): start an export once,
+report on one, read its records back page by page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from intacct_sync.adapters.executions import Execution, ExportExecutions
+from intacct_sync.adapters.export_store import ExportStore
+from intacct_sync.adapters.state_table import StateTable
+from intacct_sync.api.errors import ExportFailed, ExportNotFinished, ExportNotFound, IdempotencyKeyReused
+from intacct_sync.export import layout
+from intacct_sync.export.parts import decode_part
+
+STATUS_MANIFEST_MAX_PARTS = 1000  # a status answer stays far below Lambda's 6 MB response limit
+RUNNING = "RUNNING"
+
+
+@dataclass(frozen=True)
+class StartedExport:
+    export_id: str
+    created: bool  # False: the request repeated one already accepted (same key, or same body the same day)
+    status: str
+    request: dict[str, Any]
+
+
+def start_export(executions: ExportExecutions, request: dict[str, Any], name: str) -> StartedExport:
+    """Start the state machine under `name` unless an execution of that name exists; answer with the
+    existing one then, provided it was started for the same request."""
+    existing = executions.describe(name)
+    if existing is None:
+        if executions.start(name, request):
+            return StartedExport(name, True, RUNNING, request)
+        existing = executions.describe(name)  # started by a concurrent identical request meanwhile
+        if existing is None:
+            raise RuntimeError(f"execution {name} reported as existing but cannot be described")
+    if existing.input != request:
+        raise IdempotencyKeyReused(
+            f"this Idempotency-Key was already used for a different export request (export {name}); "
+            f"send a new key for a new request"
+        )
+    return StartedExport(name, False, existing.status, request)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _object_of(execution: Execution) -> str | None:
+    name = (execution.input or {}).get("object")
+    return name.upper() if isinstance(name, str) and name else None
+
+
+def _described(executions: ExportExecutions, export_id: str) -> Execution:
+    execution = executions.describe(export_id)
+    if execution is None:
+        raise ExportNotFound(f"no export with id {export_id!r}")
+    return execution
+
+
+def export_status(
+    executions: ExportExecutions, state: StateTable, store: ExportStore, export_id: str
+) -> dict[str, Any]:
+    """Status (Step Functions), progress so far (state table) and, once it has ended, the manifest."""
+    execution = _described(executions, export_id)
+    object_name = _object_of(execution)
+    progress = state.run_progress(export_id)
+    manifest = None
+    if execution.status != RUNNING and object_name:
+        manifest = store.get_json(layout.manifest_key(object_name, export_id))
+    error = None
+    if execution.status not in (RUNNING, "SUCCEEDED"):
+        error = (manifest or {}).get("error") or {"error": execution.error, "cause": execution.cause}
+    document: dict[str, Any] = {
+        "export_id": export_id,
+        "status": execution.status,
+        "object": object_name,
+        "request": execution.input,
+        "started_at": _iso(execution.started_at),
+        "stopped_at": _iso(execution.stopped_at),
+        "progress": {
+            "pages": progress["pages"],
+            "records": progress["records"],
+            "total_count": progress["total_count"] if progress["total_count"] >= 0 else None,
+            "intacct_transactions": progress["transactions"],
+        },
+        "error": error,
+        "manifest": _bounded(manifest),
+    }
+    if manifest is not None and object_name:
+        document["manifest_key"] = layout.manifest_key(object_name, export_id)
+    return document
+
+
+def _bounded(manifest: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The manifest, its part list cut to a bounded length (the full one stays in S3)."""
+    if manifest is None or len(manifest.get("parts") or []) <= STATUS_MANIFEST_MAX_PARTS:
+        return manifest
+    return dict(
+        manifest,
+        parts=manifest["parts"][:STATUS_MANIFEST_MAX_PARTS],
+        parts_truncated=True,
+    )
+
+
+def succeeded_manifest(
+    executions: ExportExecutions, state: StateTable, store: ExportStore, export_id: str
+) -> dict[str, Any]:
+    """The manifest of an export whose records can be read: one that succeeded and reconciled."""
+    execution = _described(executions, export_id)
+    object_name = _object_of(execution)
+    manifest = store.get_json(layout.manifest_key(object_name, export_id)) if object_name else None
+    if manifest is None:
+        if execution.status == RUNNING:
+            records = state.run_progress(export_id)["records"]
+            raise ExportNotFinished(
+                f"export {export_id} is still running ({records} records so far); its records can be read "
+                f"once it has succeeded"
+            )
+        raise ExportFailed(f"export {export_id} ended {execution.status} without exporting any records")
+    if manifest.get("status") != "succeeded":
+        cause = (manifest.get("error") or {}).get("cause") or manifest.get("status")
+        raise ExportFailed(f"export {export_id} failed, so it has no records to read: {str(cause)[:300]}")
+    return manifest
+
+
+def read_records(
+    store: ExportStore, manifest: dict[str, Any], start: tuple[int, int], limit: int
+) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
+    """Up to `limit` records from position (part index, line offset) in the manifest's part order (key
+    order), and where the next page starts (None at the end)."""
+    parts = manifest.get("parts") or []
+    index, offset = start
+    records: list[dict[str, Any]] = []
+    while index < len(parts) and len(records) < limit:
+        if offset >= int(parts[index].get("records", 0)):  # empty or consumed: no need to read it
+            index, offset = index + 1, 0
+            continue
+        lines = decode_part(store.get_bytes(parts[index]["key"]))
+        taken = lines[offset : offset + limit - len(records)]
+        records.extend(taken)
+        offset += len(taken)
+        if offset >= len(lines):
+            index, offset = index + 1, 0
+    while index < len(parts) and offset >= int(parts[index].get("records", 0)):
+        index, offset = index + 1, 0
+    return records, ((index, offset) if index < len(parts) else None)

@@ -1,0 +1,132 @@
+"""The catalogue of exportable objects: which Intacct objects this deployment offers, and their key and
+modified fields.
+
+CUSTOMER, VENDOR and GLACCOUNT by default. The `EXPORT_OBJECTS` environment variable replaces the list
+with a JSON array whose items are either an object name or
+`{"object": "APBILL", "key_field"?: "RECORDNO", "modified_field"?: "WHENMODIFIED", "description"?: "..."}`.
+It is validated at cold start; a bad value raises SettingsError naming the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from intacct_sync.errors import SettingsError
+from intacct_sync.export.spec import NAME_PATTERN
+
+ENV_VAR = "EXPORT_OBJECTS"
+MAX_OBJECTS = 100
+_ITEM_KEYS = {"object", "key_field", "modified_field", "description"}
+
+
+@dataclass(frozen=True)
+class ExportObject:
+    """One exportable object and how it is paged (key field) and windowed (modified field)."""
+
+    name: str
+    key_field: str = "RECORDNO"
+    modified_field: str = "WHENMODIFIED"
+    description: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "object": self.name,
+            "key_field": self.key_field,
+            "modified_field": self.modified_field,
+            "description": self.description,
+        }
+
+
+DEFAULT_OBJECTS = (
+    ExportObject("CUSTOMER", description="Customers (accounts receivable)"),
+    ExportObject("VENDOR", description="Vendors (accounts payable)"),
+    ExportObject("GLACCOUNT", description="General ledger accounts (chart of accounts)"),
+)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The configured objects, in the order they were configured."""
+
+    objects: tuple[ExportObject, ...] = DEFAULT_OBJECTS
+
+    def __iter__(self) -> Iterator[ExportObject]:
+        return iter(self.objects)
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def get(self, name: str) -> ExportObject | None:
+        """The object called `name` (case-insensitive), or None when it is not configured."""
+        wanted = name.upper()
+        return next((o for o in self.objects if o.name == wanted), None)
+
+    def names(self) -> list[str]:
+        return [o.name for o in self.objects]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Catalogue:
+        """The catalogue from EXPORT_OBJECTS, or the default one when the variable is unset or empty."""
+        env = os.environ if env is None else env
+        raw = env.get(ENV_VAR, "").strip()
+        return cls.from_json(raw) if raw else cls()
+
+    @classmethod
+    def from_json(cls, raw: str) -> Catalogue:
+        try:
+            document = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"environment variable {ENV_VAR} is not valid JSON: {exc.msg}") from None
+        if not isinstance(document, list) or not document:
+            raise SettingsError(f"environment variable {ENV_VAR} must be a non-empty JSON array")
+        if len(document) > MAX_OBJECTS:
+            raise SettingsError(f"environment variable {ENV_VAR} may list at most {MAX_OBJECTS} objects")
+        objects = tuple(_parse_item(item, index) for index, item in enumerate(document))
+        seen: set[str] = set()
+        for obj in objects:
+            if obj.name in seen:
+                raise SettingsError(f"environment variable {ENV_VAR} lists {obj.name} more than once")
+            seen.add(obj.name)
+        return cls(objects)
+
+
+def _name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not NAME_PATTERN.match(value):
+        raise SettingsError(
+            f"environment variable {ENV_VAR}: {where} must be an Intacct name (a letter, then letters, "
+            f"digits or underscores), got {value!r}"[:300]
+        )
+    return value.upper()
+
+
+def _parse_item(item: Any, index: int) -> ExportObject:
+    where = f"item {index}"
+    if isinstance(item, str):
+        return ExportObject(_name(item, where))
+    if not isinstance(item, dict):
+        raise SettingsError(
+            f"environment variable {ENV_VAR}: {where} must be an object name or a JSON object"
+        )
+    unknown = sorted(set(item) - _ITEM_KEYS)
+    if unknown:
+        raise SettingsError(
+            f"environment variable {ENV_VAR}: {where} has unknown key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(_ITEM_KEYS))}"[:300]
+        )
+    if "object" not in item:
+        raise SettingsError(f"environment variable {ENV_VAR}: {where} needs an 'object' name")
+    description = item.get("description", "")
+    if not isinstance(description, str) or len(description) > 200:
+        raise SettingsError(
+            f"environment variable {ENV_VAR}: {where} description must be text of at most 200 characters"
+        )
+    return ExportObject(
+        name=_name(item["object"], f"{where} object"),
+        key_field=_name(item.get("key_field", "RECORDNO"), f"{where} key_field"),
+        modified_field=_name(item.get("modified_field", "WHENMODIFIED"), f"{where} modified_field"),
+        description=description,
+    )

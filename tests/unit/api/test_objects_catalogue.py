@@ -1,0 +1,101 @@
+"""GET /objects and its catalogue: the defaults, the EXPORT_OBJECTS override, validated at cold start."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from intacct_sync.api.settings import ApiSettings
+from intacct_sync.errors import SettingsError
+from intacct_sync.objects import Catalogue
+from tests.conftest import load_event
+
+
+def test_by_default_customer_vendor_and_glaccount_are_offered(api):
+    answer = api.send(load_event("api_get_objects"))
+    assert answer.status == 200
+    assert [o["object"] for o in answer.body["objects"]] == ["CUSTOMER", "VENDOR", "GLACCOUNT"]
+    assert {(o["key_field"], o["modified_field"]) for o in answer.body["objects"]} == {
+        ("RECORDNO", "WHENMODIFIED")
+    }
+
+
+def test_export_objects_replaces_the_catalogue_and_decides_what_can_be_exported(make_api):
+    # Given a deployment that offers CUSTOMER and AP bills keyed on their own fields
+    objects = [
+        "customer",
+        {
+            "object": "apbill",
+            "key_field": "RECORDNO",
+            "modified_field": "AUWHENMODIFIED",
+            "description": "AP bills",
+        },
+    ]
+    api = make_api(env={"EXPORT_OBJECTS": json.dumps(objects)})
+    # Then /objects lists exactly those
+    listed = api.get("/objects").body["objects"]
+    assert listed == [
+        {"object": "CUSTOMER", "key_field": "RECORDNO", "modified_field": "WHENMODIFIED", "description": ""},
+        {
+            "object": "APBILL",
+            "key_field": "RECORDNO",
+            "modified_field": "AUWHENMODIFIED",
+            "description": "AP bills",
+        },
+    ]
+    # And an AP bill export runs with the catalogue's modified field, while VENDOR is no longer offered
+    started = api.post({"object": "apbill", "mode": "incremental"})
+    assert started.status == 202
+    assert api.execution_input(started.body["export_id"])["modified_field"] == "AUWHENMODIFIED"
+    refused = api.post({"object": "VENDOR", "mode": "full"})
+    assert refused.status == 400 and refused.body["error"] == "unknown_object"
+    assert "configured: CUSTOMER, APBILL" in refused.body["message"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("CUSTOMER", "not valid JSON"),
+        ("[]", "non-empty JSON array"),
+        ('{"object": "CUSTOMER"}', "non-empty JSON array"),
+        ('["CUSTOMER", "customer"]', "CUSTOMER more than once"),
+        ('["CUST OMER"]', "item 0 must be an Intacct name"),
+        ("[42]", "item 0 must be an object name or a JSON object"),
+        ('[{"name": "CUSTOMER"}]', "unknown key(s) name"),
+        ('[{"key_field": "RECORDNO"}]', "needs an 'object' name"),
+        ('[{"object": "VENDOR", "key_field": "RECORD NO"}]', "item 0 key_field"),
+        ('[{"object": "VENDOR", "description": 7}]', "description must be text"),
+        (json.dumps(["O" + str(i) for i in range(101)]), "at most 100"),
+    ],
+)
+def test_a_bad_export_objects_value_is_refused_at_cold_start_naming_the_problem(raw, words):
+    with pytest.raises(SettingsError, match="EXPORT_OBJECTS") as caught:
+        Catalogue.from_json(raw)
+    assert words in str(caught.value)
+
+
+def test_the_function_does_not_start_with_a_bad_catalogue(make_api):
+    with pytest.raises(SettingsError, match="EXPORT_OBJECTS"):
+        make_api(env={"EXPORT_OBJECTS": '["CUSTOMER", "CUSTOMER"]'})
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"EXPORT_STATE_MACHINE_ARN": ""}, "EXPORT_STATE_MACHINE_ARN is required"),
+        ({"EXPORT_STATE_MACHINE_ARN": "ExportStateMachine"}, "must be a state machine ARN"),
+        ({"EXPORT_BUCKET": ""}, "EXPORT_BUCKET is required"),
+        ({"STATE_TABLE": " "}, "STATE_TABLE is required"),
+        ({"PAGE_SIZE": "5000"}, "PAGE_SIZE must be between 1 and 2000"),
+    ],
+)
+def test_api_settings_name_the_bad_variable(env, words):
+    good = {
+        "EXPORT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:intacct-sync-dev",
+        "EXPORT_BUCKET": "b",
+        "STATE_TABLE": "t",
+    }
+    assert ApiSettings.from_env(good).objects.names() == ["CUSTOMER", "VENDOR", "GLACCOUNT"]
+    with pytest.raises(SettingsError, match=words):
+        ApiSettings.from_env({**good, **env})

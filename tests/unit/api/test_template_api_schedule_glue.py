@@ -1,0 +1,253 @@
+"""template.yaml: the API (IAM auth, routes, least privilege), the schedule and the Glue tables."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from samtranslator.public.translator import ManagedPolicyLoader
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+from intacct_sim.schema import CUSTOMER, GLACCOUNT, VENDOR
+from intacct_sync.api.routes import ROUTES
+from intacct_sync.api.validation import export_request
+from intacct_sync.export import layout
+from intacct_sync.export.spec import ExportSpec
+from intacct_sync.objects import Catalogue
+from tests.conftest import ROOT, load_event
+
+TEMPLATE = yaml_parse((ROOT / "template.yaml").read_text())
+RESOURCES = TEMPLATE["Resources"]
+PARAMETERS = TEMPLATE["Parameters"]
+
+
+# --- the API ------------------------------------------------------------------------------------------
+
+
+def test_the_api_requires_sigv4_and_calls_the_function_with_its_own_permission():
+    auth = RESOURCES["ExportApi"]["Properties"]["Auth"]
+    assert auth["DefaultAuthorizer"] == "AWS_IAM"
+    assert auth["InvokeRole"] == "NONE"  # not the caller's credentials (SAM's default for AWS_IAM)
+
+
+def test_the_template_declares_exactly_the_routes_the_code_serves():
+    events = RESOURCES["ApiFunction"]["Properties"]["Events"].values()
+    declared = {(e["Properties"]["Path"], e["Properties"]["Method"].upper()) for e in events}
+    assert all(e["Properties"]["RestApiId"] == {"Ref": "ExportApi"} for e in events)
+    assert declared == {(path, method) for path, methods in ROUTES.items() for method in methods}
+
+
+def test_the_api_function_may_only_start_and_describe_exports_and_read_what_they_wrote():
+    props = RESOURCES["ApiFunction"]["Properties"]
+    (policy,) = props["Policies"]
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert {s["Action"] for s in statements.values()} == {
+        "states:StartExecution",
+        "states:DescribeExecution",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "dynamodb:GetItem",
+    }
+    assert all(s["Effect"] == "Allow" and "*" not in s["Action"] for s in statements.values())
+    assert statements["StartExports"]["Resource"] == {"Ref": "ExportStateMachine"}
+    assert statements["DescribeExports"]["Resource"]["Fn::Sub"].endswith(
+        ":execution:${ExportStateMachine.Name}:*"
+    )
+    assert statements["ReadExportedData"]["Resource"] == {"Fn::Sub": "${ExportBucket.Arn}/exports/*"}
+    assert statements["ReadRunProgress"]["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
+    assert props["Environment"]["Variables"]["EXPORT_STATE_MACHINE_ARN"] == {"Ref": "ExportStateMachine"}
+    assert props["Environment"]["Variables"]["EXPORT_OBJECTS"] == {"Ref": "ExportObjects"}
+
+
+class _OfflinePolicies(ManagedPolicyLoader):
+    def __init__(self) -> None:
+        pass
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def test_after_the_sam_transform_every_method_is_iam_authorised_without_caller_credentials(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    sam = yaml_parse((ROOT / "template.yaml").read_text())
+    for resource in sam["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::StateMachine":
+            props.pop("DefinitionUri", None)
+            props["Definition"] = {"StartAt": "x", "States": {"x": {"Type": "Pass", "End": True}}}
+        elif resource["Type"] == "AWS::Serverless::Function":
+            props["CodeUri"] = "s3://bucket/code.zip"
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            props["ContentUri"] = "s3://bucket/layer.zip"
+    cfn = transform(sam, {}, _OfflinePolicies())
+    paths = cfn["Resources"]["ExportApi"]["Properties"]["Body"]["paths"]
+    methods = [(path, verb, op) for path, ops in paths.items() for verb, op in ops.items()]
+    assert len(methods) == 4
+    for path, verb, op in methods:
+        assert op["security"] == [{"AWS_IAM": []}], (path, verb)
+        assert "credentials" not in op["x-amazon-apigateway-integration"], (path, verb)
+
+
+def test_new_names_arns_and_urls_are_outputs():
+    outputs = TEMPLATE["Outputs"]
+    for name in (
+        "ExportApiUrl",
+        "ExportApiId",
+        "ApiFunctionArn",
+        "CustomerExportScheduleArn",
+        "ExportSchedulerRoleArn",
+        "GlueDatabaseName",
+        "CustomerTableName",
+        "VendorTableName",
+        "GlAccountTableName",
+    ):
+        assert name in outputs, name
+    assert outputs["ExportApiUrl"]["Value"]["Fn::Sub"].endswith(
+        ".execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}"
+    )
+
+
+# --- the schedule -------------------------------------------------------------------------------------
+
+SCHEDULE = RESOURCES["CustomerExportSchedule"]["Properties"]
+
+
+def test_the_schedule_starts_the_state_machine_with_the_sample_scheduled_event():
+    target = SCHEDULE["Target"]
+    assert RESOURCES["CustomerExportSchedule"]["Type"] == "AWS::Scheduler::Schedule"
+    assert target["Arn"] == {"Ref": "ExportStateMachine"}
+    assert target["RoleArn"] == {"Fn::GetAtt": ["ExportSchedulerRole", "Arn"]}
+    scheduled = json.loads(target["Input"])
+    assert scheduled == load_event("schedule_customer_incremental")
+    # The input is a valid, incremental CUSTOMER export request, as the API would accept it too
+    spec = ExportSpec.from_payload(scheduled)
+    assert (spec.object, spec.mode) == ("CUSTOMER", "incremental")
+    assert export_request(scheduled, Catalogue(), 2000)["mode"] == "incremental"
+
+
+def test_the_schedule_is_switched_and_timed_by_parameters():
+    assert SCHEDULE["State"] == {"Ref": "ScheduleEnabled"}
+    assert SCHEDULE["ScheduleExpression"] == {"Ref": "ScheduleExpression"}
+    assert SCHEDULE["ScheduleExpressionTimezone"] == "UTC"
+    assert PARAMETERS["ScheduleEnabled"]["AllowedValues"] == ["ENABLED", "DISABLED"]
+    default = PARAMETERS["ScheduleExpression"]["Default"]
+    assert re.match(PARAMETERS["ScheduleExpression"]["AllowedPattern"], default)
+
+
+def _expand(field: str, low: int, high: int) -> set[int]:
+    values: set[int] = set()
+    for item in field.split(","):
+        base, _, step = item.partition("/")
+        if base in ("*", "?"):
+            start, end = low, high
+        elif "-" in base:
+            start, end = (int(x) for x in base.split("-"))
+        else:
+            start = end = int(base)
+        values.update(range(start, end + 1, int(step or 1)))
+    return values
+
+
+DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
+
+
+def _fires_in_maintenance(expression: str) -> bool:
+    """Whether a cron() expression starts a run on Saturday between 02:30 and 05:30 UTC."""
+    minute, hour, _dom, _month, dow, _year = expression[len("cron(") : -1].split()
+    for name, number in DAYS.items():
+        dow = dow.replace(name, str(number))
+    if 7 not in _expand(dow, 1, 7):
+        return False
+    return any(150 <= h * 60 + m < 330 for h in _expand(hour, 0, 23) for m in _expand(minute, 0, 59))
+
+
+def test_the_default_schedule_avoids_intacct_saturday_maintenance_window():
+    default = PARAMETERS["ScheduleExpression"]["Default"]
+    assert default == "cron(0 7 * * ? *)"
+    assert not _fires_in_maintenance(default)
+    # the check itself can tell a bad time from a good one
+    assert _fires_in_maintenance("cron(0 3 * * ? *)")
+    assert _fires_in_maintenance("cron(45 2 ? * SAT *)")
+    assert not _fires_in_maintenance("cron(0 3 ? * MON-FRI *)")
+
+
+def test_the_scheduler_role_can_only_start_this_state_machine():
+    role = RESOURCES["ExportSchedulerRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    (policy,) = role["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "states:StartExecution"
+    assert statement["Resource"] == {"Ref": "ExportStateMachine"}
+
+
+# --- the Glue tables ----------------------------------------------------------------------------------
+
+TABLES = {"CustomerTable": CUSTOMER, "VendorTable": VENDOR, "GlAccountTable": GLACCOUNT}
+
+
+def _sub(value: Any, names: dict[str, str]) -> str:
+    """Fn::Sub for the tests: ${Name} from `names`, ${!x} stays literal ${x}."""
+    text = value["Fn::Sub"]
+    text = re.sub(r"\$\{([A-Za-z0-9.]+)\}", lambda m: names[m.group(1)], text)
+    return text.replace("${!", "${")
+
+
+@pytest.mark.parametrize("logical_id", TABLES)
+def test_each_table_reads_the_export_layout_with_partition_projection(logical_id):
+    table = RESOURCES[logical_id]["Properties"]
+    assert table["DatabaseName"] == {"Ref": "ExportGlueDatabase"}
+    spec = table["TableInput"]
+    params = spec["Parameters"]
+    assert spec["TableType"] == "EXTERNAL_TABLE"
+    assert spec["PartitionKeys"] == [
+        {"Name": "object", "Type": "string"},
+        {"Name": "run_id", "Type": "string"},
+    ]
+    assert params["projection.enabled"] == "true"
+    assert params["projection.object.type"] == "injected"
+    assert params["projection.run_id.type"] == "injected"
+    # The location template, filled in, is exactly where the pipeline writes a run's parts
+    template = _sub(params["storage.location.template"], {"ExportBucket": "my-bucket"})
+    filled = template.replace("${object}", "CUSTOMER").replace("${run_id}", "run-1")
+    assert filled == f"s3://my-bucket/{layout.run_prefix('CUSTOMER', 'run-1')}"
+    assert (
+        _sub(spec["StorageDescriptor"]["Location"], {"ExportBucket": "my-bucket"})
+        == "s3://my-bucket/exports/"
+    )
+    storage = spec["StorageDescriptor"]
+    assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    assert storage["SerdeInfo"]["Parameters"]["dots.in.keys"] == "true"
+    assert storage["InputFormat"] == "org.apache.hadoop.mapred.TextInputFormat"
+
+
+@pytest.mark.parametrize(("logical_id", "obj"), TABLES.items())
+def test_each_table_has_a_string_column_per_standard_field(logical_id, obj):
+    # Exported records are flat JSON objects with Intacct's field names (DISPLAYCONTACT.EMAIL1); the SerDe
+    # reads dots as underscores and keys case-insensitively, so each standard field maps to one column.
+    columns = RESOURCES[logical_id]["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+    assert {c["Type"] for c in columns} == {"string"}
+    names = [c["Name"] for c in columns]
+    expected = [f.name.lower().replace(".", "_") for f in obj.fields if not f.custom]
+    assert names == expected
+    assert len(set(names)) == len(names)
+    assert RESOURCES[logical_id]["Properties"]["TableInput"]["Name"] == obj.name.lower()
+
+
+def test_the_customer_table_has_the_fields_people_query():
+    columns = {
+        c["Name"]
+        for c in RESOURCES["CustomerTable"]["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+    }
+    assert {"recordno", "customerid", "name", "status", "whenmodified", "displaycontact_email1"} <= columns
+
+
+def test_the_database_name_is_athena_friendly_for_every_stage():
+    name = RESOURCES["ExportGlueDatabase"]["Properties"]["DatabaseInput"]["Name"]
+    # !Join ["_", !Split ["-", "intacct_sync_${Stage}"]]: hyphens in the stage become underscores
+    assert name["Fn::Join"][0] == "_"
+    assert name["Fn::Join"][1]["Fn::Split"] == ["-", {"Fn::Sub": "intacct_sync_${Stage}"}]
