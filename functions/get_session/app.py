@@ -13,5 +13,4 @@ RUNTIME = Runtime.from_env()
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = event.get("request") or {}
-    return steps.get_session(RUNTIME, {"run_id": event.get("run_id"), "entity": request.get("entity")})
+    return steps.get_session(RUNTIME, {"run_id": event.get("run_id"), "request": event.get("request")})

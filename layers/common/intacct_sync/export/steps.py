@@ -40,8 +40,18 @@ def _now() -> str:
 
 
 def get_session(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
-    """Make sure a valid cached session exists; return its expiry only (never the session id)."""
-    entity = event.get("entity")
+    """Make sure a valid cached session exists; return its expiry only (never the session id).
+
+    The export request is checked first, so a malformed one (e.g. a hostile entity, which would go into
+    the login) fails with InvalidExportRequest before anything is sent to Intacct."""
+    request = event.get("request")
+    if not isinstance(request, dict):
+        raise InvalidExportRequest("the export request must be a JSON object")
+    if request.get("resume_run_id") is not None:
+        validate_run_id(request["resume_run_id"])
+        entity = None
+    else:
+        entity = ExportSpec.from_payload(request, rt.settings.page_size).entity
     run_id = event.get("run_id")
     before = rt.client.total_transactions
     session = rt.charged(run_id, entity, lambda s: s)
