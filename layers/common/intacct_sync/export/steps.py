@@ -21,7 +21,7 @@ from intacct_sync.export.plan import (
     plan_segments,
     segment_start_pages,
 )
-from intacct_sync.export.spec import NAME_PATTERN, ExportSpec, PageTask, validate_run_id
+from intacct_sync.export.spec import NAME_PATTERN, RUN_ID_PATTERN, ExportSpec, PageTask, validate_run_id
 from intacct_sync.export.window import (
     combine_filters,
     intacct_to_utc,
@@ -492,7 +492,11 @@ def record_failure(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
     The parts already landed stay, so the run can be resumed with {"resume_run_id": <run id>}."""
     raw_request = event.get("request")
     request: dict[str, Any] = raw_request if isinstance(raw_request, dict) else {}
-    run_id = validate_run_id(request.get("resume_run_id") or event.get("run_id"))
+    resume = request.get("resume_run_id")
+    # A malformed resume id may be the very failure being recorded: record it under this execution.
+    run_id = validate_run_id(
+        resume if isinstance(resume, str) and RUN_ID_PATTERN.match(resume) else event.get("run_id")
+    )
     error = event.get("error") or {}
     cause = str(error.get("Cause", ""))
     try:  # Lambda errors arrive as a JSON string; keep just the type and message
