@@ -1,7 +1,8 @@
 """The real ApiFunction handler over moto-backed AWS: a bucket, the state table and a small state machine.
 
 The state machine stands in for the export workflow: under `execute=True` it succeeds for every object but
-GLACCOUNT, which fails; otherwise moto leaves every execution RUNNING.
+GLACCOUNT, which fails (a resume, which names no object, succeeds); otherwise moto leaves every execution
+RUNNING.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ DEFINITION = {
     "States": {
         "Which object?": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.object", "StringEquals": "GLACCOUNT", "Next": "Export failed"}],
+            "Choices": [
+                {"Variable": "$.object", "IsPresent": False, "Next": "Export succeeded"},
+                {"Variable": "$.object", "StringEquals": "GLACCOUNT", "Next": "Export failed"},
+            ],
             "Default": "Export succeeded",
         },
         "Export succeeded": {"Type": "Succeed"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.conftest import load_event
 from tests.unit.api.conftest import DOMAIN
 
@@ -86,3 +88,29 @@ def test_the_sample_status_event_reaches_the_route(api):
     # The sample event names an export that does not exist here: the route answers, with a 404
     answer = api.send(load_event("api_get_export"))
     assert answer.status == 404 and answer.body["error"] == "export_not_found"
+
+
+def test_a_resume_reports_the_progress_and_manifest_of_the_run_it_continues(running_api):
+    # Given a failed GLACCOUNT run, resumed by an execution whose input names only that run
+    original = running_api.post({"object": "GLACCOUNT", "mode": "full"}).body["export_id"]
+    assert running_api.wait(original) == "FAILED"
+    running_api.sfn.start_execution(
+        stateMachineArn=running_api.machine_arn,
+        name="resume-1",
+        input=json.dumps({"resume_run_id": original}),
+    )
+    assert running_api.wait("resume-1") == "SUCCEEDED"
+    # ...which landed the rest of the data and a succeeded manifest under the original run id
+    running_api.state.record_pages(original, 7, 700)
+    parts = running_api.put_parts("GLACCOUNT", original, [[{"RECORDNO": "1"}, {"RECORDNO": "2"}]])
+    running_api.put_manifest("GLACCOUNT", original, parts=parts, records_written=2)
+    # When the resume's status is asked for
+    body = running_api.get("/exports/resume-1").body
+    # Then it points at the run it continued, with that run's object, progress and manifest
+    assert (body["run_id"], body["resumes"], body["object"]) == (original, original, "GLACCOUNT")
+    assert body["progress"]["pages"] == 7 and body["manifest"]["status"] == "succeeded"
+    # And its records are the continued run's
+    records = running_api.get("/exports/resume-1/records").body["records"]
+    assert records == [{"RECORDNO": "1"}, {"RECORDNO": "2"}]
+    # While the original's own answer is unchanged in shape: its run id is its own name
+    assert running_api.get(f"/exports/{original}").body["run_id"] == original

@@ -60,16 +60,26 @@ def _described(executions: ExportExecutions, export_id: str) -> Execution:
     return execution
 
 
+def _run_of(executions: ExportExecutions, execution: Execution) -> tuple[str, str | None, str | None]:
+    """(run id, object, resumed run id) of an execution. A resume ({"resume_run_id": R}) writes its data,
+    progress and manifest under R, whose own execution names the object."""
+    resumed = (execution.input or {}).get("resume_run_id")
+    if isinstance(resumed, str) and resumed:
+        original = executions.describe(resumed)
+        return resumed, _object_of(original) if original else None, resumed
+    return execution.name, _object_of(execution), None
+
+
 def export_status(
     executions: ExportExecutions, state: StateTable, store: ExportStore, export_id: str
 ) -> dict[str, Any]:
     """Status (Step Functions), progress so far (state table) and, once it has ended, the manifest."""
     execution = _described(executions, export_id)
-    object_name = _object_of(execution)
-    progress = state.run_progress(export_id)
+    run_id, object_name, resumed = _run_of(executions, execution)
+    progress = state.run_progress(run_id)
     manifest = None
     if execution.status != RUNNING and object_name:
-        manifest = store.get_json(layout.manifest_key(object_name, export_id))
+        manifest = store.get_json(layout.manifest_key(object_name, run_id))
     error = None
     if execution.status not in (RUNNING, "SUCCEEDED"):
         error = (manifest or {}).get("error") or {"error": execution.error, "cause": execution.cause}
@@ -78,6 +88,8 @@ def export_status(
         "status": execution.status,
         "object": object_name,
         "request": execution.input,
+        "run_id": run_id,
+        "resumes": resumed,
         "started_at": _iso(execution.started_at),
         "stopped_at": _iso(execution.stopped_at),
         "progress": {
@@ -90,7 +102,7 @@ def export_status(
         "manifest": _bounded(manifest),
     }
     if manifest is not None and object_name:
-        document["manifest_key"] = layout.manifest_key(object_name, export_id)
+        document["manifest_key"] = layout.manifest_key(object_name, run_id)
     return document
 
 
@@ -110,11 +122,11 @@ def succeeded_manifest(
 ) -> dict[str, Any]:
     """The manifest of an export whose records can be read: one that succeeded and reconciled."""
     execution = _described(executions, export_id)
-    object_name = _object_of(execution)
-    manifest = store.get_json(layout.manifest_key(object_name, export_id)) if object_name else None
+    run_id, object_name, _ = _run_of(executions, execution)
+    manifest = store.get_json(layout.manifest_key(object_name, run_id)) if object_name else None
     if manifest is None:
         if execution.status == RUNNING:
-            records = state.run_progress(export_id)["records"]
+            records = state.run_progress(run_id)["records"]
             raise ExportNotFinished(
                 f"export {export_id} is still running ({records} records so far); its records can be read "
                 f"once it has succeeded"

@@ -1,0 +1,191 @@
+"""The export API end to end, locally: HTTP requests to `intacct-sync api`'s server, the real ApiFunction
+handler, the real state machine under moto, the simulator as Intacct; EventBridge observed through a rule
+that forwards the pipeline's events to an SQS queue."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+
+from intacct_local.api_server import LocalApiServer, serve_api
+from intacct_local.emulated_aws import REGION, LocalStack, local_aws
+from intacct_local.runner import SIM_CREDENTIALS
+from intacct_sync.adapters.events import COMPLETED, FAILED, SOURCE
+from tests.conftest import load_event
+
+pytestmark = pytest.mark.e2e
+
+QUIET = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
+
+
+class Client:
+    """A tiny HTTP client for the local API (urllib; JSON in, JSON out)."""
+
+    def __init__(self, server: LocalApiServer) -> None:
+        self.base = server.url
+
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        sent = {"Content-Type": "application/json"} if body is not None else {}
+        request = urllib.request.Request(  # noqa: S310 (loopback)
+            self.base + path, data=data, headers={**sent, **(headers or {})}, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+                return response.status, dict(response.headers), json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), json.loads(error.read())
+
+    def wait(self, export_id: str, timeout: float = 120.0) -> dict[str, Any]:
+        """Poll GET /exports/{id} until the export has ended; the progress seen never goes backwards."""
+        deadline, seen = time.monotonic() + timeout, 0
+        while True:
+            status, _, body = self.call("GET", f"/exports/{export_id}")
+            assert status == 200, body
+            assert body["progress"]["records"] >= seen
+            seen = body["progress"]["records"]
+            if body["status"] != "RUNNING":
+                return dict(body)
+            assert time.monotonic() < deadline, f"export {export_id} still running after {timeout}s"
+            time.sleep(0.2)
+
+    def all_records(self, export_id: str, limit: int) -> tuple[list[dict[str, Any]], int]:
+        records, pages, query = [], 0, f"?limit={limit}"
+        while True:
+            status, _, body = self.call("GET", f"/exports/{export_id}/records{query}")
+            assert status == 200, body
+            records.extend(body["records"])
+            pages += 1
+            if body["next_cursor"] is None:
+                return records, pages
+            query = f"?limit={limit}&cursor={body['next_cursor']}"
+
+
+class EventTap:
+    """An EventBridge rule on the pipeline's bus forwarding every intacct-sync event to an SQS queue."""
+
+    def __init__(self, bus: str) -> None:
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.queue = self.sqs.create_queue(QueueName="export-events")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        events = boto3.client("events", region_name=REGION)
+        events.put_rule(
+            Name="intacct-sync-exports", EventBusName=bus, EventPattern=json.dumps({"source": [SOURCE]})
+        )
+        events.put_targets(Rule="intacct-sync-exports", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
+        self.received: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while messages := self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get(
+            "Messages"
+        ):
+            for message in messages:
+                self.received.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
+        return self.received
+
+    def of_type(self, detail_type: str) -> list[dict[str, Any]]:
+        return [e for e in self.drain() if e["detail-type"] == detail_type]
+
+
+@contextmanager
+def local_api(sim: Any) -> Iterator[tuple[LocalStack, Client, EventTap]]:
+    parameters = {
+        "GatewayUrl": sim.url,
+        "PageSize": "1000",
+        "TenantConcurrency": "2",
+        "TenantTimezone": "America/Los_Angeles",
+    }
+    with local_aws(SIM_CREDENTIALS, parameters, QUIET) as stack:
+        tap = EventTap(stack.env.get("EVENT_BUS_NAME", "default"))
+        with serve_api(stack, port=0) as server:
+            yield stack, Client(server), tap
+
+
+def test_post_an_export_wait_for_it_and_read_every_record_back_through_the_api(make_sim):
+    # Given a tenant with 2,500 customers
+    sim = make_sim(records=2500, seed=11, concurrency_limit=2)
+    with local_api(sim) as (_stack, client, tap):
+        # When an export is requested over HTTP
+        status, headers, accepted = client.call(
+            "POST", "/exports", {"object": "customer", "mode": "full"}, {"Idempotency-Key": "e2e-1"}
+        )
+        assert status == 202, accepted
+        export_id = accepted["export_id"]
+        assert headers["Location"] == accepted["status_url"] == f"{client.base}/exports/{export_id}"
+        # Then it runs to success through the real state machine, with a reconciled manifest
+        final = client.wait(export_id)
+        assert final["status"] == "SUCCEEDED", final["error"]
+        manifest = final["manifest"]
+        assert manifest["reconciled"] is True and manifest["records_written"] == 2500
+        assert final["progress"]["records"] == 2500 and final["progress"]["total_count"] == 2500
+        # And reading the records back page by page gives exactly the source records, each once
+        records, pages = client.all_records(export_id, limit=700)
+        assert pages == 4 and len(records) == 2500
+        source = sim.records("CUSTOMER")
+        assert Counter(r["RECORDNO"] for r in records) == Counter(r["RECORDNO"] for r in source)
+        by_key = {r["RECORDNO"]: r for r in source}
+        for record in records[:100]:
+            assert record["NAME"] == (by_key[record["RECORDNO"]]["NAME"] or None)
+        keys = [int(r["RECORDNO"]) for r in records]
+        assert keys == sorted(keys)  # parts are served in key order
+        # And asking again with the same key answers with this export instead of starting another
+        status, headers, again = client.call(
+            "POST", "/exports", {"object": "CUSTOMER", "mode": "full"}, {"Idempotency-Key": "e2e-1"}
+        )
+        assert (status, again["export_id"], again["created"]) == (202, export_id, False)
+        assert again["status"] == "SUCCEEDED" and headers["Idempotent-Replayed"] == "true"
+        # And exactly one "Intacct Export Completed" event announced it (none failed)
+        completed = tap.of_type(COMPLETED)
+        assert len(completed) == 1 and tap.of_type(FAILED) == []
+        (event,) = completed
+        assert event["source"] == SOURCE
+        assert event["detail"]["run_id"] == export_id and event["detail"]["records"] == 2500
+        assert event["detail"]["manifest_key"] == final["manifest_key"]
+        assert "sim-user-pw" not in json.dumps(event) and "intacct-sim-pw" not in json.dumps(final)
+
+
+def test_the_scheduled_input_runs_an_incremental_export_that_the_api_reports(make_sim):
+    # Given the input EventBridge Scheduler sends (the template's schedule target input)
+    sim = make_sim(records=1200, seed=5)
+    scheduled = load_event("schedule_customer_incremental")
+    with local_api(sim) as (stack, client, tap):
+        # When the state machine is started with it, as the schedule does (a name of its own)
+        stack.start_export(scheduled, name="scheduled-customer-0001")
+        # Then the API reports an incremental export of everything (no watermark yet) that succeeded
+        final = client.wait("scheduled-customer-0001")
+        assert final["status"] == "SUCCEEDED", final["error"]
+        assert final["request"] == scheduled and final["object"] == "CUSTOMER"
+        assert final["manifest"]["mode"] == "incremental" and final["manifest"]["records_written"] == 1200
+        assert len(tap.of_type(COMPLETED)) == 1
+
+
+def test_a_failed_export_is_reported_with_its_reason_and_has_no_records(make_sim):
+    # Given a tenant that refuses our user's password
+    sim = make_sim(records=100, user_password="something-else")
+    with local_api(sim) as (_stack, client, tap):
+        status, _, accepted = client.call("POST", "/exports", {"object": "VENDOR", "mode": "full"})
+        assert status == 202
+        final = client.wait(accepted["export_id"])
+        # Then the status says why, from the failed manifest
+        assert final["status"] == "FAILED"
+        assert "AuthenticationError" in json.dumps(final["error"])
+        assert final["manifest"]["status"] == "failed"
+        # And there are no records to read, and one failure event
+        status, _, refused = client.call("GET", f"/exports/{accepted['export_id']}/records")
+        assert status == 409 and refused["error"] == "export_failed"
+        assert len(tap.of_type(FAILED)) == 1 and tap.of_type(COMPLETED) == []
+        assert "something-else" not in json.dumps(final) + json.dumps(refused)
