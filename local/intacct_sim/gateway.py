@@ -102,6 +102,8 @@ class Gateway:
         w.start("response")
         write_control(w, "success", request.control)
         outcomes: list[Outcome] = []
+        # One function whose json/csv body comes back bare: do not also escape it into XML for nothing.
+        single = sum(len(op.functions) for op, auth, _ in authenticated if auth is not None) == 1
         for operation, auth, _ in authenticated:
             w.start("operation")
             if auth is None:
@@ -116,7 +118,8 @@ class Gateway:
                     if result.status == "success":
                         result.status, result.write_data, result.raw = "aborted", None, None
             for result in results:
-                self._write_result(w, result)
+                if not (single and result.raw is not None):
+                    self._write_result(w, result)
             outcomes.extend(results)
             w.end()
         w.end()
