@@ -524,8 +524,14 @@ def record_failure(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
             error=problem,
         )
         key = layout.manifest_key(object_name, run_id)
-        rt.store.put_json(key, manifest)
-        detail.update(manifest_key=key, bucket=rt.store.bucket, records=manifest["records_written"])
+        existing = rt.store.get_json(key)
+        if existing is not None and existing.get("status") == "succeeded":
+            # e.g. a resume request for a run that had completed: the request failed, not that run, whose
+            # reconciled manifest (and the watermark it advanced) must stay as they are.
+            logger.warning("kept the run's succeeded manifest", extra={"run_id": run_id, **problem})
+        else:
+            rt.store.put_json(key, manifest)
+            detail.update(manifest_key=key, bucket=rt.store.bucket, records=manifest["records_written"])
     rt.events.publish("Intacct Export Failed", detail)
     logger.error("export failed", extra=detail)
     return detail
