@@ -74,6 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "IntacctSimulator/1.0"
     timeout = 120  # idle keep-alive connections are dropped after this many seconds
     disable_nagle_algorithm = True  # headers and body go out in separate writes: avoid 40 ms ACK stalls
+    _in_flight = False  # this connection's current gateway call is counted in Stats.in_flight
     server: _HTTPServer
 
     # ----- plumbing ---------------------------------------------------------------------------
@@ -110,6 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, reply: Reply, count: bool = True) -> None:
         if count:
             self.sim.stats_store.status(reply.status)
+        self._finish_gateway_call()
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
@@ -126,8 +128,16 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
         self._send(Reply(status, body, "application/json; charset=UTF-8"), count=False)
 
+    def _finish_gateway_call(self) -> None:
+        """Leave the in-flight count once, before the answer goes out (a client that has its answer
+        may send the next request at once; it must not see this one still in flight)."""
+        if self._in_flight:
+            self._in_flight = False
+            self.sim.stats_store.leave()
+
     def _reset_connection(self) -> None:
         """Close the socket with RST and no response (SO_LINGER 0)."""
+        self._finish_gateway_call()
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
@@ -171,6 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.sim
         call_no = sim.faults.next_call()
         in_flight = sim.stats_store.enter()
+        self._in_flight = True
         try:
             limit = sim.config.concurrency_limit
             if limit is not None and in_flight > limit:
@@ -213,7 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return
             self._send(reply)
         finally:
-            sim.stats_store.leave()
+            self._finish_gateway_call()
 
     def _wait_latency(self, started: float, records: int) -> None:
         cfg = self.sim.config

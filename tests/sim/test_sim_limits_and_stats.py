@@ -122,7 +122,9 @@ def test_reset_stats_and_the_http_view(make_sim: Callable[..., Simulator]) -> No
     gw = Gateway(sim)
     gw.login()
     http = requests.Session()
-    assert http.get(sim.base_url + "/__sim__/stats").json() == sim.stats()
+    over_http = http.get(sim.base_url + "/__sim__/stats").json()
+    assert over_http == sim.stats()
+    assert over_http["transactions"] == 1 and over_http["in_flight"] == 0
     reset = http.post(sim.base_url + "/__sim__/reset-stats").json()
     assert reset["transactions"] == 0 and reset["http_requests"] == 0 and reset["sessions_created"] == 0
     gw.login()
