@@ -40,6 +40,7 @@ class SimulatorConfig:
     latency_per_record_ms: float = 0.0
     concurrency_limit: int | None = None
     session_seconds: float = 3600.0
+    session_minutes: float | None = None  # convenience: when given, overrides session_seconds
     timezone: str = "America/Los_Angeles"
     sender_id: str = "intacct-sim"
     sender_password: str = "intacct-sim-pw"
@@ -55,6 +56,9 @@ class SimulatorConfig:
 
     def __post_init__(self) -> None:
         self.mutations_per_query = normalise_mutations(self.mutations_per_query)
+        if self.session_minutes is not None:
+            self.session_seconds = float(self.session_minutes) * 60
+            self.session_minutes = None
         if self.records < 0:
             raise ValueError("records must be >= 0")
 

@@ -76,8 +76,10 @@ def test_sessions_slide_and_then_expire(make_sim: Callable[..., Simulator]) -> N
     assert error_of(parse(expired))["errorno"] == "XMLGW_JPP0002"
 
 
-def test_session_seconds_can_change_at_run_time(make_sim: Callable[..., Simulator]) -> None:
-    sim = make_sim(records=5)
+def test_session_duration_in_minutes_and_changed_at_run_time(make_sim: Callable[..., Simulator]) -> None:
+    sim = make_sim(records=5, session_minutes=30)
+    stamp, timeout = _auth_times(parse(Gateway(sim).post(envelope(function("<getAPISession/>")))))
+    assert (timeout - stamp).total_seconds() == 1800
     sim.configure(session_minutes=2)
     stamp, timeout = _auth_times(parse(Gateway(sim).post(envelope(function("<getAPISession/>")))))
     assert (timeout - stamp).total_seconds() == 120
