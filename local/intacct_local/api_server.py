@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import sys
 import threading
@@ -193,9 +192,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 def api_handler(stack: LocalStack) -> Handler:
     """The real ApiFunction handler, bound to this emulated stack."""
-    # The state machine is created after the functions, so the template's !Ref may not have resolved to its
-    # ARN in their environment; the handler reads it at import (cold start), so set it first.
-    os.environ["EXPORT_STATE_MACHINE_ARN"] = stack.state_machine_arn
     handler: Handler = stack.handler(FUNCTION)
     return handler
 

@@ -163,6 +163,18 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
     role = iam.create_role(RoleName="intacct-sync-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = boto3.client("lambda", region_name=REGION)
     functions = template.functions()
+    # Function ARNs are known before the functions exist, so the state machine (which names them) can be
+    # created first and functions whose environment names the state machine resolve it.
+    for logical_id in functions:
+        template.physical[f"{logical_id}.Arn"] = f"arn:aws:lambda:{REGION}:123456789012:function:{logical_id}"
+        template.physical[logical_id] = logical_id
+    machine = template.resources["ExportStateMachine"]["Properties"]
+    sm_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name=str(template.resolve(machine.get("Name", "export"))),
+        definition=template.state_machine_definition(),
+        roleArn=role,
+    )["stateMachineArn"]
+    template.physical["ExportStateMachine"] = sm_arn
     env: dict[str, str] = {}
     for logical_id, props in functions.items():
         variables = {k: str(template.resolve(v)) for k, v in props["Environment"]["Variables"].items()}
@@ -176,15 +188,8 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
             Timeout=int(props.get("Timeout", 3)),
             Environment={"Variables": variables},
         )["FunctionArn"]
-        template.physical[f"{logical_id}.Arn"] = arn
-        template.physical[logical_id] = logical_id
+        assert arn == template.physical[f"{logical_id}.Arn"], arn
     env.update(extra_env)
-    machine = template.resources["ExportStateMachine"]["Properties"]
-    sm_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-        name=str(template.resolve(machine.get("Name", "export"))),
-        definition=template.state_machine_definition(),
-        roleArn=role,
-    )["stateMachineArn"]
     return LocalStack(template, functions, sm_arn, bucket, table, secret_arn, env)
 
 
