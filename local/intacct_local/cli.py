@@ -8,8 +8,12 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from intacct_local.runner import RunError, RunOptions, run_export, summary_table
+from intacct_sync.errors import InvalidExportRequest
+from intacct_sync.export.spec import ExportSpec, validate_fields
 
 
 def _positive(low: int, high: int) -> Callable[[str], int]:
@@ -25,13 +29,54 @@ def _positive(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+# Checked while parsing, so a bad value is a one-line usage error (exit 2) and nothing starts.
+def _object_name(text: str) -> str:
+    try:
+        return ExportSpec.from_payload({"object": text}).object
+    except InvalidExportRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _field_list(text: str) -> list[str]:
+    try:
+        return list(validate_fields([f.strip() for f in text.split(",") if f.strip()]))
+    except InvalidExportRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _timezone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"not an IANA time zone such as America/Los_Angeles: {text[:100]!r}"
+        ) from None
+    return text
+
+
+def _gateway_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"expected an http(s) URL, got {text[:200]!r}")
+    return text
+
+
+def _out_dir(text: str) -> Path:
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text[:200]!r} exists and is not a directory")
+    return path
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="intacct-sync", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser(
         "run", help="export one object locally: simulator + emulated AWS + the real state machine"
     )
-    run.add_argument("--object", default="CUSTOMER", help="Intacct object to export (default CUSTOMER)")
+    run.add_argument(
+        "--object", type=_object_name, default="CUSTOMER", help="Intacct object to export (default CUSTOMER)"
+    )
     run.add_argument(
         "--records",
         type=_positive(0, 5_000_000),
@@ -46,16 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--gateway-url",
+        type=_gateway_url,
         help="export from this gateway (e.g. a real tenant) instead of the simulator; "
         "credentials come from INTACCT_SENDER_ID, INTACCT_SENDER_PASSWORD, INTACCT_COMPANY_ID, "
         "INTACCT_USER_ID, INTACCT_USER_PASSWORD (and optional INTACCT_ENTITY_ID)",
     )
-    run.add_argument("--out", type=Path, default=Path("out"), help="mirror the bucket here (default ./out)")
+    run.add_argument(
+        "--out", type=_out_dir, default=Path("out"), help="mirror the bucket here (default ./out)"
+    )
     run.add_argument("--seed", type=int, default=1, help="simulator data seed")
     run.add_argument("--mode", choices=["full", "incremental"], default="full")
-    run.add_argument("--fields", help="comma-separated field names (default: all fields)")
+    run.add_argument("--fields", type=_field_list, help="comma-separated field names (default: all fields)")
     run.add_argument("--latency-ms", type=_positive(0, 60_000), default=0, help="simulated latency per call")
-    run.add_argument("--timezone", default="America/Los_Angeles", help="simulated tenant time zone")
+    run.add_argument(
+        "--timezone", type=_timezone, default="America/Los_Angeles", help="simulated tenant time zone"
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--json", action="store_true", help="print the manifest as JSON instead of a table")
     api = sub.add_parser(
@@ -78,9 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency", type=_positive(1, 64), default=2, help="tenant concurrency limit (default 2)"
     )
     api.add_argument("--latency-ms", type=_positive(0, 60_000), default=0, help="simulated latency per call")
-    api.add_argument("--timezone", default="America/Los_Angeles", help="simulated tenant time zone")
+    api.add_argument(
+        "--timezone", type=_timezone, default="America/Los_Angeles", help="simulated tenant time zone"
+    )
     api.add_argument(
         "--gateway-url",
+        type=_gateway_url,
         help="export from this gateway instead of the simulator (credentials from INTACCT_* variables)",
     )
     api.add_argument("--verbose", action="store_true", help="show the functions' INFO logs")
@@ -94,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(args.out / "exports", ignore_errors=True)
             shutil.rmtree(args.out / "deletes", ignore_errors=True)
         options = RunOptions(
-            object=args.object.upper(),
+            object=args.object,
             records=args.records,
             page_size=args.page_size,
             concurrency=args.concurrency,
@@ -102,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             out=args.out,
             seed=args.seed,
             mode=args.mode,
-            fields=[f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None,
+            fields=args.fields or None,
             latency_ms=args.latency_ms,
             timezone=args.timezone,
             quiet=args.quiet,
