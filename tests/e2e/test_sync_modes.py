@@ -206,3 +206,26 @@ def test_a_run_over_the_monthly_budget_is_refused_before_it_spends_much(make_sim
     assert result.status == "FAILED"
     assert "BudgetExceededError" in result.error and "monthly budget of 10" in result.error
     assert sim.stats()["transactions_by_function"].get("query", 0) == 1  # only the page that told the size
+
+
+def test_catalogue_defaults_choose_fields_and_filter(make_sim, tmp_path):
+    # Given a catalogue whose CUSTOMER entry exports four fields of active customers only
+    catalogue = [
+        {
+            "object": "CUSTOMER",
+            "fields": ["RECORDNO", "NAME", "STATUS", "WHENMODIFIED"],
+            "filter": {"field": "STATUS", "op": "equalto", "value": "active"},
+        }
+    ]
+    sim = make_sim(records=3000, seed=16)
+    env = {**FAST, "EXPORT_OBJECTS": json.dumps(catalogue)}
+    with local_pipeline(RunOptions(page_size=500, quiet=True), sim=sim, function_env=env) as pipeline:
+        # When an export names only the object
+        result = pipeline.export({"object": "CUSTOMER"})
+        records = exported(pipeline, tmp_path, result.run_id)
+    # Then it holds exactly the active customers, with exactly the catalogue's fields, and no lookup was spent
+    assert result.status == "SUCCEEDED", result.error
+    active = {r["RECORDNO"] for r in sim.records("CUSTOMER") if r["STATUS"] == "active"}
+    assert key_set(records) == active and 0 < len(active) < 3000
+    assert {frozenset(r) for r in records} == {frozenset({"RECORDNO", "NAME", "STATUS", "WHENMODIFIED"})}
+    assert "lookup" not in sim.stats()["transactions_by_function"]

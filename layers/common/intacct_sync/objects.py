@@ -3,7 +3,9 @@ modified fields.
 
 CUSTOMER, VENDOR and GLACCOUNT by default. The `EXPORT_OBJECTS` environment variable replaces the list
 with a JSON array whose items are either an object name or
-`{"object": "APBILL", "key_field"?: "RECORDNO", "modified_field"?: "WHENMODIFIED", "description"?: "..."}`.
+`{"object": "APBILL", "key_field"?: "RECORDNO", "modified_field"?: "WHENMODIFIED", "fields"?: [...],
+"filter"?: {...}, "description"?: "..."}`; `fields` are the default fields (empty = all, found with
+`lookup`), `filter` is ANDed with every export's own filter.
 It is validated at cold start; a bad value raises SettingsError naming the problem.
 """
 
@@ -15,12 +17,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from intacct_sync.errors import SettingsError
-from intacct_sync.export.spec import NAME_PATTERN
+from intacct_sync.errors import InvalidExportRequest, SettingsError
+from intacct_sync.export.spec import NAME_PATTERN, validate_fields
+from intacct_sync.intacct import InvalidQueryError, filter_from_dict
 
 ENV_VAR = "EXPORT_OBJECTS"
 MAX_OBJECTS = 100
-_ITEM_KEYS = {"object", "key_field", "modified_field", "description"}
+_ITEM_KEYS = {"object", "key_field", "modified_field", "fields", "filter", "description"}
 
 
 @dataclass(frozen=True)
@@ -31,13 +34,17 @@ class ExportObject:
     key_field: str = "RECORDNO"
     modified_field: str = "WHENMODIFIED"
     description: str = ""
+    fields: tuple[str, ...] = ()
+    filter: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "object": self.name,
             "key_field": self.key_field,
             "modified_field": self.modified_field,
             "description": self.description,
+            "fields": list(self.fields),
+            "filter": self.filter,
         }
 
 
@@ -124,8 +131,17 @@ def _parse_item(item: Any, index: int) -> ExportObject:
         raise SettingsError(
             f"environment variable {ENV_VAR}: {where} description must be text of at most 200 characters"
         )
+    try:
+        fields = validate_fields(item.get("fields"))
+        filt = filter_from_dict(item["filter"]).to_dict() if item.get("filter") is not None else None
+    except (InvalidExportRequest, InvalidQueryError, TypeError, AttributeError) as exc:
+        raise SettingsError(
+            f"environment variable {ENV_VAR}: {where} fields or filter: {exc}"[:300]
+        ) from None
     return ExportObject(
         name=_name(item["object"], f"{where} object"),
+        fields=fields,
+        filter=filt,
         key_field=_name(item.get("key_field", "RECORDNO"), f"{where} key_field"),
         modified_field=_name(item.get("modified_field", "WHENMODIFIED"), f"{where} modified_field"),
         description=description,

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from intacct_sync.errors import SettingsError
+from intacct_sync.objects import Catalogue
 
 DEFAULT_GATEWAY_URL = "https://api.intacct.com/ia/xml/xmlgw.phtml"
 
@@ -55,6 +56,7 @@ class Settings:
     retry_max_attempts: int
     retry_base_delay_ms: int
     read_timeout_seconds: int
+    objects: Catalogue
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -93,4 +95,5 @@ class Settings:
             retry_max_attempts=_int(env, "INTACCT_MAX_ATTEMPTS", 6, 1, 10),
             retry_base_delay_ms=_int(env, "INTACCT_RETRY_BASE_DELAY_MS", 1000, 1, 60_000),
             read_timeout_seconds=_int(env, "INTACCT_READ_TIMEOUT_SECONDS", 120, 1, 840),
+            objects=Catalogue.from_env(env),
         )

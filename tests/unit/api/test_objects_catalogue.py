@@ -36,12 +36,21 @@ def test_export_objects_replaces_the_catalogue_and_decides_what_can_be_exported(
     # Then /objects lists exactly those
     listed = api.get("/objects").body["objects"]
     assert listed == [
-        {"object": "CUSTOMER", "key_field": "RECORDNO", "modified_field": "WHENMODIFIED", "description": ""},
+        {
+            "object": "CUSTOMER",
+            "key_field": "RECORDNO",
+            "modified_field": "WHENMODIFIED",
+            "description": "",
+            "fields": [],
+            "filter": None,
+        },
         {
             "object": "APBILL",
             "key_field": "RECORDNO",
             "modified_field": "AUWHENMODIFIED",
             "description": "AP bills",
+            "fields": [],
+            "filter": None,
         },
     ]
     # And an AP bill export runs with the catalogue's modified field, while VENDOR is no longer offered

@@ -59,7 +59,10 @@ def test_the_api_function_may_only_start_and_describe_exports_and_read_what_they
     assert statements["ReadExportedData"]["Resource"] == {"Fn::Sub": "${ExportBucket.Arn}/exports/*"}
     assert statements["ReadRunProgress"]["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
     assert props["Environment"]["Variables"]["EXPORT_STATE_MACHINE_ARN"] == {"Ref": "ExportStateMachine"}
-    assert props["Environment"]["Variables"]["EXPORT_OBJECTS"] == {"Ref": "ExportObjects"}
+    # the catalogue reaches every function (the export steps apply its defaults too)
+    assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["EXPORT_OBJECTS"] == {
+        "Ref": "ExportObjects"
+    }
 
 
 class _OfflinePolicies(ManagedPolicyLoader):

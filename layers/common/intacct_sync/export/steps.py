@@ -80,6 +80,21 @@ def _resolve_fields(rt: Runtime, spec: ExportSpec, run_id: str) -> tuple[str, ..
     return tuple(extra) + tuple(fields)
 
 
+def _with_catalogue_defaults(rt: Runtime, request: dict[str, Any], spec: ExportSpec) -> ExportSpec:
+    """A catalogued object brings its key and modified fields (unless the request names them), its
+    default fields (when the request names none) and its filter (ANDed with the request's)."""
+    entry = rt.settings.objects.get(spec.object)
+    if entry is None:
+        return spec  # any Intacct object can be exported directly, with RECORDNO / WHENMODIFIED
+    return replace(
+        spec,
+        key_field=spec.key_field if "key_field" in request else entry.key_field,
+        modified_field=spec.modified_field if "modified_field" in request else entry.modified_field,
+        fields=spec.fields or entry.fields,
+        filter=combine_filters(entry.filter, spec.filter),
+    )
+
+
 def start_export(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
     """Validate the request, work out fields and the incremental window, check the budget, and
     return the first page task."""
@@ -87,7 +102,7 @@ def start_export(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
     if event.get("resume_run_id") is not None:
         return _resume(rt, validate_run_id(event["resume_run_id"]))
     request = {k: v for k, v in event.items() if k not in ("run_id", "idempotency_key")}
-    spec = ExportSpec.from_payload(request, rt.settings.page_size)
+    spec = _with_catalogue_defaults(rt, request, ExportSpec.from_payload(request, rt.settings.page_size))
     settings = rt.settings
     window: dict[str, Any] | None = None
     effective_filter = spec.filter
