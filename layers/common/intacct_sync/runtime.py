@@ -17,6 +17,7 @@ from intacct_sync.adapters.session_cache import SsmSessionCache
 from intacct_sync.adapters.state_table import StateTable, TenantSemaphore
 from intacct_sync.intacct import (
     ApiSession,
+    AuthenticationError,
     IntacctClient,
     Query,
     QueryPage,
@@ -26,6 +27,7 @@ from intacct_sync.intacct import (
     Timeouts,
     UserCredentials,
 )
+from intacct_sync.observability import logger
 from intacct_sync.settings import Settings
 
 T = TypeVar("T")
@@ -101,7 +103,30 @@ class Runtime:
 
     def charged(self, run_id: str | None, entity: str | None, call: Callable[[ApiSession], T]) -> T:
         """Run one Intacct call with a valid session under a tenant concurrency slot, and charge the
-        transactions it used (logins included) to the run and the month."""
+        transactions it used (logins included) to the run and the month.
+
+        When Intacct refuses the login, the credentials secret is read again, once: after a rotation a
+        warm function would otherwise keep logging in with the old password until it is recycled."""
+        try:
+            return self._charged_once(run_id, entity, call)
+        except AuthenticationError:
+            if not self._reload_credentials():
+                raise
+            logger.info("the credentials secret has changed; logging in with the new credentials")
+            return self._charged_once(run_id, entity, call)
+
+    def _reload_credentials(self) -> bool:
+        """Read the secret again; when it changed, drop the client and sessions built from the old one."""
+        fresh = load_credentials(self.aws.secrets, self.settings.credentials_secret_id)
+        with self._lock:
+            if fresh == self._credentials:
+                return False
+            self.__dict__["_credentials"] = fresh
+            self.__dict__.pop("client", None)
+            self._managers.clear()
+        return True
+
+    def _charged_once(self, run_id: str | None, entity: str | None, call: Callable[[ApiSession], T]) -> T:
         with self.client.transaction_tally() as tally:
             try:
                 with self.semaphore.slot():
