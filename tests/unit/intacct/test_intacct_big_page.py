@@ -1,8 +1,6 @@
-"""A full 2000-record page parses in well under a second (guards against accidental quadratic code)."""
+"""A full 2000-record page parses completely and exactly (its speed is measured in benchmarks/, not here)."""
 
 from __future__ import annotations
-
-import time
 
 from intacct_sync.intacct import Query
 from tests.unit.intacct.intacct_unit_support import SESSION, Reply, make_harness
@@ -23,16 +21,12 @@ def big_page(records: int) -> bytes:
     ).encode()
 
 
-def test_a_2000_record_page_parses_quickly() -> None:
+def test_a_2000_record_page_parses_completely() -> None:
     body = big_page(2000)
-    h = make_harness(*[Reply(body=body)] * 3)
-    query = Query("CUSTOMER", FIELDS, page_size=2000)
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        page = h.client.query(SESSION, query)
-        best = min(best, time.perf_counter() - started)
+    h = make_harness(Reply(body=body))
+    page = h.client.query(SESSION, Query("CUSTOMER", FIELDS, page_size=2000))
     assert page.count == 2000 and len(page.records) == 2000
-    assert page.records[1]["FIELD_1"] == "value 1 & Zürich"
+    assert page.total_count == 2000 and page.num_remaining == 0
+    assert all(set(r) == set(FIELDS) for r in page.records)
+    assert page.records[1999]["FIELD_1"] == "value 1 & Zürich"
     assert page.records[0]["FIELD_0"] is None
-    assert best < 1.0
