@@ -18,6 +18,7 @@ from intacct_sync.adapters.state_table import StateTable, TenantSemaphore
 from intacct_sync.intacct import (
     ApiSession,
     AuthenticationError,
+    ControlError,
     IntacctClient,
     Query,
     QueryPage,
@@ -105,11 +106,12 @@ class Runtime:
         """Run one Intacct call with a valid session under a tenant concurrency slot, and charge the
         transactions it used (logins included) to the run and the month.
 
-        When Intacct refuses the login, the credentials secret is read again, once: after a rotation a
-        warm function would otherwise keep logging in with the old password until it is recycled."""
+        When Intacct refuses the login (AuthenticationError) or the sender (a ControlError), the credentials
+        secret is read again, once: after a rotation a warm function would otherwise keep using the old
+        password until it is recycled."""
         try:
             return self._charged_once(run_id, entity, call)
-        except AuthenticationError:
+        except (AuthenticationError, ControlError):
             if not self._reload_credentials():
                 raise
             logger.info("the credentials secret has changed; logging in with the new credentials")
