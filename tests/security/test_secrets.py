@@ -32,6 +32,7 @@ pytestmark = pytest.mark.e2e
 SENDER_PW = "Zx9-SENDER-PW-q7"
 USER_PW = "Qm4-USER-PW-k2"
 ROTATED_USER_PW = "Vb7-ROTATED-PW-w3"
+ROTATED_SENDER_PW = "Jk5-ROTATED-SENDER-n8"
 CREDENTIALS = {
     "sender_id": "hygiene-sender",
     "sender_password": SENDER_PW,
@@ -172,12 +173,16 @@ def test_no_password_or_session_id_is_written_anywhere_but_the_encrypted_session
         # And a second run finds its cached session expired and logs in again
         sim.expire_sessions()
         relogin = pipeline.export(REQUEST, name="hygiene-relogin")
-        # And the user password is rotated (at Intacct, then in the secret) while the functions are warm
-        sim.configure(user_password=ROTATED_USER_PW)
+        # And both passwords are rotated (at Intacct, then in the secret) while the functions are warm
+        rotated_credentials = {
+            **CREDENTIALS,
+            "user_password": ROTATED_USER_PW,
+            "sender_password": ROTATED_SENDER_PW,
+        }
+        sim.configure(user_password=ROTATED_USER_PW, sender_password=ROTATED_SENDER_PW)
         sim.expire_sessions()
         boto3.client("secretsmanager", region_name=REGION).put_secret_value(
-            SecretId=pipeline.stack.secret_id,
-            SecretString=json.dumps({**CREDENTIALS, "user_password": ROTATED_USER_PW}),
+            SecretId=pipeline.stack.secret_id, SecretString=json.dumps(rotated_credentials)
         )
         rotated = pipeline.export(REQUEST, name="hygiene-rotated")
         # And a last run's login is refused (the password changed at Intacct but not in the secret)
@@ -230,6 +235,7 @@ def test_no_password_or_session_id_is_written_anywhere_but_the_encrypted_session
             ("sender password", SENDER_PW),
             ("user password", USER_PW),
             ("rotated password", ROTATED_USER_PW),
+            ("rotated sender password", ROTATED_SENDER_PW),
         ]
     }
     needles.update({f"session id {i}": variants(session) for i, session in enumerate(issued)})
