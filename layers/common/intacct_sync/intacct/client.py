@@ -712,9 +712,25 @@ def _request_not_sent(exc: requests.RequestException) -> bool:
     return isinstance(reason, NewConnectionError | ConnectTimeoutError | ConnectionRefusedError)
 
 
+class _WholeBodyAdapter(HTTPAdapter):
+    """Reads each response body in reads of up to 1 MiB instead of requests' 10 KiB.
+
+    A 2000-record page is 0.5-4 MB: in 10 KiB reads that is hundreds of socket reads, and a thread
+    waits for the GIL again after each one while other threads (the next page's encoding, other
+    segments) run. Errors while reading are mapped to requests exceptions as ``Response.content`` does.
+    """
+
+    READ_SIZE = 1 << 20
+
+    def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
+        response = super().build_response(req, resp)
+        response._content = b"".join(response.iter_content(self.READ_SIZE))
+        return response
+
+
 def _new_http_session() -> requests.Session:
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    adapter = _WholeBodyAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

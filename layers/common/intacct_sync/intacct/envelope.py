@@ -327,30 +327,51 @@ def records_from_json(body: bytes, fields: Sequence[str] | None = None) -> list[
 
     ``""`` and ``null`` become None (as empty XML elements do); nested objects are flattened like XML.
     An empty body means no records (Intacct sends no body for an empty CSV result).
+    Values are normalised while the parser builds each object (``object_hook``), so a flat page costs
+    little more than ``json.loads`` itself.
     """
     if not body.strip():
         rows: Any = []
     else:
         try:
-            rows = json.loads(body)
+            rows = json.loads(body, object_hook=_json_object)
         except (ValueError, UnicodeDecodeError):
             raise MalformedBody("not valid JSON") from None
     if not isinstance(rows, list):
         raise MalformedBody("JSON body is not an array")
-    records: list[Record] = []
+    wanted = frozenset(fields or ())
     for row in rows:
-        if not isinstance(row, dict):
+        if row.__class__ is not dict:
             raise MalformedBody("JSON array item is not an object")
-        record: Record = {}
-        _flatten_json(row, "", record)
-        if fields:
-            for name in fields:
-                record.setdefault(name, None)
-        records.append(record)
-    return records
+        if wanted and not wanted <= row.keys():
+            for name in fields or ():
+                row.setdefault(name, None)
+    return rows
 
 
-def _flatten_json(value: dict[str, Any], prefix: str, out: Record) -> None:
+def _json_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """Normalise one parsed JSON object in place: text or None values, nested values flattened."""
+    nested = False
+    for key, value in obj.items():
+        if value.__class__ is str:
+            if not value:
+                obj[key] = None
+        elif value is None:
+            continue
+        elif isinstance(value, bool):
+            obj[key] = "true" if value else "false"
+        elif isinstance(value, int | float):
+            obj[key] = str(value)
+        else:
+            nested = True
+    if not nested:
+        return obj
+    flat: dict[str, Any] = {}
+    _flatten_json(obj, "", flat)
+    return flat
+
+
+def _flatten_json(value: dict[str, Any], prefix: str, out: dict[str, Any]) -> None:
     for key, item in value.items():
         name = f"{prefix}{key}"
         if isinstance(item, dict):
