@@ -4,6 +4,7 @@ import pytest
 
 from intacct_sync.export.plan import (
     MAX_PAGE_TASKS,
+    PAGES_PER_TASK,
     Repair,
     SegmentHead,
     page_count,
@@ -32,9 +33,9 @@ def test_segment_starts_split_pages_evenly():
 
 
 def test_pages_per_task_keeps_history_bounded():
-    assert pages_per_task(1_000_000, 2000) == 1
-    total = (MAX_PAGE_TASKS * 3 + 1) * 2000
-    assert pages_per_task(total, 2000) == 4
+    assert pages_per_task(1_000_000, 2000) == PAGES_PER_TASK
+    total = (MAX_PAGE_TASKS * PAGES_PER_TASK * 3 + 1) * 2000
+    assert pages_per_task(total, 2000) == PAGES_PER_TASK * 3 + 1
     assert page_count(total, 2000) / pages_per_task(total, 2000) <= MAX_PAGE_TASKS
 
 
@@ -88,3 +89,21 @@ def test_keys_compare_numerically():
     # "10000" < "9000" as text, but RECORDNO compares as numbers
     plans, repairs = plan_segments([head(0, 1, 9000), head(1, 10000, 12000)])
     assert repairs == [] and plans[0].upper_key == "10000" and not plans[0].done
+
+
+def test_plan_expects_the_records_between_offset_reads():
+    # Given 10 pages in 3 segments starting at pages 0, 3 and 6 (nothing changed between the reads)
+    heads = [
+        head(0, 1, 2000, remaining=18_000),
+        head(1, 6001, 8000, remaining=12_000),
+        head(2, 12001, 14000, remaining=6000),
+    ]
+    # When planned
+    plans, _ = plan_segments(heads)
+    # Then each segment expects the pages up to the next start, the last one what followed its head
+    assert [p.expected_remaining for p in plans] == [4000, 4000, 6000]
+
+
+def test_plan_without_remaining_counts_expects_nothing():
+    plans, _ = plan_segments([head(0, 1, 2000), head(1, 6001, 8000, remaining=2000)])
+    assert [p.expected_remaining for p in plans] == [None, 2000]

@@ -63,6 +63,7 @@ def test_page_task_round_trips_through_json():
         after_key="99",
         upper_key="200",
         max_pages=4,
+        expected_remaining=1500,
     )
     assert PageTask.from_payload(task.to_payload()) == task
 

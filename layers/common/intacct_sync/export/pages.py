@@ -1,16 +1,25 @@
-"""Fetching pages: query Intacct, land each page as a part, hand back only keys and counts."""
+"""Fetching pages: query Intacct, land each page as a part, hand back only keys and counts.
+
+Within one invocation the next page's query goes out as soon as the current page's last key is known,
+so encoding and landing a page overlap the wait for the next one; a task still has at most one Intacct
+call in flight. Keyset pages that cannot be the last of their key range ask for Intacct's JSON return
+format, which parses several times faster than XML; any page that may be the last one is read as XML,
+whose ``numremaining`` says where the range ends, so no call is spent to find it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from intacct_sync.export.layout import part_key
 from intacct_sync.export.parts import PartSummary, encode_part
 from intacct_sync.export.spec import PageTask
 from intacct_sync.export.window import combine_filters, modified_sort_key
 from intacct_sync.intacct import OrderBy, Query, QueryPage, filter_from_dict
+from intacct_sync.observability import logger
 
 # Stop taking new pages in one invocation when less time than this is left (a slow page can take
 # minutes at Intacct; the rest continues in the next Task).
@@ -69,7 +78,37 @@ def page_query(task: PageTask) -> Query:
         order_by=(OrderBy(task.key_field),),
         page_size=task.page_size,
         offset=task.offset,
+        return_format=return_format(task),
     )
+
+
+def return_format(task: PageTask) -> Literal["xml", "json"]:
+    """JSON for a keyset page known not to be the last one of its range, else XML.
+
+    With ``expected_remaining`` records left and a full page of them expected, the page is not the last
+    one. When exactly one full page is expected, only XML's ``numremaining`` can tell that it ends the
+    range (a full JSON page could be followed by more); a shorter expected page ends it in either format.
+    """
+    hint = task.expected_remaining
+    if task.after_key is not None and hint is not None and 0 < hint != task.page_size:
+        return "json"
+    return "xml"
+
+
+def _next_hint(current: PageTask, page: QueryPage) -> int | None:
+    """What the page says about the records left after it in the same key range (None: unknown).
+
+    Only keyset pages count: an offset page's numremaining spans the whole query, and its range is
+    narrowed afterwards when segments are planned.
+    """
+    if current.after_key is None:
+        return None
+    if page.num_remaining is not None:
+        return page.num_remaining
+    if current.expected_remaining is not None and len(page.records) >= current.page_size:
+        left = current.expected_remaining - len(page.records)
+        return left if left > 0 else None  # more came than expected: the data changed, ask XML
+    return None
 
 
 def fetch_pages(
@@ -82,7 +121,9 @@ def fetch_pages(
     """Fetch up to task.max_pages pages (fewer when time runs short), writing one part per page.
 
     A task with an offset reads that one page by offset (a segment's first page); afterwards paging is
-    by key. `done` means the query reported nothing after the last page read.
+    by key. `done` means the query reported nothing after the last page read. When a later page of
+    the invocation fails, the pages landed so far are kept and the result continues after them (the
+    next invocation asks again, and raises if it fails too), so a retry never fetches a page twice.
     """
     pages = records = 0
     total: int | None = None
@@ -93,31 +134,57 @@ def fetch_pages(
     done = False
     by_offset = task.offset > 0
     calls = 0
-    while True:
-        page = run_query(page_query(current))
-        calls += 1
-        if total is None:
-            total = page.total_count
-        remaining = page.num_remaining
-        seq = current.seq
-        # num_remaining is None only with a JSON page; then a short page is the end.
-        done = (remaining == 0) if remaining is not None else len(page.records) < current.page_size
-        if page.records:
-            key = part_key(current.object, current.run_id, current.segment, seq)
-            summary, body = encode_part(
-                key, page.records, current.key_field, modified_sort_key, current.modified_field
-            )
-            if done:
-                summary = replace(summary, segment_done=True)
-            parts.put_part(summary, body)
-            progress.record_pages(current.run_id, 1, summary.records)
-            first_part = first_part or key
-            first_key = first_key or summary.first_key
-            last_key = summary.last_key
-            pages += 1
-            records += summary.records
-            seq += 1
-        current = replace(current, seq=seq, offset=0, after_key=last_key or current.after_key)
-        if done or by_offset or calls >= task.max_pages or remaining_ms() < SAFETY_MS:
-            break
+    pending: Future[QueryPage] | None = None
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="next-page") as pool:
+            while True:
+                try:
+                    page = pending.result() if pending is not None else run_query(page_query(current))
+                except Exception as exc:
+                    if pages == 0:
+                        raise
+                    logger.warning(
+                        "page failed after earlier pages landed; the next invocation continues from them",
+                        extra={"segment": current.segment, "seq": current.seq, "error": type(exc).__name__},
+                    )
+                    done = False
+                    break
+                pending = None
+                calls += 1
+                if total is None:
+                    total = page.total_count
+                remaining = page.num_remaining
+                # num_remaining is None only with a JSON page; then a short page is the end.
+                done = (remaining == 0) if remaining is not None else len(page.records) < current.page_size
+                seq = current.seq
+                page_last = str(page.records[-1].get(current.key_field) or "") if page.records else ""
+                following = replace(
+                    current,
+                    seq=seq + 1 if page.records else seq,
+                    offset=0,
+                    after_key=page_last or current.after_key,
+                    expected_remaining=None if done else _next_hint(current, page),
+                )
+                more = not (done or by_offset or calls >= task.max_pages or remaining_ms() < SAFETY_MS)
+                if more:
+                    pending = pool.submit(run_query, page_query(following))
+                if page.records:
+                    key = part_key(current.object, current.run_id, current.segment, seq)
+                    summary, body = encode_part(
+                        key, page.records, current.key_field, modified_sort_key, current.modified_field
+                    )
+                    if done:
+                        summary = replace(summary, segment_done=True)
+                    parts.put_part(summary, body)
+                    first_part = first_part or key
+                    first_key = first_key or summary.first_key
+                    last_key = summary.last_key
+                    pages += 1
+                    records += summary.records
+                current = following
+                if not more:
+                    break
+    finally:
+        if pages:  # progress is informational: one write per invocation, not per page
+            progress.record_pages(task.run_id, pages, records)
     return FetchResult(current, done, pages, records, total, remaining, first_key, last_key, first_part)

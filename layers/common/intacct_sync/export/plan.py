@@ -18,6 +18,10 @@ from intacct_sync.export.parts import key_order
 
 # Keep the Step Functions history well under its 25,000-event cap: each page Task costs ~7 events.
 MAX_PAGE_TASKS = 2000
+# Pages one segment Task fetches at most. Within a Task the next page is requested while the previous
+# one is encoded and landed (pages.py), and every Task costs a Lambda invocation and state transitions;
+# a segment's pages are sequential whatever the Task size, so this does not reduce parallelism.
+PAGES_PER_TASK = 10
 
 
 def page_count(total: int, page_size: int) -> int:
@@ -38,8 +42,9 @@ def segment_start_pages(total: int, page_size: int, concurrency: int) -> list[in
 
 
 def pages_per_task(total: int, page_size: int) -> int:
-    """Pages one Lambda invocation fetches, so that no export needs more than MAX_PAGE_TASKS tasks."""
-    return max(1, math.ceil(page_count(total, page_size) / MAX_PAGE_TASKS))
+    """Pages one Lambda invocation fetches: PAGES_PER_TASK, more when needed so that no export takes
+    more than MAX_PAGE_TASKS tasks."""
+    return max(PAGES_PER_TASK, math.ceil(page_count(total, page_size) / MAX_PAGE_TASKS))
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class SegmentPlan:
     after_key: str
     upper_key: str | None
     done: bool
+    # Records expected in the range from the offset reads (a hint for the return format, see pages.py).
+    expected_remaining: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,5 +104,21 @@ def plan_segments(heads: Sequence[SegmentHead]) -> tuple[list[SegmentPlan], list
         # An overlapping first page already holds every key up to the next boundary, and a last
         # segment whose first page reached the end of the data has nothing left to read.
         at_end = upper is None and head.num_remaining == 0
-        plans.append(SegmentPlan(head.segment, head.last_key, upper, done=overlaps or at_end))
+        done = overlaps or at_end
+        expected = None if done else _expected_in_range(head, kept[i + 1] if i + 1 < len(kept) else None)
+        plans.append(SegmentPlan(head.segment, head.last_key, upper, done, expected))
     return plans, repairs
+
+
+def _expected_in_range(head: SegmentHead, following: SegmentHead | None) -> int | None:
+    """Records between a segment's first page and the next segment's first key, as the offset reads saw
+    them: what followed this head, less what followed the next head's start."""
+    if head.num_remaining is None:
+        return None
+    if following is None:
+        expected = head.num_remaining
+    elif following.num_remaining is None:
+        return None
+    else:
+        expected = head.num_remaining - following.num_remaining - following.count
+    return expected if expected > 0 else None

@@ -154,6 +154,9 @@ class PageTask:
     max_pages: int = 1
     entity: str | None = None
     modified_field: str = "WHENMODIFIED"
+    # Records Intacct last reported after after_key within this task's key range. A hint only: it picks
+    # the cheaper JSON return format for pages that cannot be the last one; completeness never rests on it.
+    expected_remaining: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -174,6 +177,7 @@ class PageTask:
                 max_pages=max(1, int(payload.get("max_pages", 1))),
                 entity=payload.get("entity"),
                 modified_field=payload.get("modified_field", "WHENMODIFIED"),
+                expected_remaining=_optional_int(payload.get("expected_remaining")),
             )
         except KeyError as exc:
             raise InvalidExportRequest(f"page task is missing {exc.args[0]!r}") from None
@@ -185,3 +189,7 @@ class PageTask:
         data["fields"] = list(self.fields)
         data.pop("extra")
         return data
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

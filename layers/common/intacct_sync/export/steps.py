@@ -303,6 +303,7 @@ def plan(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
                 upper_key=p.upper_key,
                 offset=0,
                 max_pages=per_task,
+                expected_remaining=p.expected_remaining,
             ).to_payload(),
         }
         for p in plans
