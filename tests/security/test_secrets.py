@@ -25,7 +25,9 @@ import pytest
 from intacct_local.emulated_aws import REGION
 from intacct_local.runner import LocalPipeline, RunOptions, local_pipeline, summary_table
 from intacct_sync.adapters.events import ExportEvents
+from intacct_sync.intacct import InvalidResponseError
 from intacct_sync.observability import logger
+from tests.unit.intacct.intacct_unit_support import USER, Reply, data_file, make_harness
 
 pytestmark = pytest.mark.e2e
 
@@ -246,3 +248,31 @@ def test_no_password_or_session_id_is_written_anywhere_but_the_encrypted_session
         if any(form in text for form in forms)
     ]
     assert not leaks, leaks
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://api.intacct.com.attacker.example/ia/xml/xmlgw.phtml",
+        "https://evilintacct.com/ia/xml/xmlgw.phtml",
+        "http://api.intacct.com/ia/xml/xmlgw.phtml",
+        "ftp://api.intacct.com/ia/xml/xmlgw.phtml",
+    ],
+)
+def test_a_session_is_never_handed_to_an_endpoint_that_is_not_intacct_over_https(endpoint):
+    # Given a getAPISession answer that points the session somewhere else
+    body = data_file("session_success.xml").replace(
+        b"https://unittest.intacct.com/ia/xml/xmlgw.phtml", endpoint.encode()
+    )
+    harness = make_harness(Reply(body=body))
+    # When the client logs in, then it refuses the endpoint, and sends the session id nowhere
+    with pytest.raises(InvalidResponseError, match="endpoint") as refused:
+        harness.client.get_api_session(USER)
+    assert refused.value.errorno == "INVALID_ENDPOINT"
+    assert len(harness.http.sent) == 1 and b"fAkESesSiOnId.." not in harness.http.sent[0].body
+
+
+def test_an_intacct_endpoint_over_https_is_accepted():
+    body = data_file("session_success.xml").replace(b"unittest.intacct.com", b"na99.intacct.com")
+    session = make_harness(Reply(body=body)).client.get_api_session(USER)
+    assert session.endpoint == "https://na99.intacct.com/ia/xml/xmlgw.phtml"
