@@ -91,6 +91,30 @@ def test_semaphore_never_lets_more_than_the_limit_run(aws):
     assert aws["db"].scan(TableName="state")["Count"] == 0  # every slot released
 
 
+def test_a_worker_calling_back_to_back_claims_its_slot_in_one_write(aws):
+    # Given a limit of 4 with three slots held by other workers
+    semaphore = TenantSemaphore(aws["db"], "state", "t", limit=4, lease_seconds=60)
+    others = [TenantSemaphore(aws["db"], "state", "t", limit=4, lease_seconds=60) for _ in range(3)]
+    held = [o.slot() for o in others]
+    with semaphore.slot():
+        for h in held:
+            h.__enter__()
+    writes = []
+    real_put = aws["db"].put_item
+    aws["db"].put_item = lambda **kw: writes.append(kw["Item"]["pk"]["S"]) or real_put(**kw)
+    try:
+        # When the same worker claims again, ten times
+        for _ in range(10):
+            with semaphore.slot():
+                pass
+    finally:
+        aws["db"].put_item = real_put
+        for h in held:
+            h.__exit__(None, None, None)
+    # Then each claim was a single conditional write, to the slot it had just released
+    assert len(writes) == 10 and len(set(writes)) == 1
+
+
 def test_expired_lease_of_a_crashed_holder_is_reclaimed(aws):
     now = [1000.0]
     crashed = TenantSemaphore(aws["db"], "state", "t", limit=1, lease_seconds=10, clock=lambda: now[0])

@@ -11,6 +11,7 @@ One table, one string partition key `pk`:
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -49,10 +50,18 @@ class TenantSemaphore:
     ) -> None:
         self._db, self._table, self._tenant, self._limit = dynamodb, table, tenant, limit
         self._lease, self._clock, self._sleep, self._max_wait = lease_seconds, clock, sleep, max_wait_seconds
+        self._last_slot = threading.local()
 
     def _try_claim(self, owner: str) -> str | None:
         now = self._clock()
-        for slot in random.sample(range(self._limit), self._limit):
+        order = random.sample(range(self._limit), self._limit)
+        # A worker paging back to back most likely finds free the slot it released a moment ago; trying it
+        # first saves the conditional writes that probing slots other workers hold would cost per call.
+        last = getattr(self._last_slot, "slot", None)
+        if last in order:
+            order.remove(last)
+            order.insert(0, last)
+        for slot in order:
             pk = f"lease#{self._tenant}#{slot}"
             try:
                 self._db.put_item(
@@ -65,6 +74,7 @@ class TenantSemaphore:
                     ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                     ExpressionAttributeValues={":now": {"N": str(now)}},
                 )
+                self._last_slot.slot = slot
                 return pk
             except ClientError as exc:
                 if not _is_conditional_failure(exc):
