@@ -106,20 +106,15 @@ def encode_part(
     `modified_sort_key` turns a modified-field value into something comparable (Intacct's
     MM/DD/YYYY text does not sort as text); without it max_modified stays empty.
     """
-    lines = []
-    encode = _encode_line
-    first = last = ""
+    rows = records if isinstance(records, list) else list(records)
+    lines = list(map(_encode_line, rows))
+    count = len(rows)
+    first = str(rows[0].get(key_field) or "") if rows else ""
+    last = str(rows[-1].get(key_field) or "") if rows else ""
     max_modified, max_sort = "", None
-    count = 0
-    for record in records:
-        lines.append(encode(record))
-        value = str(record.get(key_field) or "")
-        if count == 0:
-            first = value
-        last = value
-        count += 1
-        if modified_sort_key and modified_field:
-            modified = record.get(modified_field)
+    if modified_sort_key and modified_field:
+        # Each distinct value once, in first-seen order (a page often repeats a bulk load's timestamp).
+        for modified in dict.fromkeys(r.get(modified_field) for r in rows):
             if modified:
                 sort = modified_sort_key(modified)
                 if sort is not None and (max_sort is None or sort > max_sort):
