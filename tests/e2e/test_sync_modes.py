@@ -88,17 +88,18 @@ def test_offset_paging_as_the_peers_do_loses_rows_under_the_same_edits(make_sim)
 
 def test_a_crashed_export_resumes_without_fetching_landed_pages_again(make_sim, tmp_path):
     sim = make_sim(records=10_000, seed=8)
-    options = RunOptions(page_size=500, concurrency=2, quiet=True)
+    options = RunOptions(page_size=250, concurrency=2, quiet=True)
     with local_pipeline(options, sim=sim, function_env=FAST) as pipeline:
-        # Given an export whose page Lambda crashes on its 7th invocation
-        pipeline.stack.crashes["FetchPageFunction"] = {7}
+        # Given an export of 40 pages whose page Lambda crashes on its 5th invocation: after the first
+        # page, a segment's first page and one Task of up to 10 pages per segment
+        pipeline.stack.crashes["FetchPageFunction"] = {5}
         failed = pipeline.export({"object": "CUSTOMER", "fields": FIELDS})
         assert failed.status == "FAILED"
         assert failed.manifest["status"] == "failed" and failed.manifest["reconciled"] is False
         assert "Runtime.ExitError" in failed.error
         landed = failed.manifest["pages"]
         queries_before = sim.stats()["transactions_by_function"]["query"]
-        assert queries_before == landed > 0
+        assert queries_before == landed and 0 < landed < 40
         # When it is resumed
         resumed = pipeline.export({"object": "CUSTOMER", "resume_run_id": failed.run_id})
         records = exported(pipeline, tmp_path, failed.run_id)
@@ -106,7 +107,7 @@ def test_a_crashed_export_resumes_without_fetching_landed_pages_again(make_sim, 
     assert resumed.status == "SUCCEEDED", resumed.error
     assert resumed.manifest["reconciled"] is True and resumed.manifest["records_written"] == 10_000
     assert sorted(key_set(records)) == sorted(key_set(sim.records("CUSTOMER")))
-    assert sim.stats()["transactions_by_function"]["query"] == 20  # ceil(10000 / 500), no page twice
+    assert sim.stats()["transactions_by_function"]["query"] == 40  # ceil(10000 / 250), no page twice
 
 
 def test_incremental_run_exports_changes_and_tombstones_and_advances_the_watermark(make_sim, tmp_path):
