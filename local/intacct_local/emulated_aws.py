@@ -72,6 +72,7 @@ class LocalStack:
     failures: list[dict[str, str]] = field(default_factory=list)
     # logical id -> invocation numbers (1-based) that crash as a Lambda runtime would (fault injection)
     crashes: dict[str, set[int]] = field(default_factory=dict)
+    in_flight: int = 0
     _modules: dict[str, ModuleType] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -106,6 +107,8 @@ class LocalStack:
             with self._lock:
                 self.failures.append({"function": logical_id, **error})
             return False, error
+        with self._lock:
+            self.in_flight += 1
         try:
             return True, self.handler(logical_id)(payload, context)
         except Exception as exc:  # a Lambda "Unhandled" error: Step Functions sees errorType
@@ -113,6 +116,16 @@ class LocalStack:
             with self._lock:
                 self.failures.append({"function": logical_id, **error})
             return False, error
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def wait_idle(self, timeout_s: float = 60.0) -> None:
+        """Wait until no handler runs. As on AWS, invocations already running when an execution fails
+        carry on after it; tests wait for them before looking at what landed."""
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def start_export(self, request: dict[str, Any], name: str | None = None) -> str:
         sfn = boto3.client("stepfunctions", region_name=REGION)
