@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.dynamodb.models import DynamoDBBackend
 
 from intacct_local.template import ROOT, Template
 
@@ -206,6 +207,21 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
     return LocalStack(template, functions, sm_arn, bucket, table, secret_arn, env)
 
 
+# DynamoDB applies each write to an item atomically; moto reads, changes and stores it in Python, so two
+# handler threads updating one item at once (the run's transaction count, a concurrency lease) can lose
+# a write. Serialising moto's writes restores DynamoDB's guarantee for local runs.
+_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+_dynamodb_lock = threading.RLock()
+
+
+def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
+    def write(*args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_lock:
+            return method(*args, **kwargs)
+
+    return write
+
+
 @contextmanager
 def local_aws(
     credentials: dict[str, str],
@@ -219,14 +235,19 @@ def local_aws(
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(key, None)
     original_invoke = LambdaSimpleBackend.invoke
+    original_writes = {name: getattr(DynamoDBBackend, name) for name in _DYNAMODB_WRITES}
     try:
         with mock_aws(config=MOTO_CONFIG):
             template = Template.load(overrides=parameters)
             stack = create_stack(template, credentials, extra_env or {})
             os.environ.update(stack.env)
             LambdaSimpleBackend.invoke = _patched_invoke(stack)  # type: ignore[method-assign]
+            for name, method in original_writes.items():
+                setattr(DynamoDBBackend, name, _serialised(method))
             yield stack
     finally:
         LambdaSimpleBackend.invoke = original_invoke  # type: ignore[method-assign]
+        for name, method in original_writes.items():
+            setattr(DynamoDBBackend, name, method)
         os.environ.clear()
         os.environ.update(saved_env)
