@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
@@ -102,20 +103,28 @@ class Runtime:
                 )
             return self._managers[key]
 
-    def charged(self, run_id: str | None, entity: str | None, call: Callable[[ApiSession], T]) -> T:
+    def charged(
+        self,
+        run_id: str | None,
+        entity: str | None,
+        call: Callable[[ApiSession], T],
+        *,
+        slot_held: bool = False,
+    ) -> T:
         """Run one Intacct call with a valid session under a tenant concurrency slot, and charge the
-        transactions it used (logins included) to the run and the month.
+        transactions it used (logins included) to the run and the month. With ``slot_held`` the caller
+        already holds a slot for a sequence of calls (a page Task) and no other is claimed.
 
         When Intacct refuses the login (AuthenticationError) or the sender (a ControlError), the credentials
         secret is read again, once: after a rotation a warm function would otherwise keep using the old
         password until it is recycled."""
         try:
-            return self._charged_once(run_id, entity, call)
+            return self._charged_once(run_id, entity, call, slot_held)
         except (AuthenticationError, ControlError):
             if not self._reload_credentials():
                 raise
             logger.info("the credentials secret has changed; logging in with the new credentials")
-            return self._charged_once(run_id, entity, call)
+            return self._charged_once(run_id, entity, call, slot_held)
 
     def _reload_credentials(self) -> bool:
         """Read the secret again; when it changed, drop the client and sessions built from the old one."""
@@ -128,13 +137,19 @@ class Runtime:
             self._managers.clear()
         return True
 
-    def _charged_once(self, run_id: str | None, entity: str | None, call: Callable[[ApiSession], T]) -> T:
+    def _charged_once(
+        self, run_id: str | None, entity: str | None, call: Callable[[ApiSession], T], slot_held: bool
+    ) -> T:
         with self.client.transaction_tally() as tally:
             try:
-                with self.semaphore.slot():
+                with nullcontext() if slot_held else self.semaphore.slot():
                     return self.sessions(entity).call(call)
             finally:
                 self.state.record_transactions(run_id or "no-run", tally.total)
 
-    def charged_query(self, run_id: str, entity: str | None, query: Query) -> QueryPage:
-        return self.charged(run_id, entity, lambda session: self.client.query(session, query))
+    def charged_query(
+        self, run_id: str, entity: str | None, query: Query, *, slot_held: bool = False
+    ) -> QueryPage:
+        return self.charged(
+            run_id, entity, lambda session: self.client.query(session, query), slot_held=slot_held
+        )

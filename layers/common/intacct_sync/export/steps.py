@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -227,13 +228,18 @@ def _apply_repairs(rt: Runtime, repairs: list[Repair], task: PageTask) -> None:
 def fetch_page(rt: Runtime, event: dict[str, Any], remaining_ms: Callable[[], int]) -> dict[str, Any]:
     """Fetch the task's page(s); return counts, keys and the continuation task — never records."""
     task = PageTask.from_payload(event)
-    result = fetch_pages(
-        task,
-        lambda query: rt.charged_query(task.run_id, task.entity, query),
-        rt.store,
-        rt.state,
-        remaining_ms,
-    )
+    # One tenant slot for the whole Task: its pages are sequential (one call in flight), so it need not
+    # claim and release a slot, two DynamoDB writes, between pages. New pages stop while the lease still
+    # outlasts a slow page (pages.SAFETY_MS), so the slot is never held past its lease.
+    with rt.semaphore.slot():
+        lease_ends = time.monotonic() + rt.settings.lease_seconds
+        result = fetch_pages(
+            task,
+            lambda query: rt.charged_query(task.run_id, task.entity, query, slot_held=True),
+            rt.store,
+            rt.state,
+            lambda: min(remaining_ms(), int((lease_ends - time.monotonic()) * 1000)),
+        )
     metrics.add_metric(name="PagesFetched", unit="Count", value=result.pages)
     metrics.add_metric(name="RecordsExported", unit="Count", value=result.records)
     payload = result.to_payload()
