@@ -256,9 +256,12 @@ def test_fault_matrix(case: Case, make_sim, monkeypatch: pytest.MonkeyPatch) -> 
         for words in case.reason:
             assert words in problem, problem
         assert (len(task_failures) > 1) == case.task_retries, task_failures
+        # (as on AWS, a Task still running when the execution failed carries on and may land pages)
+        pipeline.stack.wait_idle()
         parts, records = landed(pipeline, result.run_id)
         assert 0 < len(parts) < PAGES, "expected a partial export to resume"
-        assert manifest["records_written"] == len(records)
+        assert manifest["records_written"] == sum(p["records"] for p in manifest["parts"]) > 0
+        assert {p["key"] for p in manifest["parts"]} <= set(parts)
 
         # When the fault is gone and the run is resumed
         sim.clear_faults()
