@@ -32,7 +32,7 @@ class MemoryCache:
         self.stored: ApiSession | None = None
         self.puts = 0
 
-    def get(self) -> ApiSession | None:
+    def get(self, *, fresh: bool = False) -> ApiSession | None:
         return self.stored
 
     def put(self, value: ApiSession) -> None:

@@ -36,7 +36,7 @@ class MemoryCache:
         self.stored = stored
         self.puts: list[ApiSession] = []
 
-    def get(self) -> ApiSession | None:
+    def get(self, *, fresh: bool = False) -> ApiSession | None:
         return self.stored
 
     def put(self, value: ApiSession) -> None:
@@ -152,3 +152,24 @@ def test_seconds_left_and_utc_normalisation() -> None:
     assert s.seconds_left(NOW - timedelta(seconds=90)) == 90
     with pytest.raises(ValueError, match="timezone-aware"):
         ApiSession("x", "https://a.intacct.com/", datetime(2026, 1, 1))
+
+
+def test_workers_meeting_an_expired_session_log_in_once_between_them() -> None:
+    # Given two workers (two functions) sharing one cache, both holding session "old"
+    old, new = session("old", 60), session("new", 60)
+    cache = MemoryCache(old)
+    first_client, second_client = FakeClient(new), FakeClient()
+    first, second = manager(first_client, cache), manager(second_client, cache)
+    assert first.session() is old and second.session() is old
+
+    def refuse_old(s: ApiSession) -> str:
+        if s.session_id == "old":
+            raise SessionExpiredError("XMLGW_JPP0002", "expired", http_status=401)
+        return s.session_id
+
+    # When Intacct refuses "old" to both, one after the other
+    assert first.call(refuse_old) == "new"
+    assert second.call(refuse_old) == "new"
+    # Then the first logged in and the second took its session from the cache
+    assert (first_client.logins, second_client.logins) == (1, 0)
+    assert cache.puts == [new]

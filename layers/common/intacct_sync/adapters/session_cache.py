@@ -20,10 +20,11 @@ class SsmSessionCache:
         self._name = parameter_name
         self._max_age = max_age_seconds
 
-    def get(self) -> ApiSession | None:
-        """The cached session, or None when there is none or it cannot be read."""
+    def get(self, *, fresh: bool = False) -> ApiSession | None:
+        """The cached session, or None when there is none or it cannot be read. Reads are cached in memory
+        for max_age seconds unless `fresh` is asked for."""
         try:
-            raw = self._provider.get(self._name, decrypt=True, max_age=self._max_age)
+            raw = self._provider.get(self._name, decrypt=True, max_age=self._max_age, force_fetch=fresh)
         except GetParameterError:
             return None
         try:

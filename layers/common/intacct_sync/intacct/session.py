@@ -73,7 +73,9 @@ class ApiSession:
 class SessionCache(Protocol):
     """Where a session is shared between invocations (e.g. an SSM SecureString)."""
 
-    def get(self) -> ApiSession | None: ...
+    def get(self, *, fresh: bool = False) -> ApiSession | None:
+        """The stored session; `fresh` bypasses any local copy (another worker may have replaced it)."""
+        ...
 
     def put(self, session: ApiSession) -> None: ...
 
@@ -132,7 +134,23 @@ class SessionManager:
 
         A second ``SessionExpiredError`` is raised to the caller.
         """
+        session = self.session()
         try:
-            return fn(self.session())
+            return fn(session)
         except SessionExpiredError:
-            return fn(self.refresh())
+            return fn(self._replacement(session))
+
+    def _replacement(self, refused: ApiSession) -> ApiSession:
+        """A session to use instead of a refused one: one that another caller (a thread here, or another
+        function through the cache) already obtained, else a new login. Workers that meet an expired
+        session together so log in once, not once each."""
+        with self._lock:
+            current = self._current
+            if current is not None and current.session_id != refused.session_id and self._usable(current):
+                return current
+            if self._cache is not None:
+                cached = self._cache.get(fresh=True)
+                if cached is not None and cached.session_id != refused.session_id and self._usable(cached):
+                    self._current = cached
+                    return cached
+            return self.refresh()
