@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
@@ -33,6 +34,7 @@ from intacct_sync.observability import logger
 from intacct_sync.settings import Settings
 
 T = TypeVar("T")
+Recorder = Callable[[str, int], None]  # (run id, transactions): charges one call's transactions
 
 
 @dataclass
@@ -110,21 +112,23 @@ class Runtime:
         call: Callable[[ApiSession], T],
         *,
         slot_held: bool = False,
+        record: Recorder | None = None,
     ) -> T:
         """Run one Intacct call with a valid session under a tenant concurrency slot, and charge the
         transactions it used (logins included) to the run and the month. With ``slot_held`` the caller
-        already holds a slot for a sequence of calls (a page Task) and no other is claimed.
+        already holds a slot for a sequence of calls (a page Task) and no other is claimed; ``record``
+        (from ``ledger_in_background``) replaces the ledger write the call would otherwise wait for.
 
         When Intacct refuses the login (AuthenticationError) or the sender (a ControlError), the credentials
         secret is read again, once: after a rotation a warm function would otherwise keep using the old
         password until it is recycled."""
         try:
-            return self._charged_once(run_id, entity, call, slot_held)
+            return self._charged_once(run_id, entity, call, slot_held, record)
         except (AuthenticationError, ControlError):
             if not self._reload_credentials():
                 raise
             logger.info("the credentials secret has changed; logging in with the new credentials")
-            return self._charged_once(run_id, entity, call, slot_held)
+            return self._charged_once(run_id, entity, call, slot_held, record)
 
     def _reload_credentials(self) -> bool:
         """Read the secret again; when it changed, drop the client and sessions built from the old one."""
@@ -138,18 +142,46 @@ class Runtime:
         return True
 
     def _charged_once(
-        self, run_id: str | None, entity: str | None, call: Callable[[ApiSession], T], slot_held: bool
+        self,
+        run_id: str | None,
+        entity: str | None,
+        call: Callable[[ApiSession], T],
+        slot_held: bool,
+        record: Recorder | None,
     ) -> T:
         with self.client.transaction_tally() as tally:
             try:
                 with nullcontext() if slot_held else self.semaphore.slot():
                     return self.sessions(entity).call(call)
             finally:
-                self.state.record_transactions(run_id or "no-run", tally.total)
+                (record or self.state.record_transactions)(run_id or "no-run", tally.total)
 
     def charged_query(
-        self, run_id: str, entity: str | None, query: Query, *, slot_held: bool = False
+        self,
+        run_id: str,
+        entity: str | None,
+        query: Query,
+        *,
+        slot_held: bool = False,
+        record: Recorder | None = None,
     ) -> QueryPage:
         return self.charged(
-            run_id, entity, lambda session: self.client.query(session, query), slot_held=slot_held
+            run_id,
+            entity,
+            lambda session: self.client.query(session, query),
+            slot_held=slot_held,
+            record=record,
         )
+
+    @contextmanager
+    def ledger_in_background(self) -> Iterator[Recorder]:
+        """A ``record`` for ``charged`` that writes each call's transactions from one background thread,
+        so a page Task's next Intacct call does not wait for the two ledger writes of the previous one.
+        Every write has been made when the block ends (the first failure is raised then)."""
+        writes: list[Future[None]] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as pool:
+            yield lambda run_id, count: writes.append(
+                pool.submit(self.state.record_transactions, run_id, count)
+            )
+        for write in writes:
+            write.result()

@@ -229,13 +229,14 @@ def fetch_page(rt: Runtime, event: dict[str, Any], remaining_ms: Callable[[], in
     """Fetch the task's page(s); return counts, keys and the continuation task — never records."""
     task = PageTask.from_payload(event)
     # One tenant slot for the whole Task: its pages are sequential (one call in flight), so it need not
-    # claim and release a slot, two DynamoDB writes, between pages. New pages stop while the lease still
-    # outlasts a slow page (pages.SAFETY_MS), so the slot is never held past its lease.
-    with rt.semaphore.slot():
+    # claim and release a slot, two DynamoDB writes, between pages; nor does a page wait for the ledger
+    # writes of the previous one (all are made before the Task returns). New pages stop while the lease
+    # still outlasts a slow page (pages.SAFETY_MS), so the slot is never held past its lease.
+    with rt.ledger_in_background() as record, rt.semaphore.slot():
         lease_ends = time.monotonic() + rt.settings.lease_seconds
         result = fetch_pages(
             task,
-            lambda query: rt.charged_query(task.run_id, task.entity, query, slot_held=True),
+            lambda query: rt.charged_query(task.run_id, task.entity, query, slot_held=True, record=record),
             rt.store,
             rt.state,
             lambda: min(remaining_ms(), int((lease_ends - time.monotonic()) * 1000)),
