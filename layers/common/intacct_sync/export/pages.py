@@ -1,16 +1,19 @@
 """Fetching pages: query Intacct, land each page as a part, hand back only keys and counts.
 
-Within one invocation the next page's query goes out as soon as the current page's last key is known,
-so encoding and landing a page overlap the wait for the next one; a task still has at most one Intacct
-call in flight. Keyset pages that cannot be the last of their key range ask for Intacct's JSON return
-format, which parses several times faster than XML; any page that may be the last one is read as XML,
-whose ``numremaining`` says where the range ends, so no call is spent to find it.
+Within one invocation a fetching thread sends the next page's query as soon as the current page's last
+key is known, while the invocation's own thread encodes and lands the pages it hands over; a task still
+has at most one Intacct call in flight, and at most two pages in memory. Keyset pages that cannot be
+the last of their key range ask for Intacct's JSON return format, which parses several times faster
+than XML; any page that may be the last one is read as XML, whose ``numremaining`` says where the range
+ends, so no call is spent to find it.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -111,6 +114,25 @@ def _next_hint(current: PageTask, page: QueryPage) -> int | None:
     return None
 
 
+@dataclass
+class _Fetched:
+    """A page as the fetching thread hands it over, with the task that continues after it."""
+
+    task: PageTask
+    page: QueryPage
+    done: bool
+    following: PageTask
+
+
+@dataclass
+class _Failed:
+    task: PageTask
+    error: Exception
+
+
+_END = object()
+
+
 def fetch_pages(
     task: PageTask,
     run_query: Callable[[Query], QueryPage],
@@ -125,65 +147,88 @@ def fetch_pages(
     the invocation fails, the pages landed so far are kept and the result continues after them (the
     next invocation asks again, and raises if it fails too), so a retry never fetches a page twice.
     """
+    by_offset = task.offset > 0
+    handed: queue.Queue[Any] = queue.Queue()
+    unlanded = threading.Semaphore(2)  # pages fetched and not yet landed: this one and the next
+    stop = threading.Event()
+
+    def fetch_chain() -> None:
+        current, calls = task, 0
+        try:
+            while True:
+                unlanded.acquire()
+                if stop.is_set():
+                    break
+                page = run_query(page_query(current))
+                calls += 1
+                # num_remaining is None only with a JSON page; then a short page is the end.
+                if page.num_remaining is not None:
+                    done = page.num_remaining == 0
+                else:
+                    done = len(page.records) < current.page_size
+                last = str(page.records[-1].get(current.key_field) or "") if page.records else ""
+                following = replace(
+                    current,
+                    seq=current.seq + 1 if page.records else current.seq,
+                    offset=0,
+                    after_key=last or current.after_key,
+                    expected_remaining=None if done else _next_hint(current, page),
+                )
+                handed.put(_Fetched(current, page, done, following))
+                if done or by_offset or calls >= task.max_pages or remaining_ms() < SAFETY_MS:
+                    break
+                current = following
+        except Exception as exc:
+            handed.put(_Failed(current, exc))
+        finally:
+            handed.put(_END)
+
     pages = records = 0
     total: int | None = None
     remaining: int | None = None
     first_key = last_key = ""
     first_part: str | None = None
-    current = task
-    done = False
-    by_offset = task.offset > 0
-    calls = 0
-    pending: Future[QueryPage] | None = None
+    current, done = task, False
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="next-page") as pool:
-            while True:
-                try:
-                    page = pending.result() if pending is not None else run_query(page_query(current))
-                except Exception as exc:
-                    if pages == 0:
-                        raise
-                    logger.warning(
-                        "page failed after earlier pages landed; the next invocation continues from them",
-                        extra={"segment": current.segment, "seq": current.seq, "error": type(exc).__name__},
-                    )
-                    done = False
-                    break
-                pending = None
-                calls += 1
-                if total is None:
-                    total = page.total_count
-                remaining = page.num_remaining
-                # num_remaining is None only with a JSON page; then a short page is the end.
-                done = (remaining == 0) if remaining is not None else len(page.records) < current.page_size
-                seq = current.seq
-                page_last = str(page.records[-1].get(current.key_field) or "") if page.records else ""
-                following = replace(
-                    current,
-                    seq=seq + 1 if page.records else seq,
-                    offset=0,
-                    after_key=page_last or current.after_key,
-                    expected_remaining=None if done else _next_hint(current, page),
-                )
-                more = not (done or by_offset or calls >= task.max_pages or remaining_ms() < SAFETY_MS)
-                if more:
-                    pending = pool.submit(run_query, page_query(following))
-                if page.records:
-                    key = part_key(current.object, current.run_id, current.segment, seq)
-                    summary, body = encode_part(
-                        key, page.records, current.key_field, modified_sort_key, current.modified_field
-                    )
-                    if done:
-                        summary = replace(summary, segment_done=True)
-                    parts.put_part(summary, body)
-                    first_part = first_part or key
-                    first_key = first_key or summary.first_key
-                    last_key = summary.last_key
-                    pages += 1
-                    records += summary.records
-                current = following
-                if not more:
-                    break
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch-pages") as pool:
+            pool.submit(fetch_chain)
+            try:
+                while (item := handed.get()) is not _END:
+                    if isinstance(item, _Failed):
+                        if pages == 0:
+                            raise item.error
+                        logger.warning(
+                            "page failed after earlier pages landed; the next invocation continues from them",
+                            extra={
+                                "segment": item.task.segment,
+                                "seq": item.task.seq,
+                                "error": type(item.error).__name__,
+                            },
+                        )
+                        current, done = item.task, False
+                        continue
+                    page = item.page
+                    if total is None:
+                        total = page.total_count
+                    remaining = page.num_remaining
+                    if page.records:
+                        key = part_key(task.object, task.run_id, task.segment, item.task.seq)
+                        summary, body = encode_part(
+                            key, page.records, task.key_field, modified_sort_key, task.modified_field
+                        )
+                        if item.done:
+                            summary = replace(summary, segment_done=True)
+                        parts.put_part(summary, body)
+                        first_part = first_part or key
+                        first_key = first_key or summary.first_key
+                        last_key = summary.last_key
+                        pages += 1
+                        records += summary.records
+                    current, done = item.following, item.done
+                    unlanded.release()
+            finally:
+                stop.set()
+                unlanded.release()  # a fetching thread waiting for room sees the stop
     finally:
         if pages:  # progress is informational: one write per invocation, not per page
             progress.record_pages(task.run_id, pages, records)
