@@ -21,7 +21,7 @@ MAX_PAGE_TASKS = 2000
 # Pages one segment Task fetches at most. Within a Task the next page is requested while the previous
 # one is encoded and landed (pages.py), and every Task costs a Lambda invocation and state transitions;
 # a segment's pages are sequential whatever the Task size, so this does not reduce parallelism.
-PAGES_PER_TASK = 10
+PAGES_PER_TASK = 25
 
 
 def page_count(total: int, page_size: int) -> int:
