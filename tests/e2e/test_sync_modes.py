@@ -90,9 +90,9 @@ def test_a_crashed_export_resumes_without_fetching_landed_pages_again(make_sim, 
     sim = make_sim(records=10_000, seed=8)
     options = RunOptions(page_size=250, concurrency=2, quiet=True)
     with local_pipeline(options, sim=sim, function_env=FAST) as pipeline:
-        # Given an export of 40 pages whose page Lambda crashes on its 5th invocation: after the first
-        # page, a segment's first page and one Task of up to 10 pages per segment
-        pipeline.stack.crashes["FetchPageFunction"] = {5}
+        # Given an export of 40 pages in two segments whose page Lambda crashes on its 3rd invocation:
+        # after the first page and the second segment's first page, as the first segment Task starts
+        pipeline.stack.crashes["FetchPageFunction"] = {3}
         failed = pipeline.export({"object": "CUSTOMER", "fields": FIELDS})
         assert failed.status == "FAILED"
         assert failed.manifest["status"] == "failed" and failed.manifest["reconciled"] is False
