@@ -111,7 +111,7 @@ class Case:
 
 
 MATRIX = [
-    # Each segment that meets the expired session logs in again: one or two new sessions (two segments).
+    # The segments that meet the expired session log in again once between them (a second login).
     Case("session expires mid-run", arm=expire_sessions_before_invocation(4), logins=range(2, 3)),
     Case("burst of HTTP 500 HTML pages", [{"kind": "http_500", "count": 4, "function": "query"}]),
     Case("HTTP 502 Cloudflare page", [{"kind": "http_502", "count": 2, "function": "query"}]),
