@@ -13,10 +13,10 @@ from typing import TypeVar
 
 from intacct_sync.adapters.aws import AwsClients
 from intacct_sync.adapters.events import ExportEvents
-from intacct_sync.adapters.export_store import ExportStore
+from intacct_sync.adapters.export_data import ExportData
 from intacct_sync.adapters.secrets import load_credentials
 from intacct_sync.adapters.session_cache import SsmSessionCache
-from intacct_sync.adapters.state_table import StateTable, TenantSemaphore
+from intacct_sync.adapters.state_table import TenantSemaphore
 from intacct_sync.intacct import (
     ApiSession,
     AuthenticationError,
@@ -38,7 +38,7 @@ Recorder = Callable[[str, int], None]  # (run id, transactions): charges one cal
 
 
 @dataclass
-class Runtime:
+class Runtime(ExportData):
     """Everything a handler needs; build with Runtime.from_env() at module load (cold start)."""
 
     settings: Settings
@@ -49,14 +49,6 @@ class Runtime:
     @classmethod
     def from_env(cls) -> Runtime:
         return cls(Settings.from_env(), AwsClients())
-
-    @cached_property
-    def store(self) -> ExportStore:
-        return ExportStore(self.aws.s3, self.settings.export_bucket)
-
-    @cached_property
-    def state(self) -> StateTable:
-        return StateTable(self.aws.dynamodb, self.settings.state_table)
 
     @cached_property
     def events(self) -> ExportEvents:

@@ -9,8 +9,7 @@ from functools import cached_property
 
 from intacct_sync.adapters.aws import AwsClients
 from intacct_sync.adapters.executions import ExportExecutions
-from intacct_sync.adapters.export_store import ExportStore
-from intacct_sync.adapters.state_table import StateTable
+from intacct_sync.adapters.export_data import ExportData
 from intacct_sync.api.settings import ApiSettings
 
 
@@ -19,7 +18,7 @@ def _utc_now() -> datetime:
 
 
 @dataclass
-class ApiRuntime:
+class ApiRuntime(ExportData):
     """Everything the routes need; tests build one over moto-backed clients."""
 
     settings: ApiSettings
@@ -33,11 +32,3 @@ class ApiRuntime:
     @cached_property
     def executions(self) -> ExportExecutions:
         return ExportExecutions(self.aws.stepfunctions, self.settings.state_machine_arn)
-
-    @cached_property
-    def store(self) -> ExportStore:
-        return ExportStore(self.aws.s3, self.settings.export_bucket)
-
-    @cached_property
-    def state(self) -> StateTable:
-        return StateTable(self.aws.dynamodb, self.settings.state_table)
