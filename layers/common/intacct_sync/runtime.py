@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -16,7 +15,7 @@ from intacct_sync.adapters.events import ExportEvents
 from intacct_sync.adapters.export_data import ExportData
 from intacct_sync.adapters.secrets import load_credentials
 from intacct_sync.adapters.session_cache import SsmSessionCache
-from intacct_sync.adapters.state_table import TenantSemaphore
+from intacct_sync.adapters.state_table import BatchedLedger, TenantSemaphore
 from intacct_sync.intacct import (
     ApiSession,
     AuthenticationError,
@@ -167,13 +166,15 @@ class Runtime(ExportData):
 
     @contextmanager
     def ledger_in_background(self) -> Iterator[Recorder]:
-        """A ``record`` for ``charged`` that writes each call's transactions from one background thread,
-        so a page Task's next Intacct call does not wait for the two ledger writes of the previous one.
-        Every write has been made when the block ends (the first failure is raised then)."""
-        writes: list[Future[None]] = []
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as pool:
-            yield lambda run_id, count: writes.append(
-                pool.submit(self.state.record_transactions, run_id, count)
-            )
-        for write in writes:
-            write.result()
+        """A ``record`` for ``charged`` that charges transactions from a background thread, batched
+        (adapters.state_table.BatchedLedger), so a page Task's next Intacct call never waits for ledger
+        writes. Every charge has been written when the block ends (the first failure is raised then)."""
+        ledger = BatchedLedger(self.state.record_transactions)
+        try:
+            yield ledger.record
+        except BaseException:
+            ledger.close()  # written as far as it can be; the Task's own error is the one to raise
+            raise
+        failed = ledger.close()
+        if failed is not None:
+            raise failed

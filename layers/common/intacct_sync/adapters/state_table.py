@@ -203,3 +203,57 @@ class StateTable:
             TableName=self._table,
             Item={"pk": {"S": f"object#{object_name}"}, "total_count": {"N": str(total)}},
         )
+
+
+class BatchedLedger:
+    """Charges transactions through ``write`` (e.g. ``StateTable.record_transactions``) from one
+    background thread, adding up what arrives while a write is made or its interval has not passed.
+
+    A page Task makes a call every few hundred milliseconds; two ledger writes per call would cost more
+    DynamoDB requests than Intacct calls. At most one write per run every ``interval`` seconds (the first
+    straight away) keeps the ledger at most that far behind, and ``close`` writes the rest before the
+    Task returns and gives back the first failed write, if any.
+    """
+
+    def __init__(self, write: Callable[[str, int], None], interval: float = 1.0) -> None:
+        self._write = write
+        self._interval = interval
+        self._pending: dict[str, int] = {}
+        self._changed = threading.Condition()
+        self._closed = False
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name="ledger", daemon=True)
+        self._thread.start()
+
+    def record(self, run_id: str, count: int) -> None:
+        if count <= 0:
+            return
+        with self._changed:
+            if self._closed:
+                raise RuntimeError("the ledger is closed")
+            self._pending[run_id] = self._pending.get(run_id, 0) + count
+            self._changed.notify()
+
+    def close(self) -> Exception | None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+        self._thread.join()
+        return self._error
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._pending or self._closed)
+                if not self._pending:
+                    return
+                batch, self._pending = self._pending, {}
+            for run_id, count in batch.items():
+                try:
+                    self._write(run_id, count)
+                except Exception as exc:  # handed to close(), in the Task's own thread
+                    error = type(exc).__name__
+                    logger.warning("could not write the transaction ledger", extra={"error": error})
+                    self._error = self._error or exc
+            with self._changed:
+                self._changed.wait_for(lambda: self._closed, timeout=self._interval)

@@ -1,0 +1,85 @@
+"""BatchedLedger: every charged transaction is written, in fewer writes than calls, before close returns."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from intacct_sync.adapters.state_table import BatchedLedger
+
+
+class _Writes:
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.calls: list[tuple[str, int]] = []
+        self.fail_on = fail_on
+        self.first = threading.Event()
+
+    def __call__(self, run_id: str, count: int) -> None:
+        self.calls.append((run_id, count))
+        self.first.set()
+        if self.fail_on is not None and len(self.calls) == self.fail_on:
+            raise ConnectionError("DynamoDB unreachable")
+
+    def total(self, run_id: str) -> int:
+        return sum(count for run, count in self.calls if run == run_id)
+
+
+def test_every_charge_is_written_in_batches_by_close() -> None:
+    # Given a ledger whose interval is longer than the Task
+    writes = _Writes()
+    ledger = BatchedLedger(writes, interval=60)
+    # When a Task charges 500 calls to one run and 3 to another
+    for _ in range(500):
+        ledger.record("run-a", 1)
+    for _ in range(3):
+        ledger.record("run-b", 2)
+    ledger.record("run-a", 0)  # a call that cost nothing is not a write
+    error = ledger.close()
+    # Then the totals are exact, written in a handful of writes, not one per call
+    assert error is None
+    assert writes.total("run-a") == 500
+    assert writes.total("run-b") == 6
+    assert len(writes.calls) <= 4
+    assert all(count > 0 for _, count in writes.calls)
+
+
+def test_the_first_charge_is_written_without_waiting_for_close() -> None:
+    writes = _Writes()
+    ledger = BatchedLedger(writes, interval=60)
+    ledger.record("run-a", 1)
+    # The ledger lags by at most an interval, and the first write is not delayed at all.
+    assert writes.first.wait(timeout=5)
+    assert writes.calls == [("run-a", 1)]
+    assert ledger.close() is None
+
+
+def test_charges_keep_flowing_at_the_interval() -> None:
+    writes = _Writes()
+    ledger = BatchedLedger(writes, interval=0.05)
+    for _ in range(20):
+        ledger.record("run-a", 1)
+        time.sleep(0.01)
+    assert ledger.close() is None
+    assert writes.total("run-a") == 20
+    # Several writes during the Task (not one at the end), but fewer than the calls.
+    assert 2 <= len(writes.calls) < 20
+
+
+def test_a_failed_write_is_returned_by_close_and_later_charges_still_written() -> None:
+    writes = _Writes(fail_on=1)
+    ledger = BatchedLedger(writes, interval=0)
+    ledger.record("run-a", 1)
+    assert writes.first.wait(timeout=5)
+    ledger.record("run-a", 2)
+    error = ledger.close()
+    assert isinstance(error, ConnectionError)
+    assert writes.calls[-1] == ("run-a", 2)
+
+
+def test_no_charge_after_close() -> None:
+    ledger = BatchedLedger(_Writes())
+    assert ledger.close() is None
+    with pytest.raises(RuntimeError, match="closed"):
+        ledger.record("run-a", 1)
