@@ -214,7 +214,12 @@ def fetch_pages(
                     if page.records:
                         key = part_key(task.object, task.run_id, task.segment, item.task.seq)
                         summary, body = encode_part(
-                            key, page.records, task.key_field, modified_sort_key, task.modified_field
+                            key,
+                            page.records,
+                            task.key_field,
+                            modified_sort_key,
+                            task.modified_field,
+                            page.lines,
                         )
                         if item.done:
                             summary = replace(summary, segment_done=True)

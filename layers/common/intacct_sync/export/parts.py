@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -100,14 +100,17 @@ def encode_part(
     key_field: str,
     modified_sort_key: Any = None,
     modified_field: str = "",
+    lines: Sequence[bytes] | None = None,
 ) -> tuple[PartSummary, bytes]:
     """Serialise records as gzip NDJSON (one JSON object per line, UTF-8) and summarise them.
 
     `modified_sort_key` turns a modified-field value into something comparable (Intacct's
-    MM/DD/YYYY text does not sort as text); without it max_modified stays empty.
+    MM/DD/YYYY text does not sort as text); without it max_modified stays empty. `lines`, one UTF-8
+    JSON text per record (``QueryPage.lines``), are written as they are instead of encoding the records.
     """
     rows = records if isinstance(records, list) else list(records)
-    lines = list(map(_encode_line, rows))
+    if lines is not None and len(lines) != len(rows):
+        raise ValueError(f"{len(lines)} lines for {len(rows)} records")
     count = len(rows)
     first = str(rows[0].get(key_field) or "") if rows else ""
     last = str(rows[-1].get(key_field) or "") if rows else ""
@@ -121,7 +124,9 @@ def encode_part(
                     max_sort, max_modified = sort, str(modified)
     # Lines joined as UTF-8 bytes: one joined str would take up to 4 bytes a character (any non-Latin-1
     # character widens all of it), a 21 MB peak for a 48-field page instead of 5.5 MB.
-    raw = b"\n".join([line.encode("utf-8") for line in lines]) + b"\n" if lines else b""
+    if lines is None:
+        lines = [_encode_line(row).encode("utf-8") for row in rows]
+    raw = b"\n".join(lines) + b"\n" if lines else b""
     # mtime=0 keeps the bytes (and so the checksum) identical when a retried page is rewritten.
     body = gzip.compress(raw, compresslevel=COMPRESS_LEVEL, mtime=0)
     summary = PartSummary(

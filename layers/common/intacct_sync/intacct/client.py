@@ -253,9 +253,9 @@ class IntacctClient:
 
         def decode(status: int, content_type: str, body: bytes) -> QueryPage:
             if query.return_format == "json" and 200 <= status < 300 and body.lstrip()[:1] != b"<":
-                records = envelope.records_from_json(body, query.fields)
+                records, lines = envelope.json_page(body, query.fields)
                 self._count(call.function)
-                return QueryPage(records, len(records), None, None, query.offset)
+                return QueryPage(records, len(records), None, None, query.offset, lines)
             _, result = self._decode_xml(call, status, body)
             return self._query_page(result, query)
 

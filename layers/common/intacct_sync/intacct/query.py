@@ -135,13 +135,18 @@ def check_read_arguments(object_name: str, fields: Sequence[str] | None, page_si
 
 @dataclass
 class QueryPage:
-    """One page of a ``query``. ``total_count``/``num_remaining`` are None for JSON results."""
+    """One page of a ``query``. ``total_count``/``num_remaining`` are None for JSON results.
+
+    ``lines``: for a JSON page whose text needed no normalising, each record's own JSON text (one per
+    record, in order), ready to be written as NDJSON without encoding the records again.
+    """
 
     records: list[Record]
     count: int
     total_count: int | None
     num_remaining: int | None
     offset: int
+    lines: list[bytes] | None = None
 
     @property
     def has_more(self) -> bool | None:
