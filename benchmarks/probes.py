@@ -123,9 +123,9 @@ def page_cpu(sim: SimulatorProcess, fields: Sequence[str], label: str, pages: in
     cost: dict[str, float] = {"fetch": 0.0, "encode": 0.0}
     formats: Counter[str] = Counter()
 
-    def run_query(query: Query) -> QueryPage:
+    def run_query(query: Query, peek: Callable[[bytes], None] | None = None) -> QueryPage:
         started = time.thread_time()
-        page = client.query(session, query)
+        page = client.query(session, query, peek)
         cost["fetch"] += time.thread_time() - started
         formats[query.return_format] += 1
         return page

@@ -155,11 +155,12 @@ class Runtime(ExportData):
         *,
         slot_held: bool = False,
         record: Recorder | None = None,
+        peek: Callable[[bytes], None] | None = None,
     ) -> QueryPage:
         return self.charged(
             run_id,
             entity,
-            lambda session: self.client.query(session, query),
+            lambda session: self.client.query(session, query, peek),
             slot_held=slot_held,
             record=record,
         )

@@ -3,7 +3,9 @@ page requested while the current one lands, and a failed later page never costs 
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,16 +25,21 @@ class FakeIntacct:
     calls: list[Query] = field(default_factory=list)
     fail_on_call: int | None = None
     before_call: Any = None  # hook(call_number) to change the data between calls
+    body_lies_on_call: int | None = None  # that call's raw JSON body names another last key
+    parse_seconds: float = 0.0  # time between a JSON body's arrival and its records
     in_flight: int = 0
     peak_in_flight: int = 0
+    sent_while_parsing: int = 0  # calls sent while an earlier JSON page was still being parsed
+    parsing: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __call__(self, query: Query) -> QueryPage:
+    def __call__(self, query: Query, peek: Any = None) -> QueryPage:
         with self._lock:
             self.calls.append(query)
             number = len(self.calls)
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self.sent_while_parsing += self.parsing > 0
         try:
             if self.before_call:
                 self.before_call(number)
@@ -41,13 +48,24 @@ class FakeIntacct:
             matching = [k for k in sorted(self.keys) if _matches(k, query)]
             page = matching[query.offset : query.offset + query.page_size]
             records = [{"RECORDNO": str(k), "NAME": f"n{k}", "WHENMODIFIED": None} for k in page]
-            if query.return_format == "json":
-                return QueryPage(records, len(records), None, None, query.offset)
-            remaining = len(matching) - query.offset - len(page)
-            return QueryPage(records, len(records), len(matching), remaining, query.offset)
         finally:
             with self._lock:
-                self.in_flight -= 1
+                self.in_flight -= 1  # the response has arrived; what follows is the caller's parsing
+        if query.return_format == "json":
+            if peek is not None:
+                lie = number == self.body_lies_on_call and records
+                shown = [*records[:-1], {**records[-1], "RECORDNO": "999999"}] if lie else records
+                with self._lock:
+                    self.parsing += 1
+                try:
+                    peek(json.dumps(shown).encode())
+                    time.sleep(self.parse_seconds)
+                finally:
+                    with self._lock:
+                        self.parsing -= 1
+            return QueryPage(records, len(records), None, None, query.offset)
+        remaining = len(matching) - query.offset - len(page)
+        return QueryPage(records, len(records), len(matching), remaining, query.offset)
 
     @property
     def formats(self) -> list[str]:
@@ -181,3 +199,50 @@ def test_a_failure_on_the_first_page_is_raised():
 )
 def test_return_format(after_key, hint, expected):
     assert return_format(task(after_key=after_key, expected_remaining=hint, page_size=2000)) == expected
+
+
+def test_the_next_query_leaves_while_a_json_page_is_parsed_and_costs_nothing_extra():
+    # Given 30 records in pages of 3 whose parsing takes a while
+    intacct, sink = FakeIntacct(list(range(1, 31)), parse_seconds=0.02), Sink()
+    # When they are fetched in one task
+    result = fetch_pages(task(), intacct, sink, sink)
+    # Then the queries after JSON pages left before those pages were parsed...
+    assert intacct.sent_while_parsing >= 5
+    # ...yet the calls are exactly a sequential fetch's: ceil(30 / 3), none repeated, one at a time
+    assert len(intacct.calls) == 10
+    assert len({(q.filter.to_dict() if q.filter else None, q.offset).__repr__() for q in intacct.calls}) == 10
+    assert intacct.peak_in_flight == 1
+    assert result.done is True and result.pages == 10
+    assert sink.keys() == list(range(1, 31))
+
+
+def test_a_body_whose_raw_last_key_is_wrong_costs_one_call_and_loses_nothing():
+    # Given a JSON page whose raw text names a last key its parsed records do not have
+    intacct, sink = FakeIntacct(list(range(1, 31)), body_lies_on_call=3, parse_seconds=0.01), Sink()
+    result = fetch_pages(task(), intacct, sink, sink)
+    # Then the query sent on that guess is dropped and the right one sent: one extra call, same data
+    assert sink.keys() == list(range(1, 31))
+    assert result.done is True
+    assert len(intacct.calls) == 11
+    assert any(q.filter and "999999" in repr(q.filter.to_dict()) for q in intacct.calls)
+
+
+def test_queries_sent_ahead_never_exceed_the_task_page_limit():
+    intacct, sink = FakeIntacct(list(range(1, 31)), parse_seconds=0.02), Sink()
+    result = fetch_pages(task(max_pages=4), intacct, sink, sink)
+    assert len(intacct.calls) == 4
+    assert (result.pages, result.done, result.next_task.after_key) == (4, False, "12")
+    rest = fetch_pages(replace(result.next_task, max_pages=20), intacct, sink, sink)
+    assert rest.done is True
+    assert len(intacct.calls) == 10
+    assert sink.keys() == list(range(1, 31))
+
+
+def test_a_failure_of_a_query_sent_ahead_keeps_the_landed_pages():
+    intacct, sink = FakeIntacct(list(range(1, 31)), fail_on_call=4, parse_seconds=0.01), Sink()
+    result = fetch_pages(task(), intacct, sink, sink)
+    assert (result.done, result.pages, result.next_task.after_key) == (False, 3, "9")
+    again = fetch_pages(result.next_task, intacct, sink, sink)
+    assert again.done is True
+    assert sink.keys() == list(range(1, 31))
+    assert len(intacct.calls) == 11  # the failed call, asked again

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intacct_sync.intacct.envelope import MalformedBody, json_page, records_from_json
+from intacct_sync.intacct.envelope import MalformedBody, json_page, last_json_text_value, records_from_json
 from tests.unit.intacct.intacct_unit_support import data_file
 
 
@@ -110,3 +110,18 @@ def test_lines_always_say_what_the_records_say(
     assert records == records_from_json(body)
     if lines is not None:
         _lines_say(records, lines)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'[{"RECORDNO": "7", "NOTE": "\\"RECORDNO\\": \\"99\\""}, {"RECORDNO": "8"}]', (2, "8")),
+        (b'[{"RECORDNO":"7"},{"RECORDNO":"12"}]', (2, "12")),
+        (b'[{"RECORDNO": "7"},{"RECORDNO":"12"}]', None),  # spaced and compact: not trusted
+        (b'[{"RECORDNO": "a\\"b"}]', None),  # an escape in the value
+        (b'[{"NAME": "x"}]', None),
+        (b"[]", None),
+    ],
+)
+def test_last_key_read_from_the_raw_body(body: bytes, expected: tuple[int, str] | None) -> None:
+    assert last_json_text_value(body, "RECORDNO") == expected

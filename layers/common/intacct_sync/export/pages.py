@@ -10,10 +10,11 @@ ends, so no call is spent to find it.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -21,7 +22,7 @@ from intacct_sync.export.layout import part_key
 from intacct_sync.export.parts import PartSummary, encode_part
 from intacct_sync.export.spec import PageTask
 from intacct_sync.export.window import combine_filters, modified_sort_key
-from intacct_sync.intacct import OrderBy, Query, QueryPage, filter_from_dict
+from intacct_sync.intacct import OrderBy, Query, QueryPage, filter_from_dict, last_json_text_value
 from intacct_sync.observability import logger
 
 # Stop taking new pages in one invocation when less time than this is left (a slow page can take
@@ -98,20 +99,56 @@ def return_format(task: PageTask) -> Literal["xml", "json"]:
     return "xml"
 
 
-def _next_hint(current: PageTask, page: QueryPage) -> int | None:
-    """What the page says about the records left after it in the same key range (None: unknown).
+def _next_hint(current: PageTask, count: int, num_remaining: int | None) -> int | None:
+    """What a page of ``count`` records says about the records left after it in the same key range
+    (None: unknown).
 
     Only keyset pages count: an offset page's numremaining spans the whole query, and its range is
     narrowed afterwards when segments are planned.
     """
     if current.after_key is None:
         return None
-    if page.num_remaining is not None:
-        return page.num_remaining
-    if current.expected_remaining is not None and len(page.records) >= current.page_size:
-        left = current.expected_remaining - len(page.records)
+    if num_remaining is not None:
+        return num_remaining
+    if current.expected_remaining is not None and count >= current.page_size:
+        left = current.expected_remaining - count
         return left if left > 0 else None  # more came than expected: the data changed, ask XML
     return None
+
+
+def _continuation(
+    current: PageTask, count: int, last_key: str, num_remaining: int | None
+) -> tuple[bool, PageTask]:
+    """Whether a page of ``count`` records ending at ``last_key`` ends its range, and the task after it."""
+    # num_remaining is None only with a JSON page; then a short page is the end.
+    done = num_remaining == 0 if num_remaining is not None else count < current.page_size
+    following = replace(
+        current,
+        seq=current.seq + 1 if count else current.seq,
+        offset=0,
+        after_key=last_key or current.after_key,
+        expected_remaining=None if done else _next_hint(current, count, num_remaining),
+    )
+    return done, following
+
+
+def _guess_continuation(current: PageTask, body: bytes) -> PageTask | None:
+    """The task after a JSON page, read from its raw body before it is parsed: None unless the body
+    shows a full page (the key field once per record) whose last key needs no unescaping. The guess is
+    only acted on once the parsed page confirms it (see fetch_pages)."""
+    if current.offset or current.after_key is None:
+        return None
+    found = last_json_text_value(body, current.key_field)
+    if found is None or found[0] != current.page_size:
+        return None
+    done, following = _continuation(current, found[0], found[1], None)
+    return None if done else following
+
+
+class RunQuery(Protocol):
+    """Runs one ``query`` (charged, with a session); ``peek`` sees a JSON page's raw body first."""
+
+    def __call__(self, query: Query, peek: Callable[[bytes], None] | None = None) -> QueryPage: ...
 
 
 @dataclass
@@ -135,7 +172,7 @@ _END = object()
 
 def fetch_pages(
     task: PageTask,
-    run_query: Callable[[Query], QueryPage],
+    run_query: RunQuery,
     parts: PartSink,
     progress: ProgressSink,
     remaining_ms: Callable[[], int] = lambda: 900_000,
@@ -146,41 +183,89 @@ def fetch_pages(
     by key. `done` means the query reported nothing after the last page read. When a later page of
     the invocation fails, the pages landed so far are kept and the result continues after them (the
     next invocation asks again, and raises if it fails too), so a retry never fetches a page twice.
+
+    The next page's query leaves as soon as a JSON page's body has arrived, its last key read from the
+    raw text (``_guess_continuation``), while the page is parsed; it is used only if the parsed page
+    gives the same continuation, which it does for every well-formed page, so the calls are exactly
+    those a strictly sequential fetch would make. Calls overlap only between one body's arrival and
+    the next request, never two requests at once.
     """
     by_offset = task.offset > 0
     handed: queue.Queue[Any] = queue.Queue()
-    unlanded = threading.Semaphore(2)  # pages fetched and not yet landed: this one and the next
+    # Pages fetched or in flight and not yet landed: the one landing, the one parsed, the one ahead.
+    unlanded = threading.Semaphore(3)
     stop = threading.Event()
+    lock = threading.Lock()
+    ahead: list[tuple[PageTask, Future[QueryPage]]] = []  # calls sent on a guess, oldest first
+    newest: PageTask | None = None  # the task of the call sent last: only its body may send ahead
+    fetched = 0  # pages the chain has handed over
+    callers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-ahead")
+
+    def call(current: PageTask) -> QueryPage:
+        return run_query(page_query(current), lambda body: send_ahead(current, body))
+
+    def send_ahead(current: PageTask, body: bytes) -> None:
+        nonlocal newest
+        if by_offset or stop.is_set():
+            return
+        guess = _guess_continuation(current, body)
+        if guess is None:
+            return
+        with lock:
+            asked = fetched + 1 + len(ahead)  # handed over, this one, and those already ahead
+            if newest is not current or asked >= task.max_pages or remaining_ms() < SAFETY_MS:
+                return
+            if not unlanded.acquire(blocking=False):
+                return
+            newest = guess
+            ahead.append((guess, callers.submit(call, guess)))
+
+    def drop_ahead() -> None:
+        """Wait out calls sent on a guess that is no longer wanted, freeing their room."""
+        with lock:
+            dropped = list(ahead)
+            ahead.clear()
+        for _, future in dropped:
+            with contextlib.suppress(Exception):  # an unwanted page's failure is not this Task's
+                future.result()
+            unlanded.release()
+
+    def sent_already(following: PageTask) -> bool:
+        with lock:
+            return bool(ahead) and ahead[0][0] == following
 
     def fetch_chain() -> None:
-        current, calls = task, 0
+        nonlocal newest, fetched
+        current = task
         try:
             while True:
-                unlanded.acquire()
-                if stop.is_set():
-                    break
-                page = run_query(page_query(current))
-                calls += 1
-                # num_remaining is None only with a JSON page; then a short page is the end.
-                if page.num_remaining is not None:
-                    done = page.num_remaining == 0
+                with lock:
+                    guessed = ahead.pop(0)[1] if ahead and ahead[0][0] == current else None
+                if guessed is not None:
+                    page = guessed.result()
                 else:
-                    done = len(page.records) < current.page_size
+                    drop_ahead()
+                    unlanded.acquire()
+                    if stop.is_set():
+                        break
+                    with lock:
+                        newest = current
+                    page = call(current)
+                fetched += 1
                 last = str(page.records[-1].get(current.key_field) or "") if page.records else ""
-                following = replace(
-                    current,
-                    seq=current.seq + 1 if page.records else current.seq,
-                    offset=0,
-                    after_key=last or current.after_key,
-                    expected_remaining=None if done else _next_hint(current, page),
-                )
+                done, following = _continuation(current, len(page.records), last, page.num_remaining)
                 handed.put(_Fetched(current, page, done, following))
-                if done or by_offset or calls >= task.max_pages or remaining_ms() < SAFETY_MS:
+                if done or by_offset:
+                    break
+                # A call already sent for the next page is always taken: its transaction is spent.
+                if not sent_already(following) and (fetched >= task.max_pages or remaining_ms() < SAFETY_MS):
                     break
                 current = following
         except Exception as exc:
             handed.put(_Failed(current, exc))
         finally:
+            stop.set()
+            drop_ahead()
             handed.put(_END)
 
     pages = records = 0
@@ -235,6 +320,7 @@ def fetch_pages(
                 stop.set()
                 unlanded.release()  # a fetching thread waiting for room sees the stop
     finally:
+        callers.shutdown(wait=True)
         if pages:  # progress is informational: one write per invocation, not per page
             progress.record_pages(task.run_id, pages, records)
     return FetchResult(current, done, pages, records, total, remaining, first_key, last_key, first_part)

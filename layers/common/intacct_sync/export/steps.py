@@ -236,7 +236,9 @@ def fetch_page(rt: Runtime, event: dict[str, Any], remaining_ms: Callable[[], in
         lease_ends = time.monotonic() + rt.settings.lease_seconds
         result = fetch_pages(
             task,
-            lambda query: rt.charged_query(task.run_id, task.entity, query, slot_held=True, record=record),
+            lambda query, peek=None: rt.charged_query(
+                task.run_id, task.entity, query, slot_held=True, record=record, peek=peek
+            ),
             rt.store,
             rt.state,
             lambda: min(remaining_ms(), int((lease_ends - time.monotonic()) * 1000)),

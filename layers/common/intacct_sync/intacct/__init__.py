@@ -13,6 +13,7 @@ Typical use::
 from . import filters
 from .client import DEFAULT_GATEWAY_URL, DEFAULT_SESSION_LIFETIME, IntacctClient, TransactionTally
 from .credentials import SenderCredentials, UserCredentials, credentials_from_env, credentials_from_mapping
+from .envelope import last_json_text_value
 from .errors import (
     AuthenticationError,
     ControlError,
@@ -101,6 +102,7 @@ __all__ = [
     "in_",
     "is_not_null",
     "is_null",
+    "last_json_text_value",
     "le",
     "like",
     "lt",

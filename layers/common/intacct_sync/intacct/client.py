@@ -236,11 +236,15 @@ class IntacctClient:
         expires = envelope.parse_timestamp(parsed.session_timeout) or self._clock() + DEFAULT_SESSION_LIFETIME
         return ApiSession(session_id=session_id, endpoint=endpoint, expires_at=expires, location_id=location)
 
-    def query(self, session: ApiSession, query: Query) -> QueryPage:
+    def query(
+        self, session: ApiSession, query: Query, peek: Callable[[bytes], None] | None = None
+    ) -> QueryPage:
         """Run one ``query`` page at ``session.endpoint``.
 
         XML pages carry Intacct's ``count``/``totalcount``/``numremaining``; JSON pages only the records
         (``count = len(records)``, totals None). ``query`` is read-only, so retrying it is safe.
+        ``peek`` is handed a JSON page's raw body as soon as it has arrived, before it is parsed (a
+        caller can send its next query meanwhile); a retried page is handed over again.
         """
         call = self._session_call(session, "query")
         payload = envelope.build_request(
@@ -253,6 +257,8 @@ class IntacctClient:
 
         def decode(status: int, content_type: str, body: bytes) -> QueryPage:
             if query.return_format == "json" and 200 <= status < 300 and body.lstrip()[:1] != b"<":
+                if peek is not None:
+                    peek(body)
                 records, lines = envelope.json_page(body, query.fields)
                 self._count(call.function)
                 return QueryPage(records, len(records), None, None, query.offset, lines)

@@ -365,6 +365,28 @@ def json_page(body: bytes, fields: Sequence[str] | None = None) -> tuple[list[Re
     return records_from_json(body, fields), None
 
 
+def last_json_text_value(body: bytes, field: str) -> tuple[int, str] | None:
+    """(how many records, the last record's value) of a text ``field`` in a JSON page's raw body, read
+    without parsing it: in valid JSON ``"FIELD": "`` only occurs where a record names the field (inside a
+    string its quotes would be escaped). None when the field is written both spaced and compact, or the
+    last value holds an escape."""
+    name = field.encode("utf-8")
+    spaced, compact = b'"' + name + b'": "', b'"' + name + b'":"'
+    count_spaced, count_compact = body.count(spaced), body.count(compact)
+    if (count_spaced and count_compact) or not count_spaced + count_compact:
+        return None
+    marker = spaced if count_spaced else compact
+    start = body.rfind(marker) + len(marker)
+    end = body.find(b'"', start)
+    value = body[start:end]
+    if end < 0 or b"\\" in value:
+        return None
+    try:
+        return count_spaced + count_compact, value.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _has_fields(rows: list[dict[str, Any]], fields: Sequence[str] | None) -> bool:
     wanted = frozenset(fields or ())
     return not wanted or all(map(operator.ge, map(dict.keys, rows), repeat(wanted)))
