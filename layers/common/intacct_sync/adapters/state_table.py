@@ -211,11 +211,12 @@ class BatchedLedger:
 
     A page Task makes a call every few hundred milliseconds; two ledger writes per call would cost more
     DynamoDB requests than Intacct calls. At most one write per run every ``interval`` seconds (the first
-    straight away) keeps the ledger at most that far behind, and ``close`` writes the rest before the
-    Task returns and gives back the first failed write, if any.
+    straight away) keeps the ledger at most that far behind — the monthly budget is checked when an
+    export starts, so seconds do not matter — and ``close`` writes the rest before the Task returns and
+    gives back the first failed write, if any.
     """
 
-    def __init__(self, write: Callable[[str, int], None], interval: float = 1.0) -> None:
+    def __init__(self, write: Callable[[str, int], None], interval: float = 5.0) -> None:
         self._write = write
         self._interval = interval
         self._pending: dict[str, int] = {}
