@@ -56,7 +56,9 @@ validate: $(VENV)/.installed $(SAM_VENV)/.installed ## sam validate --lint and c
 	$(SAM) validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml
 
-build: $(SAM_VENV)/.installed ## sam build (no Docker)
+# The layer builds with layers/common/Makefile: wheels for Lambda plus precompiled bytecode, so cold starts
+# do not compile the layer's modules (a layer on read-only /opt cannot cache bytecode).
+build: $(SAM_VENV)/.installed ## sam build (no Docker); the layer ships precompiled bytecode
 	$(SAM_ENV) $(SAM) build --template template.yaml
 
 unit: $(VENV)/.installed ## the pytest suite (unit, integration against the simulator, end to end)

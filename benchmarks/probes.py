@@ -3,7 +3,9 @@
 CPU per page runs ``fetch_pages`` (the page handler's core: fetch, parse, encode gzip NDJSON) in this
 process against the simulator process, for one Task's worth of keyset pages, and divides the process CPU
 time by the pages. Handler figures come from fresh interpreters (``handler_probe.py``) that import only
-what a Lambda would, with AWS served by a moto server in another process.
+what a Lambda would, with AWS served by a moto server in another process. "As deployed" is the code as
+`sam build` left it in .aws-sam/build (else the source tree); "source only" is the layer package with no
+bytecode, as a layer built by SAM's python3.12 method ships it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from py_compile import PycInvalidationMode
 from typing import Any
 
 from benchmarks.exports import OBJECT, PAGE_SIZE
@@ -30,6 +33,7 @@ from benchmarks.sim_process import SIM_CREDENTIALS, SimulatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = Path(__file__).resolve().parent / "handler_probe.py"
+BUILD = ROOT / ".aws-sam" / "build"
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -60,14 +64,15 @@ class HandlerRow:
     """One handler in a fresh interpreter."""
 
     function: str
-    import_ms: float | None  # as deployed: the layer's own modules compiled at import (read-only /opt)
-    import_ms_bytecode: float | None  # the layer shipped with precompiled bytecode
+    import_ms: float | None  # as deployed: the code `sam build` produced (what it was: `deployed`)
+    import_ms_source: float | None  # the layer package as source only, compiled at import (read-only /opt)
     rss_after_import_mb: float | None
     peak_rss_mb: float | None  # after invoking it (the page handler: one Task of pages)
     invoke_pages: int | None = None
     invoke_ms: float | None = None
     label: str = ""
     error: str | None = None
+    deployed: str = ""  # what "as deployed" measured
 
 
 class _MemorySink:
@@ -261,15 +266,79 @@ def _fake_keys() -> dict[str, str]:
     }
 
 
-def _copy_code(target: Path, compiled: bool) -> Path:
-    """The layer package and the functions as deployed (no bytecode), or precompiled."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+_NO_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")
+# The pyc header's flags word (PEP 552) → how the file is validated against its source.
+_PYC_MODES = {
+    0: PycInvalidationMode.TIMESTAMP,
+    1: PycInvalidationMode.UNCHECKED_HASH,
+    3: PycInvalidationMode.CHECKED_HASH,
+}
+
+
+def _copy_source(target: Path, code_uris: Mapping[str, str]) -> Path:
+    """The layer package and the handlers from the source tree, without bytecode: a layer shipped as
+    source compiles its modules at every cold start (Lambda's /opt is read-only, nothing is cached)."""
     package = ROOT / "layers" / "common" / "intacct_sync"
-    shutil.copytree(package, target / "layer" / "intacct_sync", ignore=ignore)
-    shutil.copytree(ROOT / "functions", target / "functions", ignore=ignore)
-    if compiled:
-        compileall.compile_dir(str(target), quiet=1)
+    shutil.copytree(package, target / "layer" / "intacct_sync", ignore=_NO_BYTECODE)
+    for name, code_uri in code_uris.items():
+        shutil.copytree(ROOT / code_uri, target / "functions" / name, ignore=_NO_BYTECODE)
     return target
+
+
+def _built(code_uris: Mapping[str, str]) -> bool:
+    return (BUILD / "CommonLayer" / "python" / "intacct_sync").is_dir() and all(
+        (BUILD / name / "app.py").is_file() for name in code_uris
+    )
+
+
+def _same_source(built: Path, source: Path) -> bool:
+    def sources(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.py")}
+
+    return sources(built) == sources(source)
+
+
+def _pyc_mode(package: Path) -> tuple[str, PycInvalidationMode] | None:
+    """The cache tag (cpython-312) and invalidation mode of the package's bytecode, if it ships any."""
+    for pyc in sorted(package.rglob("__pycache__/*.pyc")):
+        with pyc.open("rb") as f:
+            flags = int.from_bytes(f.read(8)[4:8], "little")
+        return pyc.name.split(".")[1], _PYC_MODES.get(flags, PycInvalidationMode.TIMESTAMP)
+    return None
+
+
+def _copy_deployed(target: Path, code_uris: Mapping[str, str]) -> tuple[Path, str]:
+    """The layer package and the handlers as `sam build` left them in .aws-sam/build (else the source
+    tree), and a description of what that is.
+
+    The layer's bytecode is for Lambda's Python (cpython-312). When this interpreter is another version
+    it cannot use it, so the copy is compiled again here in the same invalidation mode, to stand in for
+    it; the functions' app.py stay as built."""
+    if not _built(code_uris):
+        _copy_source(target, code_uris)
+        return target, "the source tree without bytecode (no .aws-sam/build: run `make build`)"
+    layer = BUILD / "CommonLayer" / "python" / "intacct_sync"
+    shutil.copytree(layer, target / "layer" / "intacct_sync")
+    for name in code_uris:
+        shutil.copytree(BUILD / name, target / "functions" / name)
+    what = ".aws-sam/build"
+    fresh = _same_source(layer, ROOT / "layers" / "common" / "intacct_sync") and all(
+        _same_source(BUILD / name, ROOT / code_uri) for name, code_uri in code_uris.items()
+    )
+    if not fresh:
+        what += " (STALE: differs from the source tree; run `make build`)"
+    shipped = _pyc_mode(layer)
+    if shipped is None:
+        return target, f"{what}, its layer without bytecode"
+    tag, mode = shipped
+    mode_name = mode.name.lower().replace("_", "-")
+    if tag == sys.implementation.cache_tag:
+        return target, f"{what}, its layer's own {tag} bytecode ({mode_name})"
+    compileall.compile_dir(str(target / "layer"), quiet=1, invalidation_mode=mode)
+    return target, (
+        f"{what}; its layer ships {tag} bytecode ({mode_name}), which this {sys.implementation.cache_tag} "
+        f"probe cannot use, so it was compiled again here the same way to stand in for it"
+    )
 
 
 def _probe(
@@ -303,16 +372,19 @@ def handler_rows(
     log: Callable[[str], None] = print,
     only: Sequence[str] | None = None,
 ) -> list[HandlerRow]:
-    """Cold import of every handler (as deployed and with bytecode); the page handler also runs one Task
-    of `pages` pages for each field list in `page_tasks` and reports its peak RSS."""
+    """Cold import of every handler, as deployed (the `sam build` output when there is one) and with the
+    layer package as source only; the page handler also runs one Task of `pages` pages for each field
+    list in `page_tasks`, as deployed, and reports its peak RSS."""
     from intacct_sync.export.spec import PageTask
 
     sim.configure(latency_ms=0, concurrency_limit=None)
     rows: list[HandlerRow] = []
     with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="bench-handlers-") as tmp:
         envs = _function_envs(endpoint, sim.url)
-        source = _copy_code(Path(tmp) / "source", compiled=False)
-        compiled = _copy_code(Path(tmp) / "bytecode", compiled=True)
+        code_uris = {name: code_uri for name, (code_uri, _) in envs.items()}
+        deployed, measured = _copy_deployed(Path(tmp) / "deployed", code_uris)
+        source = _copy_source(Path(tmp) / "source", code_uris)
+        log(f"  handlers as deployed: {measured}")
         base_env = {**FAKE_AWS_ENV, "AWS_ENDPOINT_URL": endpoint, "POWERTOOLS_LOG_LEVEL": "ERROR"}
         names = [name for name in envs if only is None or name in only]
         jobs: list[tuple[str, str, dict[str, Any] | None]] = [(name, "", None) for name in names]
@@ -332,15 +404,14 @@ def handler_rows(
             )
             jobs.append(("FetchPageFunction", label, task.to_payload()))
         for number, (name, label, event) in enumerate(jobs):
-            code_uri, variables = envs[name]
-            env = {**variables, **base_env}
-            row = HandlerRow(name, None, None, None, None, label=label)
+            env = {**envs[name][1], **base_env}
+            row = HandlerRow(name, None, None, None, None, label=label, deployed=measured)
             try:
                 cold = _probe(
-                    source / code_uri / "app.py",
-                    source / "layer",
+                    deployed / "functions" / name / "app.py",
+                    deployed / "layer",
                     env,
-                    Path(tmp) / f"cold-{number}.json",
+                    Path(tmp) / f"deployed-{number}.json",
                     event,
                 )
                 row.import_ms = cold["import_ms"]
@@ -350,20 +421,20 @@ def handler_rows(
                     row.invoke_pages = int(cold["output"].get("pages") or 0)
                     row.invoke_ms = cold["invoke_ms"]
                 if event is None:
-                    warm = _probe(
-                        compiled / code_uri / "app.py",
-                        compiled / "layer",
+                    uncompiled = _probe(
+                        source / "functions" / name / "app.py",
+                        source / "layer",
                         env,
-                        Path(tmp) / f"bytecode-{number}.json",
+                        Path(tmp) / f"source-{number}.json",
                         None,
                     )
-                    row.import_ms_bytecode = warm["import_ms"]
+                    row.import_ms_source = uncompiled["import_ms"]
             except (RuntimeError, subprocess.TimeoutExpired, KeyError, ValueError) as exc:
                 row.error = str(exc)[:300]
             rows.append(row)
             log(
                 f"  {name}{' ' + label if label else ''}: import "
-                f"{_ms(row.import_ms)} (bytecode {_ms(row.import_ms_bytecode)}), "
+                f"{_ms(row.import_ms)} (source only {_ms(row.import_ms_source)}), "
                 f"peak RSS {_mb(row.peak_rss_mb)}{' ERROR ' + row.error if row.error else ''}"
             )
     return rows
