@@ -27,6 +27,7 @@ class FakeIntacct:
     before_call: Any = None  # hook(call_number) to change the data between calls
     body_lies_on_call: int | None = None  # that call's raw JSON body names another last key
     parse_seconds: float = 0.0  # time between a JSON body's arrival and its records
+    latency_seconds: float = 0.0  # time a call is in flight
     in_flight: int = 0
     peak_in_flight: int = 0
     sent_while_parsing: int = 0  # calls sent while an earlier JSON page was still being parsed
@@ -41,6 +42,7 @@ class FakeIntacct:
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             self.sent_while_parsing += self.parsing > 0
         try:
+            time.sleep(self.latency_seconds)
             if self.before_call:
                 self.before_call(number)
             if number == self.fail_on_call:
@@ -203,7 +205,7 @@ def test_return_format(after_key, hint, expected):
 
 def test_the_next_query_leaves_while_a_json_page_is_parsed_and_costs_nothing_extra():
     # Given 30 records in pages of 3 whose parsing takes a while
-    intacct, sink = FakeIntacct(list(range(1, 31)), parse_seconds=0.02), Sink()
+    intacct, sink = FakeIntacct(list(range(1, 31)), parse_seconds=0.02, latency_seconds=0.05), Sink()
     # When they are fetched in one task
     result = fetch_pages(task(), intacct, sink, sink)
     # Then the queries after JSON pages left before those pages were parsed...
@@ -218,7 +220,10 @@ def test_the_next_query_leaves_while_a_json_page_is_parsed_and_costs_nothing_ext
 
 def test_a_body_whose_raw_last_key_is_wrong_costs_one_call_and_loses_nothing():
     # Given a JSON page whose raw text names a last key its parsed records do not have
-    intacct, sink = FakeIntacct(list(range(1, 31)), body_lies_on_call=3, parse_seconds=0.01), Sink()
+    intacct, sink = (
+        FakeIntacct(list(range(1, 31)), body_lies_on_call=3, parse_seconds=0.01, latency_seconds=0.05),
+        Sink(),
+    )
     result = fetch_pages(task(), intacct, sink, sink)
     # Then the query sent on that guess is dropped and the right one sent: one extra call, same data
     assert sink.keys() == list(range(1, 31))
@@ -228,7 +233,7 @@ def test_a_body_whose_raw_last_key_is_wrong_costs_one_call_and_loses_nothing():
 
 
 def test_queries_sent_ahead_never_exceed_the_task_page_limit():
-    intacct, sink = FakeIntacct(list(range(1, 31)), parse_seconds=0.02), Sink()
+    intacct, sink = FakeIntacct(list(range(1, 31)), parse_seconds=0.02, latency_seconds=0.05), Sink()
     result = fetch_pages(task(max_pages=4), intacct, sink, sink)
     assert len(intacct.calls) == 4
     assert (result.pages, result.done, result.next_task.after_key) == (4, False, "12")
@@ -239,7 +244,10 @@ def test_queries_sent_ahead_never_exceed_the_task_page_limit():
 
 
 def test_a_failure_of_a_query_sent_ahead_keeps_the_landed_pages():
-    intacct, sink = FakeIntacct(list(range(1, 31)), fail_on_call=4, parse_seconds=0.01), Sink()
+    intacct, sink = (
+        FakeIntacct(list(range(1, 31)), fail_on_call=4, parse_seconds=0.01, latency_seconds=0.05),
+        Sink(),
+    )
     result = fetch_pages(task(), intacct, sink, sink)
     assert (result.done, result.pages, result.next_task.after_key) == (False, 3, "9")
     again = fetch_pages(result.next_task, intacct, sink, sink)

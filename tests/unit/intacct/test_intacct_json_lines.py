@@ -44,11 +44,16 @@ def test_empty_values_become_null_in_both_records_and_lines(separators: tuple[st
     _lines_say(records, lines)
 
 
-def test_line_breaks_between_tokens_are_dropped() -> None:
-    body = b'[\r\n  {\n    "RECORDNO": "1",\n    "NAME": ""\n  },\n  {"RECORDNO": "2", "NAME": "x"}\n]\n'
+def test_line_breaks_only_between_records_keep_the_record_text() -> None:
+    body = b'[\r\n  {"RECORDNO": "1", "NAME": ""},\n  {"RECORDNO": "2", "NAME": "x"}\n]\n'
     records, lines = json_page(body)
     assert records == [{"RECORDNO": "1", "NAME": None}, {"RECORDNO": "2", "NAME": "x"}]
     _lines_say(records, lines)
+
+
+def test_a_record_spread_over_lines_is_encoded_again() -> None:
+    body = b'[\n  {\n    "RECORDNO": "1",\n    "NAME": ""\n  },\n  {"RECORDNO": "2", "NAME": "x"}\n]\n'
+    assert json_page(body) == ([{"RECORDNO": "1", "NAME": None}, {"RECORDNO": "2", "NAME": "x"}], None)
 
 
 @pytest.mark.parametrize(
@@ -56,6 +61,7 @@ def test_line_breaks_between_tokens_are_dropped() -> None:
     [
         # A brace inside a value: records cannot be cut out of the text by braces.
         (b'[{"RECORDNO": "1", "NAME": "a}, {b"}]', None, [{"RECORDNO": "1", "NAME": "a}, {b"}]),
+        (b'[{"RECORDNO": "1", "NAME": "a}"}]', None, [{"RECORDNO": "1", "NAME": "a}"}]),
         # Numbers, booleans and nested objects are normalised to text (the XML shape).
         (b'[{"RECORDNO": 1, "ONHOLD": false}]', None, [{"RECORDNO": "1", "ONHOLD": "false"}]),
         (b'[{"RECORDNO": "1", "CONTACT": {"NAME": ""}}]', None, [{"RECORDNO": "1", "CONTACT.NAME": None}]),

@@ -192,8 +192,10 @@ def fetch_pages(
     """
     by_offset = task.offset > 0
     handed: queue.Queue[Any] = queue.Queue()
-    # Pages fetched or in flight and not yet landed: the one landing, the one parsed, the one ahead.
-    unlanded = threading.Semaphore(3)
+    # Pages fetched or in flight and not yet landed: two, as without sending ahead (a 48-field page is
+    # about 20 MB while parsed). A query goes ahead when the page before has landed, which at any real
+    # latency it has long before the next page arrives.
+    unlanded = threading.Semaphore(2)
     stop = threading.Event()
     lock = threading.Lock()
     ahead: list[tuple[PageTask, Future[QueryPage]]] = []  # calls sent on a guess, oldest first

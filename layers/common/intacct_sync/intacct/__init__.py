@@ -10,8 +10,9 @@ Typical use::
     page = sessions.call(lambda session: client.query(session, query))
 """
 
+from typing import TYPE_CHECKING, Any
+
 from . import filters
-from .client import DEFAULT_GATEWAY_URL, DEFAULT_SESSION_LIFETIME, IntacctClient, TransactionTally
 from .credentials import SenderCredentials, UserCredentials, credentials_from_env, credentials_from_mapping
 from .envelope import last_json_text_value
 from .errors import (
@@ -54,6 +55,24 @@ from .filters import (
 from .query import FieldInfo, OrderBy, Query, QueryPage, ReadPage, Record
 from .retry import RetryPolicy, Timeouts
 from .session import ApiSession, SessionCache, SessionManager
+
+if TYPE_CHECKING:
+    from .client import DEFAULT_GATEWAY_URL, DEFAULT_SESSION_LIFETIME, IntacctClient, TransactionTally
+
+# The HTTP client (requests, urllib3: about 100 ms of a cold start) is imported on first use, so code
+# that only builds filters or validates queries (the API function) never loads it.
+_FROM_CLIENT = frozenset(
+    ("DEFAULT_GATEWAY_URL", "DEFAULT_SESSION_LIFETIME", "IntacctClient", "TransactionTally")
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_CLIENT:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_GATEWAY_URL",
