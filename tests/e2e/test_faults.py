@@ -77,10 +77,11 @@ def crash_after_landing_part(n: int) -> Arm:
     def arm(pipeline: LocalPipeline, monkeypatch: pytest.MonkeyPatch) -> None:
         original, written = ExportStore.put_part, itertools.count(1)
 
-        def put_part(self: ExportStore, summary: Any, body: bytes) -> None:
-            original(self, summary, body)
+        def put_part(self: ExportStore, summary: Any, body: bytes) -> str:
+            etag = original(self, summary, body)
             if next(written) == n:
                 raise RuntimeExit("RequestId: local Error: Runtime exited with error: signal: killed")
+            return etag
 
         monkeypatch.setattr(ExportStore, "put_part", put_part)
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 import pytest
 from samtranslator.yaml_helper import yaml_parse
 
+from intacct_sync.export import layout
 from tests.conftest import ROOT
 
 RESOURCES = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]
+BUCKET_ARN = "${ExportBucket.Arn}"
+RUN = "export-customer-20261124T020000Z"
 
 
 def actions(function: str) -> set[str]:
@@ -24,6 +29,35 @@ def actions(function: str) -> set[str]:
 
 def s3_actions(function: str) -> set[str]:
     return {a for a in actions(function) if a.startswith("s3") or a.startswith("S3")}
+
+
+def object_patterns(function: str, action: str) -> set[str]:
+    """The bucket keys (as IAM patterns) a function's statements allow an S3 object action on."""
+    found: set[str] = set()
+    for policy in RESOURCES[function]["Properties"]["Policies"]:
+        for statement in policy.get("Statement", []):
+            acts = statement["Action"]
+            if action not in ([acts] if isinstance(acts, str) else acts):
+                continue
+            resources = statement["Resource"]
+            for resource in resources if isinstance(resources, list) else [resources]:
+                text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
+                if text.startswith(f"{BUCKET_ARN}/"):
+                    found.add(text[len(BUCKET_ARN) + 1 :])
+    return found
+
+
+def may(function: str, action: str, key: str) -> bool:
+    return any(fnmatchcase(key, pattern) for pattern in object_patterns(function, action))
+
+
+def may_list_the_bucket(function: str) -> bool:
+    return any(
+        statement["Action"] == "s3:ListBucket"
+        and statement["Resource"] == {"Fn::GetAtt": ["ExportBucket", "Arn"]}
+        for policy in RESOURCES[function]["Properties"]["Policies"]
+        for statement in policy.get("Statement", [])
+    )
 
 
 @pytest.mark.parametrize(
@@ -54,3 +88,28 @@ def test_only_steps_that_call_intacct_read_the_credentials():
 
 def test_plan_segments_touches_nothing_but_the_bucket():
     assert actions("PlanSegmentsFunction") == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+
+
+def test_fetch_page_writes_parts_and_their_summary_objects_only():
+    assert object_patterns("FetchPageFunction", "s3:PutObject") == {"exports/*", "_meta/summaries/*"}
+    assert may("FetchPageFunction", "s3:PutObject", layout.part_key("CUSTOMER", RUN, 1, 5))
+    assert may("FetchPageFunction", "s3:PutObject", layout.summaries_key("CUSTOMER", RUN, 1, 5))
+    assert not may("FetchPageFunction", "s3:PutObject", layout.run_state_key(RUN))
+    assert not may("FetchPageFunction", "s3:PutObject", layout.field_cache_key("CUSTOMER", None))
+
+
+@pytest.mark.parametrize(
+    "function",
+    # finalise, resume (start_export) and the failed manifest read the run's parts and summary objects
+    ["FinaliseExportFunction", "StartExportFunction", "RecordFailureFunction"],
+)
+def test_steps_that_read_a_runs_parts_may_list_them_and_read_their_summary_objects(function):
+    assert may_list_the_bucket(function)
+    assert may(function, "s3:GetObject", layout.summaries_key("CUSTOMER", RUN, 0, 0))
+    assert may(function, "s3:GetObject", layout.part_key("CUSTOMER", RUN, 0, 0))  # HEAD needs GetObject
+
+
+def test_part_summaries_are_outside_what_athena_and_the_api_read():
+    key = layout.summaries_key("CUSTOMER", RUN, 0, 0)
+    assert not key.startswith("exports/")
+    assert not may("ApiFunction", "s3:GetObject", key)

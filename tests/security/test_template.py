@@ -20,6 +20,7 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from intacct_sync.adapters.session_cache import SsmSessionCache
+from intacct_sync.export import layout
 from intacct_sync.intacct import ApiSession
 from tests.conftest import ROOT
 
@@ -265,6 +266,14 @@ def test_the_export_bucket_is_encrypted_private_owner_enforced_and_tls_only():
     assert tls["Resource"] == [{"Fn::GetAtt": "ExportBucket.Arn"}, {"Fn::Sub": "${ExportBucket.Arn}/*"}] or (
         tls["Resource"] == [{"Fn::GetAtt": ["ExportBucket", "Arn"]}, {"Fn::Sub": "${ExportBucket.Arn}/*"}]
     )
+
+
+def test_only_part_summary_objects_expire():
+    rules = RESOURCES["ExportBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    expiring = [r for r in rules if "ExpirationInDays" in r or "ExpirationDate" in r]
+    # Summaries are an index a finalise or resume can do without; parts, manifests and run state are not.
+    assert [(r["Prefix"], r["Status"]) for r in expiring] == [("_meta/summaries/", "Enabled")]
+    assert layout.summaries_key("CUSTOMER", "run-1", 0, 0).startswith(expiring[0]["Prefix"])
 
 
 def test_the_state_table_is_encrypted_and_recoverable():

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from intacct_sync.export.parts import PartSummary
+from intacct_sync.export.summaries import ListedObject, vouched_summaries
+from intacct_sync.observability import logger
 
 
 class ExportStore:
@@ -18,15 +20,18 @@ class ExportStore:
     def __init__(self, s3: Any, bucket: str) -> None:
         self._s3, self.bucket = s3, bucket
 
-    def put_part(self, summary: PartSummary, body: bytes) -> None:
-        """Write one gzip NDJSON part; its summary travels as object metadata for the manifest."""
-        self._s3.put_object(
+    def put_part(self, summary: PartSummary, body: bytes) -> str:
+        """Write one gzip NDJSON part; its summary travels as object metadata for the manifest.
+        Returns the part's ETag."""
+        response = self._s3.put_object(
             Bucket=self.bucket,
             Key=summary.key,
             Body=body,
             ContentType="application/x-ndjson",
             Metadata=summary.to_metadata(),
         )
+        etag: str = response["ETag"]
+        return etag
 
     def delete(self, key: str) -> None:
         self._s3.delete_object(Bucket=self.bucket, Key=key)
@@ -35,16 +40,17 @@ class ExportStore:
         body: bytes = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return body
 
-    def keys(self, prefix: str) -> Iterator[str]:
-        """Every key under a prefix, in key order."""
+    def _listed(self, prefix: str) -> Iterator[ListedObject]:
+        """Every object under a prefix, in key order."""
         paginator = self._s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                yield item["Key"]
+                yield ListedObject(item["Key"], int(item["Size"]), item["ETag"])
 
-    def part_summaries(self, prefix: str) -> list[PartSummary]:
-        """Summaries of every part under a prefix (from their metadata), in key order."""
-        keys = [k for k in self.keys(prefix) if k.rsplit("/", 1)[-1].startswith("part-")]
+    def part_summaries(self, prefix: str, summaries_prefix: str | None = None) -> list[PartSummary]:
+        """Summaries of every part under a prefix, in key order: from the summary objects under
+        `summaries_prefix` where they match the listing, else from the part's own metadata (a HEAD)."""
+        parts = [p for p in self._listed(prefix) if p.key.rsplit("/", 1)[-1].startswith("part-")]
 
         def head(key: str) -> PartSummary:
             response = self._s3.head_object(Bucket=self.bucket, Key=key)
@@ -53,7 +59,33 @@ class ExportStore:
             )
 
         with ThreadPoolExecutor(max_workers=16) as pool:
-            return list(pool.map(head, keys))
+            vouched: dict[str, PartSummary] = {}
+            if summaries_prefix is not None and parts:
+                keys = [d.key for d in self._listed(summaries_prefix)]
+                vouched = vouched_summaries(parts, list(pool.map(self._summaries_document, keys)))
+            unvouched = [p.key for p in parts if p.key not in vouched]
+            headed = dict(zip(unvouched, pool.map(head, unvouched), strict=True))
+        if summaries_prefix is not None and unvouched:
+            logger.info(
+                "parts read by HEAD, not from summary objects",
+                extra={"prefix": prefix, "parts": len(parts), "headed": len(unvouched)},
+            )
+        return [vouched[p.key] if p.key in vouched else headed[p.key] for p in parts]
+
+    def _summaries_document(self, key: str) -> dict[str, Any] | None:
+        """A summary object, or None when it is gone or unreadable (its parts are then HEADed)."""
+        try:
+            return self.get_json(key)
+        except ValueError:
+            return None
+
+    def put_summaries(self, key: str, document: dict[str, Any]) -> None:
+        """Write a page Task's summary object. Best effort: it only saves HEADs when finalising, while
+        failing the Task would fetch (and pay for) its pages again."""
+        try:
+            self.put_json(key, document)
+        except (BotoCoreError, ClientError) as exc:
+            logger.warning("part summary object not written", extra={"key": key, "error": type(exc).__name__})
 
     def put_json(self, key: str, document: dict[str, Any]) -> None:
         self._s3.put_object(

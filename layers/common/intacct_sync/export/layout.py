@@ -18,6 +18,17 @@ def manifest_key(object_name: str, run_id: str) -> str:
     return f"{run_prefix(object_name, run_id)}_manifest.json"
 
 
+def summaries_prefix(object_name: str, run_id: str) -> str:
+    """Prefix of a run's part summary objects: under _meta/, not exports/, so Athena never reads them."""
+    return f"_meta/summaries/object={object_name}/run_id={run_id}/"
+
+
+def summaries_key(object_name: str, run_id: str, segment: int, first_seq: int) -> str:
+    """The summary object of the page Task whose first part is (segment, first_seq): a retried Task
+    overwrites its own instead of adding another."""
+    return f"{summaries_prefix(object_name, run_id)}s{segment:03d}-p{first_seq:06d}.json"
+
+
 def deletes_key(object_name: str, run_id: str) -> str:
     """Tombstones of deleted records, beside (not inside) the data prefix."""
     return f"deletes/object={object_name}/run_id={run_id}/part-000000.ndjson.gz"

@@ -13,7 +13,7 @@ from intacct_sync.errors import BudgetExceededError, InvalidExportRequest, Recon
 from intacct_sync.export import layout
 from intacct_sync.export.manifest import build_manifest, reconcile
 from intacct_sync.export.pages import fetch_pages, page_query
-from intacct_sync.export.parts import decode_part, encode_part, key_order
+from intacct_sync.export.parts import PartSummary, decode_part, encode_part, key_order
 from intacct_sync.export.plan import (
     Repair,
     SegmentHead,
@@ -23,6 +23,7 @@ from intacct_sync.export.plan import (
     segment_start_pages,
 )
 from intacct_sync.export.spec import NAME_PATTERN, RUN_ID_PATTERN, ExportSpec, PageTask, validate_run_id
+from intacct_sync.export.summaries import LandedParts
 from intacct_sync.export.window import (
     combine_filters,
     intacct_to_utc,
@@ -161,6 +162,14 @@ def start_export(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
     return started
 
 
+def _landed_parts(rt: Runtime, object_name: str, run_id: str) -> list[PartSummary]:
+    """Every part the run has landed, with its summary (from the page Tasks' summary objects where they
+    match what is in the bucket, else from the part's own metadata)."""
+    return rt.store.part_summaries(
+        layout.run_prefix(object_name, run_id), layout.summaries_prefix(object_name, run_id)
+    )
+
+
 def _resume(rt: Runtime, run_id: str) -> dict[str, Any]:
     """Continue a failed run where it stopped: completed segments are skipped, the others continue
     after their last landed page, into the same prefix. Nothing already landed is fetched again."""
@@ -171,7 +180,7 @@ def _resume(rt: Runtime, run_id: str) -> dict[str, Any]:
     manifest = rt.store.get_json(layout.manifest_key(spec["object"], run_id))
     if manifest and manifest.get("status") == "succeeded":
         raise InvalidExportRequest(f"export {run_id!r} completed already; start a new export instead")
-    parts = rt.store.part_summaries(layout.run_prefix(spec["object"], run_id))
+    parts = _landed_parts(rt, spec["object"], run_id)
     total = rt.state.run_progress(run_id)["total_count"]
     logger.info("resuming export", extra={"run_id": run_id, "parts_landed": len(parts)})
     if not parts or total < 0:
@@ -228,6 +237,7 @@ def _apply_repairs(rt: Runtime, repairs: list[Repair], task: PageTask) -> None:
 def fetch_page(rt: Runtime, event: dict[str, Any], remaining_ms: Callable[[], int]) -> dict[str, Any]:
     """Fetch the task's page(s); return counts, keys and the continuation task — never records."""
     task = PageTask.from_payload(event)
+    landed = LandedParts(rt.store)  # lands the parts, and remembers them for the Task's summary object
     # One tenant slot for the whole Task: its pages are sequential (one call in flight), so it need not
     # claim and release a slot, two DynamoDB writes, between pages; nor does a page wait for the ledger
     # writes of the previous one (all are made before the Task returns). New pages stop while the lease
@@ -239,10 +249,16 @@ def fetch_page(rt: Runtime, event: dict[str, Any], remaining_ms: Callable[[], in
             lambda query, peek=None: rt.charged_query(
                 task.run_id, task.entity, query, slot_held=True, record=record, peek=peek
             ),
-            rt.store,
+            landed,
             rt.state,
             lambda: min(remaining_ms(), int((lease_ends - time.monotonic()) * 1000)),
         )
+    # One object listing what this Task landed, so finalising reads it instead of HEADing each part;
+    # named by the first part, so a retried Task replaces its own.
+    if landed.landed:
+        segment, first_seq = layout.part_position(landed.landed[0].summary.key)
+        key = layout.summaries_key(task.object, task.run_id, segment, first_seq)
+        rt.store.put_summaries(key, landed.document())
     metrics.add_metric(name="PagesFetched", unit="Count", value=result.pages)
     metrics.add_metric(name="RecordsExported", unit="Count", value=result.records)
     payload = result.to_payload()
@@ -426,8 +442,7 @@ def finalise(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
     run_id = validate_run_id(event["run_id"])
     spec = event["spec"]
     window = event.get("window")
-    prefix = layout.run_prefix(spec["object"], run_id)
-    parts = rt.store.part_summaries(prefix)
+    parts = _landed_parts(rt, spec["object"], run_id)
     total = event.get("total_count")
     rec = reconcile(parts, total)
     warnings: list[str] = []
@@ -535,7 +550,7 @@ def record_failure(rt: Runtime, event: dict[str, Any]) -> dict[str, Any]:
     detail: dict[str, Any] = {"run_id": run_id, "object": spec.get("object"), "status": "failed", **problem}
     object_name = spec.get("object")
     if isinstance(object_name, str) and NAME_PATTERN.match(object_name):
-        parts = rt.store.part_summaries(layout.run_prefix(object_name, run_id))
+        parts = _landed_parts(rt, object_name, run_id)
         manifest = build_manifest(
             spec=spec,
             run_id=run_id,
