@@ -223,6 +223,19 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextmanager
+def atomic_dynamodb_writes() -> Iterator[None]:
+    """moto's DynamoDB with each write atomic, as DynamoDB's are (for any use of moto with threads)."""
+    original_writes = {name: getattr(DynamoDBBackend, name) for name in _DYNAMODB_WRITES}
+    for name, method in original_writes.items():
+        setattr(DynamoDBBackend, name, _serialised(method))
+    try:
+        yield
+    finally:
+        for name, method in original_writes.items():
+            setattr(DynamoDBBackend, name, method)
+
+
+@contextmanager
 def local_aws(
     credentials: dict[str, str],
     parameters: dict[str, str] | None = None,
@@ -235,19 +248,14 @@ def local_aws(
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(key, None)
     original_invoke = LambdaSimpleBackend.invoke
-    original_writes = {name: getattr(DynamoDBBackend, name) for name in _DYNAMODB_WRITES}
     try:
-        with mock_aws(config=MOTO_CONFIG):
+        with mock_aws(config=MOTO_CONFIG), atomic_dynamodb_writes():
             template = Template.load(overrides=parameters)
             stack = create_stack(template, credentials, extra_env or {})
             os.environ.update(stack.env)
             LambdaSimpleBackend.invoke = _patched_invoke(stack)  # type: ignore[method-assign]
-            for name, method in original_writes.items():
-                setattr(DynamoDBBackend, name, _serialised(method))
             yield stack
     finally:
         LambdaSimpleBackend.invoke = original_invoke  # type: ignore[method-assign]
-        for name, method in original_writes.items():
-            setattr(DynamoDBBackend, name, method)
         os.environ.clear()
         os.environ.update(saved_env)

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from intacct_local.emulated_aws import atomic_dynamodb_writes
 from intacct_sync.adapters.export_store import ExportStore
 from intacct_sync.adapters.secrets import load_credentials
 from intacct_sync.adapters.session_cache import SsmSessionCache
@@ -24,7 +25,8 @@ REGION = "us-east-1"
 
 @pytest.fixture
 def aws():
-    with mock_aws():
+    # Handlers run concurrently against DynamoDB, whose writes are atomic; moto's are made so too.
+    with mock_aws(), atomic_dynamodb_writes():
         db = boto3.client("dynamodb", region_name=REGION)
         db.create_table(
             TableName="state",

@@ -4,6 +4,7 @@ match the bucket listing, and from a HEAD of the part everywhere else."""
 from __future__ import annotations
 
 import json
+import logging
 
 import boto3
 import pytest
@@ -13,6 +14,7 @@ from intacct_sync.adapters.export_store import ExportStore
 from intacct_sync.export import layout
 from intacct_sync.export.parts import PartSummary, encode_part
 from intacct_sync.export.summaries import LandedParts
+from intacct_sync.observability import logger
 
 REGION = "us-east-1"
 RUN = "export-customer-20261124T020000Z"
@@ -124,11 +126,23 @@ def test_an_unreadable_summary_object_only_costs_heads(s3, heads):
     assert summaries == from_metadata_only(store)
 
 
-def test_a_summary_object_that_cannot_be_written_does_not_fail_the_task(s3, caplog):
+def test_a_summary_object_that_cannot_be_written_does_not_fail_the_task(s3):
     # A page Task must not fail (and pay for its pages again) over an index finalise can do without
     store = ExportStore(s3, "no-such-bucket")
-    store.put_summaries(layout.summaries_key("CUSTOMER", RUN, 0, 0), {"version": 1, "parts": []})
-    assert "part summary object not written" in caplog.text
+    warnings: list[logging.LogRecord] = []
+    # Listen on the functions' logger itself: whether it propagates to pytest's handler is its own setting.
+    listener = logging.Handler(logging.WARNING)
+    listener.emit = warnings.append  # type: ignore[method-assign]
+    functions_logger = logging.getLogger(logger.name)
+    level = functions_logger.level  # quiet local runs earlier in the session may have raised it
+    functions_logger.setLevel(logging.WARNING)
+    functions_logger.addHandler(listener)
+    try:
+        store.put_summaries(layout.summaries_key("CUSTOMER", RUN, 0, 0), {"version": 1, "parts": []})
+    finally:
+        functions_logger.removeHandler(listener)
+        functions_logger.setLevel(level)
+    assert [r.getMessage() for r in warnings] == ["part summary object not written"]
 
 
 def test_summary_objects_carry_part_metadata_and_nothing_else(s3):

@@ -224,9 +224,11 @@ def fetch_pages(
 
     def drop_ahead() -> None:
         """Wait out calls sent on a guess that is no longer wanted, freeing their room."""
+        nonlocal newest
         with lock:
             dropped = list(ahead)
             ahead.clear()
+            newest = None  # a dropped call's body must not send further guesses
         for _, future in dropped:
             with contextlib.suppress(Exception):  # an unwanted page's failure is not this Task's
                 future.result()
