@@ -1,4 +1,4 @@
-"""BatchedLedger: every charged transaction is written, in fewer writes than calls, before close returns."""
+"""BatchedLedger: every charge and every landed page is written, in fewer writes than calls, by close."""
 
 from __future__ import annotations
 
@@ -12,18 +12,20 @@ from intacct_sync.adapters.state_table import BatchedLedger
 
 class _Writes:
     def __init__(self, fail_on: int | None = None) -> None:
-        self.calls: list[tuple[str, int]] = []
+        self.calls: list[tuple[str, int]] = []  # (run, transactions) of each write
+        self.counts: list[tuple[str, dict[str, int]]] = []
         self.fail_on = fail_on
         self.first = threading.Event()
 
-    def __call__(self, run_id: str, count: int) -> None:
-        self.calls.append((run_id, count))
+    def __call__(self, run_id: str, counts: dict[str, int]) -> None:
+        self.calls.append((run_id, counts.get("transactions", 0)))
+        self.counts.append((run_id, dict(counts)))
         self.first.set()
         if self.fail_on is not None and len(self.calls) == self.fail_on:
             raise ConnectionError("DynamoDB unreachable")
 
-    def total(self, run_id: str) -> int:
-        return sum(count for run, count in self.calls if run == run_id)
+    def total(self, run_id: str, name: str = "transactions") -> int:
+        return sum(counts.get(name, 0) for run, counts in self.counts if run == run_id)
 
 
 def test_every_charge_is_written_in_batches_by_close() -> None:
@@ -51,7 +53,7 @@ def test_the_first_charge_is_written_without_waiting_for_close() -> None:
     ledger.record("run-a", 1)
     # The ledger lags by at most an interval, and the first write is not delayed at all.
     assert writes.first.wait(timeout=5)
-    assert writes.calls == [("run-a", 1)]
+    assert writes.counts == [("run-a", {"transactions": 1})]
     assert ledger.close() is None
 
 
@@ -83,3 +85,21 @@ def test_no_charge_after_close() -> None:
     assert ledger.close() is None
     with pytest.raises(RuntimeError, match="closed"):
         ledger.record("run-a", 1)
+
+
+def test_pages_and_transactions_of_a_run_share_its_writes() -> None:
+    # Given a Task that charges a call and lands its page, 40 times
+    writes = _Writes()
+    ledger = BatchedLedger(writes, interval=60)
+    for _ in range(40):
+        ledger.record("run-a", 1)
+        ledger.record_pages("run-a", 1, 2000)
+    assert ledger.close() is None
+    # Then the run's three counters are exact, and travel together in a couple of writes
+    assert (writes.total("run-a"), writes.total("run-a", "pages"), writes.total("run-a", "records")) == (
+        40,
+        40,
+        80_000,
+    )
+    assert len(writes.counts) <= 3
+    assert any(set(counts) == {"transactions", "pages", "records"} for _, counts in writes.counts)

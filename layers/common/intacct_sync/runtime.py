@@ -166,13 +166,14 @@ class Runtime(ExportData):
         )
 
     @contextmanager
-    def ledger_in_background(self) -> Iterator[Recorder]:
-        """A ``record`` for ``charged`` that charges transactions from a background thread, batched
-        (adapters.state_table.BatchedLedger), so a page Task's next Intacct call never waits for ledger
-        writes. Every charge has been written when the block ends (the first failure is raised then)."""
-        ledger = BatchedLedger(self.state.record_transactions)
+    def ledger_in_background(self) -> Iterator[BatchedLedger]:
+        """The run's counters for a page Task: ``.record`` for ``charged`` and the ledger itself as the
+        progress sink, written from a background thread, batched (adapters.state_table.BatchedLedger), so
+        a page Task's next Intacct call never waits for them. Everything has been written when the block
+        ends (the first failure is raised then)."""
+        ledger = BatchedLedger(self.state.record_run)
         try:
-            yield ledger.record
+            yield ledger
         except BaseException:
             ledger.close()  # written as far as it can be; the Task's own error is the one to raise
             raise

@@ -14,7 +14,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -139,11 +139,18 @@ class StateTable:
 
     def record_transactions(self, run_id: str, count: int) -> None:
         """Charge `count` Intacct transactions to the run and to this month's ledger."""
-        if count <= 0:
+        self.record_run(run_id, {"transactions": count})
+
+    def record_run(self, run_id: str, counts: Mapping[str, int]) -> None:
+        """Add to a run's counters (``transactions``, ``pages``, ``records``) in one write; transactions
+        are charged to this month's ledger too."""
+        added = {name: count for name, count in counts.items() if count > 0}
+        if not added:
             return
         ttl = {"expires_ttl": {"N": str(int(time.time()) + _RUN_TTL_SECONDS)}}
-        self._add(f"run#{run_id}", {"transactions": count}, ttl)
-        self._add(f"month#{_month()}", {"transactions": count})
+        self._add(f"run#{run_id}", added, ttl)
+        if added.get("transactions"):
+            self._add(f"month#{_month()}", {"transactions": added["transactions"]})
 
     def record_pages(self, run_id: str, pages: int, records: int) -> None:
         """Progress of a run, for status queries while it is still running."""
@@ -206,20 +213,22 @@ class StateTable:
 
 
 class BatchedLedger:
-    """Charges transactions through ``write`` (e.g. ``StateTable.record_transactions``) from one
-    background thread, adding up what arrives while a write is made or its interval has not passed.
+    """A run's counters — transactions charged, pages and records landed — written through ``write``
+    (``StateTable.record_run``) from one background thread, adding up what arrives while a write is
+    made or its interval has not passed.
 
-    A page Task makes a call every few hundred milliseconds; two ledger writes per call would cost more
-    DynamoDB requests than Intacct calls. At most one write per run every ``interval`` seconds (the first
-    straight away) keeps the ledger at most that far behind — the monthly budget is checked when an
-    export starts, so seconds do not matter — and ``close`` writes the rest before the Task returns and
-    gives back the first failed write, if any.
+    A page Task makes a call and lands a page every few hundred milliseconds; writing the ledger and the
+    progress each time would cost more DynamoDB requests than Intacct calls. At most one write per run
+    every ``interval`` seconds (the first straight away) keeps the ledger and the progress that status
+    queries and the local progress bar read at most that far behind (the monthly budget is checked when
+    an export starts, so seconds do not matter), and ``close`` writes the rest before the Task returns
+    and gives back the first failed write, if any.
     """
 
-    def __init__(self, write: Callable[[str, int], None], interval: float = 5.0) -> None:
+    def __init__(self, write: Callable[[str, dict[str, int]], None], interval: float = 2.0) -> None:
         self._write = write
         self._interval = interval
-        self._pending: dict[str, int] = {}
+        self._pending: dict[str, dict[str, int]] = {}
         self._changed = threading.Condition()
         self._closed = False
         self._error: Exception | None = None
@@ -227,12 +236,22 @@ class BatchedLedger:
         self._thread.start()
 
     def record(self, run_id: str, count: int) -> None:
-        if count <= 0:
+        """Charge ``count`` transactions (a ``Runtime.charged`` recorder)."""
+        self._add(run_id, transactions=count)
+
+    def record_pages(self, run_id: str, pages: int, records: int) -> None:
+        """Progress: pages and records landed (a ``fetch_pages`` progress sink)."""
+        self._add(run_id, pages=pages, records=records)
+
+    def _add(self, run_id: str, **counts: int) -> None:
+        if not any(count > 0 for count in counts.values()):
             return
         with self._changed:
             if self._closed:
                 raise RuntimeError("the ledger is closed")
-            self._pending[run_id] = self._pending.get(run_id, 0) + count
+            pending = self._pending.setdefault(run_id, {})
+            for name, count in counts.items():
+                pending[name] = pending.get(name, 0) + count
             self._changed.notify()
 
     def close(self) -> Exception | None:
@@ -249,12 +268,12 @@ class BatchedLedger:
                 if not self._pending:
                     return
                 batch, self._pending = self._pending, {}
-            for run_id, count in batch.items():
+            for run_id, counts in batch.items():
                 try:
-                    self._write(run_id, count)
+                    self._write(run_id, counts)
                 except Exception as exc:  # handed to close(), in the Task's own thread
                     error = type(exc).__name__
-                    logger.warning("could not write the transaction ledger", extra={"error": error})
+                    logger.warning("could not write the run's counters", extra={"error": error})
                     self._error = self._error or exc
             with self._changed:
                 self._changed.wait_for(lambda: self._closed, timeout=self._interval)

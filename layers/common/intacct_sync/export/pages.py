@@ -35,6 +35,8 @@ class PartSink(Protocol):
 
 
 class ProgressSink(Protocol):
+    """Told of every page landed (a Task's BatchedLedger writes it in batches)."""
+
     def record_pages(self, run_id: str, pages: int, records: int) -> None: ...
 
 
@@ -318,6 +320,7 @@ def fetch_pages(
                         last_key = summary.last_key
                         pages += 1
                         records += summary.records
+                        progress.record_pages(task.run_id, 1, summary.records)
                     current, done = item.following, item.done
                     unlanded.release()
             finally:
@@ -325,6 +328,4 @@ def fetch_pages(
                 unlanded.release()  # a fetching thread waiting for room sees the stop
     finally:
         callers.shutdown(wait=True)
-        if pages:  # progress is informational: one write per invocation, not per page
-            progress.record_pages(task.run_id, pages, records)
     return FetchResult(current, done, pages, records, total, remaining, first_key, last_key, first_part)

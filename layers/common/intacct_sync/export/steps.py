@@ -242,15 +242,15 @@ def fetch_page(rt: Runtime, event: dict[str, Any], remaining_ms: Callable[[], in
     # claim and release a slot, two DynamoDB writes, between pages; nor does a page wait for the ledger
     # writes of the previous one (all are made before the Task returns). New pages stop while the lease
     # still outlasts a slow page (pages.SAFETY_MS), so the slot is never held past its lease.
-    with rt.ledger_in_background() as record, rt.semaphore.slot():
+    with rt.ledger_in_background() as ledger, rt.semaphore.slot():
         lease_ends = time.monotonic() + rt.settings.lease_seconds
         result = fetch_pages(
             task,
             lambda query, peek=None: rt.charged_query(
-                task.run_id, task.entity, query, slot_held=True, record=record, peek=peek
+                task.run_id, task.entity, query, slot_held=True, record=ledger.record, peek=peek
             ),
             landed,
-            rt.state,
+            ledger,
             lambda: min(remaining_ms(), int((lease_ends - time.monotonic()) * 1000)),
         )
     # One object listing what this Task landed, so finalising reads it instead of HEADing each part;
