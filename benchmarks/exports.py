@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.sim_process import SIM_CREDENTIALS, SIM_ENV, SimulatorProcess
+from intacct_sim.process import SIM_CREDENTIALS, SIM_ENV, SimulatorProcess
 
 PAGE_SIZE = 2000
 OBJECT = "CUSTOMER"

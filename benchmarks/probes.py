@@ -29,7 +29,7 @@ from py_compile import PycInvalidationMode
 from typing import Any
 
 from benchmarks.exports import OBJECT, PAGE_SIZE
-from benchmarks.sim_process import SIM_CREDENTIALS, SimulatorProcess
+from intacct_sim.process import SIM_CREDENTIALS, SimulatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = Path(__file__).resolve().parent / "handler_probe.py"

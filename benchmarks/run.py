@@ -23,7 +23,7 @@ from typing import Any
 from benchmarks.exports import BENCH_FIELDS, PAGE_SIZE, ExportRow, SdkRow, export_rows, sdk_row
 from benchmarks.probes import HandlerRow, PageCpuRow, all_fields, handler_rows, page_cpu
 from benchmarks.report import machine, render, size_label
-from benchmarks.sim_process import SimulatorProcess
+from intacct_sim.process import SimulatorProcess
 
 
 @dataclass

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import urllib.request
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -44,9 +45,12 @@ def _drain(stream: Any, lines: queue.Queue[str]) -> None:
 class SimulatorProcess:
     """``with SimulatorProcess(records=100_000) as sim:`` then ``sim.url``, ``sim.configure(...)``."""
 
-    def __init__(self, records: int, seed: int = 1, startup_timeout: float = 180.0) -> None:
+    def __init__(
+        self, records: int, seed: int = 1, startup_timeout: float = 180.0, options: Sequence[str] = ()
+    ) -> None:
         self.records = records
         self.seed = seed
+        self.options = tuple(options)  # more intacct-sim flags, e.g. ("--latency-ms", "300")
         self.startup_timeout = startup_timeout
         self.url = ""
         self.base_url = ""
@@ -56,7 +60,7 @@ class SimulatorProcess:
 
     def start(self) -> SimulatorProcess:
         command = [sys.executable, "-m", "intacct_sim", "--port", "0"]
-        command += ["--records", str(self.records), "--seed", str(self.seed)]
+        command += ["--records", str(self.records), "--seed", str(self.seed), *self.options]
         self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
         lines: queue.Queue[str] = queue.Queue()
         stdout = self._proc.stdout
