@@ -20,7 +20,6 @@ from intacct_sim.process import SIM_CREDENTIALS, SimulatorProcess
 from intacct_sync.adapters.state_table import StateTable
 from intacct_sync.observability import logger
 
-
 ENV_KEYS = {
     "sender_id": "INTACCT_SENDER_ID",
     "sender_password": "INTACCT_SENDER_PASSWORD",
