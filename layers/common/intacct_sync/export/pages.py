@@ -257,7 +257,8 @@ def fetch_pages(
                     with lock:
                         newest = current
                     page = call(current)
-                fetched += 1
+                with lock:  # send_ahead counts it
+                    fetched += 1
                 last = str(page.records[-1].get(current.key_field) or "") if page.records else ""
                 done, following = _continuation(current, len(page.records), last, page.num_remaining)
                 handed.put(_Fetched(current, page, done, following))
