@@ -113,10 +113,28 @@ def _user() -> Any:
     )
 
 
+def _keyset_task(run_id: str, fields: Sequence[str], pages: int) -> Any:
+    """Up to ``pages`` CUSTOMER keyset pages from the first key, with the key and modified fields."""
+    from intacct_sync.export.spec import PageTask
+
+    keys = [f for f in ("RECORDNO", "WHENMODIFIED") if f not in fields]
+    return PageTask(
+        run_id=run_id,
+        object=OBJECT,
+        fields=tuple(keys) + tuple(fields),
+        filter=None,
+        key_field="RECORDNO",
+        page_size=PAGE_SIZE,
+        segment=0,
+        seq=1,
+        after_key="0",
+        max_pages=pages,
+    )
+
+
 def page_cpu(sim: SimulatorProcess, fields: Sequence[str], label: str, pages: int) -> PageCpuRow:
     """Fetch one Task of keyset pages (simulator latency 0) and measure the CPU they cost here."""
     from intacct_sync.export import pages as pages_module
-    from intacct_sync.export.spec import PageTask
     from intacct_sync.intacct import IntacctClient, Query, QueryPage, SenderCredentials
 
     sim.configure(latency_ms=0, concurrency_limit=None)
@@ -144,19 +162,7 @@ def page_cpu(sim: SimulatorProcess, fields: Sequence[str], label: str, pages: in
         finally:
             cost["encode"] += time.thread_time() - started
 
-    keys = [f for f in ("RECORDNO", "WHENMODIFIED") if f not in fields]
-    task = PageTask(
-        run_id="bench-page-cpu",
-        object=OBJECT,
-        fields=tuple(keys) + tuple(fields),
-        filter=None,
-        key_field="RECORDNO",
-        page_size=PAGE_SIZE,
-        segment=0,
-        seq=1,
-        after_key="0",
-        max_pages=pages,
-    )
+    task = _keyset_task("bench-page-cpu", fields, pages)
     pages_module.encode_part = timed_encode
     try:
         # The segment's first keyset page (XML) tells how many records follow; the measured Task
@@ -375,7 +381,6 @@ def handler_rows(
     """Cold import of every handler, as deployed (the `sam build` output when there is one) and with the
     layer package as source only; the page handler also runs one Task of `pages` pages for each field
     list in `page_tasks`, as deployed, and reports its peak RSS."""
-    from intacct_sync.export.spec import PageTask
 
     sim.configure(latency_ms=0, concurrency_limit=None)
     rows: list[HandlerRow] = []
@@ -389,19 +394,7 @@ def handler_rows(
         names = [name for name in envs if only is None or name in only]
         jobs: list[tuple[str, str, dict[str, Any] | None]] = [(name, "", None) for name in names]
         for label, fields in page_tasks.items():
-            keys = [f for f in ("RECORDNO", "WHENMODIFIED") if f not in fields]
-            task = PageTask(
-                run_id=f"bench-probe-{len(jobs)}",
-                object=OBJECT,
-                fields=tuple(keys) + tuple(fields),
-                filter=None,
-                key_field="RECORDNO",
-                page_size=PAGE_SIZE,
-                segment=0,
-                seq=1,
-                after_key="0",
-                max_pages=pages,
-            )
+            task = _keyset_task(f"bench-probe-{len(jobs)}", fields, pages)
             jobs.append(("FetchPageFunction", label, task.to_payload()))
         for number, (name, label, event) in enumerate(jobs):
             env = {**envs[name][1], **base_env}
