@@ -159,8 +159,8 @@ def test_ledger_progress_and_watermarks(aws):
     state.record_transactions("run-1", 3)
     state.record_transactions("run-1", 2)
     state.record_transactions("run-2", 1)
-    state.record_pages("run-1", 1, 2000)
-    state.record_pages("run-1", 1, 500)
+    state.record_run("run-1", {"pages": 1, "records": 2000})
+    state.record_run("run-1", {"pages": 1, "records": 500, "transactions": 0})  # nothing charged
     state.record_total("run-1", 2500)
     assert state.run_progress("run-1") == {
         "transactions": 5,

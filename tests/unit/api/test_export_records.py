@@ -102,7 +102,7 @@ def test_unknown_or_repeated_query_parameters_are_400(exported):
 
 def test_records_of_a_running_export_are_not_served_yet(api):
     export_id = api.post({"object": "CUSTOMER", "mode": "full"}).body["export_id"]
-    api.state.record_pages(export_id, 1, 2000)
+    api.state.record_run(export_id, {"pages": 1, "records": 2000})
     answer = api.get(f"/exports/{export_id}/records")
     assert answer.status == 409 and answer.body["error"] == "export_not_finished"
     assert "2000 records so far" in answer.body["message"]

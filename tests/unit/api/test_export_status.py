@@ -12,7 +12,7 @@ def test_a_running_export_reports_its_progress_and_no_manifest_yet(api):
     # Given a running export that has fetched 3 pages of 9,000 records and used 4 Intacct transactions
     export_id = api.post({"object": "CUSTOMER", "mode": "full"}).body["export_id"]
     api.state.record_total(export_id, 9000)
-    api.state.record_pages(export_id, 3, 6000)
+    api.state.record_run(export_id, {"pages": 3, "records": 6000})
     api.state.record_transactions(export_id, 4)
     # When its status is asked for
     answer = api.get(f"/exports/{export_id}")
@@ -101,7 +101,7 @@ def test_a_resume_reports_the_progress_and_manifest_of_the_run_it_continues(runn
     )
     assert running_api.wait("resume-1") == "SUCCEEDED"
     # ...which landed the rest of the data and a succeeded manifest under the original run id
-    running_api.state.record_pages(original, 7, 700)
+    running_api.state.record_run(original, {"pages": 7, "records": 700})
     parts = running_api.put_parts("GLACCOUNT", original, [[{"RECORDNO": "1"}, {"RECORDNO": "2"}]])
     running_api.put_manifest("GLACCOUNT", original, parts=parts, records_written=2)
     # When the resume's status is asked for

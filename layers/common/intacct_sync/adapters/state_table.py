@@ -152,10 +152,6 @@ class StateTable:
         if added.get("transactions"):
             self._add(f"month#{_month()}", {"transactions": added["transactions"]})
 
-    def record_pages(self, run_id: str, pages: int, records: int) -> None:
-        """Progress of a run, for status queries while it is still running."""
-        self._add(f"run#{run_id}", {"pages": pages, "records": records})
-
     def record_total(self, run_id: str, total: int) -> None:
         """The number of matching records Intacct reported on the run's first page."""
         self._db.update_item(
