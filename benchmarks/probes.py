@@ -115,7 +115,7 @@ def _user() -> Any:
 
 def _keyset_task(run_id: str, fields: Sequence[str], pages: int) -> Any:
     """Up to ``pages`` CUSTOMER keyset pages from the first key, with the key and modified fields."""
-    from intacct_sync.export.spec import PageTask
+    from intacct_sync.export.pages import PageTask
 
     keys = [f for f in ("RECORDNO", "WHENMODIFIED") if f not in fields]
     return PageTask(
@@ -227,6 +227,9 @@ def moto_server(timeout: float = 60.0) -> Iterator[str]:
             proc.wait(timeout=15)
 
 
+BENCH_BUCKET = "intacct-sync-bench-exports"
+
+
 def _function_envs(endpoint: str, gateway_url: str) -> dict[str, tuple[str, dict[str, str]]]:
     """Create the bucket, table and secret in the moto server; each function's CodeUri and environment,
     resolved from template.yaml as the local runner does."""
@@ -237,7 +240,7 @@ def _function_envs(endpoint: str, gateway_url: str) -> dict[str, tuple[str, dict
     def client(name: str) -> Any:
         return boto3.client(name, endpoint_url=endpoint, region_name="us-east-1", **_fake_keys())
 
-    bucket, table = "intacct-sync-bench-exports", "intacct-sync-bench-state"
+    bucket, table = BENCH_BUCKET, "intacct-sync-bench-state"
     client("s3").create_bucket(Bucket=bucket)
     client("dynamodb").create_table(
         TableName=table,
@@ -263,6 +266,23 @@ def _function_envs(endpoint: str, gateway_url: str) -> dict[str, tuple[str, dict
         variables = {k: str(template.resolve(v)) for k, v in props["Environment"]["Variables"].items()}
         out[logical_id] = (str(props["CodeUri"]).rstrip("/"), variables)
     return out
+
+
+def _store_run(endpoint: str, task: Any) -> None:
+    """The run document a page Task reads (what the start step writes), in the moto server's bucket."""
+    import boto3
+
+    from intacct_sync.export import layout
+    from intacct_sync.export.run import ExportRun
+    from intacct_sync.export.spec import ExportSpec
+
+    spec = ExportSpec(
+        object=task.object, fields=task.fields, key_field=task.key_field, page_size=task.page_size
+    )
+    document = ExportRun(task.run_id, "", spec).to_document()
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_fake_keys()).put_object(
+        Bucket=BENCH_BUCKET, Key=layout.run_state_key(task.run_id), Body=json.dumps(document).encode()
+    )
 
 
 def _fake_keys() -> dict[str, str]:
@@ -395,7 +415,9 @@ def handler_rows(
         jobs: list[tuple[str, str, dict[str, Any] | None]] = [(name, "", None) for name in names]
         for label, fields in page_tasks.items():
             task = _keyset_task(f"bench-probe-{len(jobs)}", fields, pages)
-            jobs.append(("FetchPageFunction", label, task.to_payload()))
+            _store_run(endpoint, task)
+            page_task = {"step": "segment_pages", "run_id": task.run_id, "segment": task.segment}
+            jobs.append(("FetchPageFunction", label, {**page_task, "cursor": task.cursor().to_payload()}))
         for number, (name, label, event) in enumerate(jobs):
             env = {**envs[name][1], **base_env}
             row = HandlerRow(name, None, None, None, None, label=label, deployed=measured)

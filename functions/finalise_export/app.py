@@ -7,9 +7,10 @@ from intacct_sync.coldstart import garbage_collector_paused
 with garbage_collector_paused():  # imports and clients: a faster cold start
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from intacct_sync.export import steps
+    from intacct_sync.export.payloads import RunRef
     from intacct_sync.observability import logger, metrics
     from intacct_sync.runtime import Runtime
+    from intacct_sync.steps import finalise
 
     RUNTIME = Runtime.from_env()
 
@@ -17,4 +18,8 @@ with garbage_collector_paused():  # imports and clients: a faster cold start
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return steps.finalise(RUNTIME, event)
+    rt = RUNTIME
+    done = finalise.finalise(
+        rt.settings, rt.store, rt.state, rt.intacct, rt.events, RunRef.from_payload(event)
+    )
+    return done.to_payload()

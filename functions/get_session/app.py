@@ -1,4 +1,4 @@
-"""GetSessionFunction: make sure a valid Intacct API session is cached; return its expiry only."""
+"""GetSessionFunction: make sure a valid Intacct session is cached for the run; return its expiry only."""
 
 from typing import Any
 
@@ -7,13 +7,14 @@ from intacct_sync.coldstart import garbage_collector_paused
 with garbage_collector_paused():  # imports and clients: a faster cold start
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from intacct_sync.export import steps
+    from intacct_sync.export.payloads import RunRef
     from intacct_sync.observability import logger
     from intacct_sync.runtime import Runtime
+    from intacct_sync.steps import session
 
     RUNTIME = Runtime.from_env()
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return steps.get_session(RUNTIME, {"run_id": event.get("run_id"), "request": event.get("request")})
+    return session.get_session(RUNTIME.store, RUNTIME.intacct, RunRef.from_payload(event)).to_payload()

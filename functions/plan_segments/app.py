@@ -1,4 +1,4 @@
-"""PlanSegmentsFunction: turn segment first pages into non-overlapping keyset ranges."""
+"""PlanSegmentsFunction: turn landed first pages into non-overlapping keyset ranges per segment."""
 
 from typing import Any
 
@@ -7,13 +7,14 @@ from intacct_sync.coldstart import garbage_collector_paused
 with garbage_collector_paused():  # imports and clients: a faster cold start
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from intacct_sync.export import steps
+    from intacct_sync.export.payloads import RunRef
     from intacct_sync.observability import logger
     from intacct_sync.runtime import Runtime
+    from intacct_sync.steps import plan
 
     RUNTIME = Runtime.from_env()
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return steps.plan(RUNTIME, event)
+    return plan.plan(RUNTIME.store, RUNTIME.state, RunRef.from_payload(event)).to_payload()

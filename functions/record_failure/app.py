@@ -7,13 +7,13 @@ from intacct_sync.coldstart import garbage_collector_paused
 with garbage_collector_paused():  # imports and clients: a faster cold start
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from intacct_sync.export import steps
     from intacct_sync.observability import logger
     from intacct_sync.runtime import Runtime
+    from intacct_sync.steps import failure
 
     RUNTIME = Runtime.from_env()
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return steps.record_failure(RUNTIME, event)
+    return failure.record_failure(RUNTIME.store, RUNTIME.state, RUNTIME.events, event)

@@ -1,4 +1,4 @@
-"""StartExportFunction: validate the request, resolve fields and window, return the first page task."""
+"""StartExportFunction: validate the request, resolve fields and window, store the run document."""
 
 from typing import Any
 
@@ -7,13 +7,17 @@ from intacct_sync.coldstart import garbage_collector_paused
 with garbage_collector_paused():  # imports and clients: a faster cold start
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from intacct_sync.export import steps
     from intacct_sync.observability import logger
     from intacct_sync.runtime import Runtime
+    from intacct_sync.steps import start
 
     RUNTIME = Runtime.from_env()
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return steps.start_export(RUNTIME, {**(event.get("request") or {}), "run_id": event.get("run_id")})
+    rt = RUNTIME
+    started = start.start_export(
+        rt.settings, rt.store, rt.state, rt.intacct, event.get("run_id"), event.get("request")
+    )
+    return started.to_payload()

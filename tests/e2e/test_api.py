@@ -19,7 +19,7 @@ import pytest
 from intacct_local.api_server import LocalApiServer, serve_api
 from intacct_local.emulated_aws import REGION, LocalStack, local_aws
 from intacct_local.runner import SIM_CREDENTIALS
-from intacct_sync.adapters.events import COMPLETED, FAILED, SOURCE
+from intacct_sync.export.events import COMPLETED, FAILED, SOURCE
 from tests.conftest import load_event
 
 pytestmark = pytest.mark.e2e

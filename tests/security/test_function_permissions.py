@@ -63,10 +63,10 @@ def may_list_the_bucket(function: str) -> bool:
 @pytest.mark.parametrize(
     ("function", "expected"),
     [
-        ("GetSessionFunction", set()),
+        ("GetSessionFunction", {"s3:GetObject"}),
         ("StartExportFunction", {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}),
-        ("FetchPageFunction", {"s3:PutObject"}),
-        ("PlanSegmentsFunction", {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}),
+        ("FetchPageFunction", {"s3:GetObject", "s3:PutObject"}),
+        ("PlanSegmentsFunction", {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}),
         ("FinaliseExportFunction", {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}),
         ("RecordFailureFunction", {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}),
     ],
@@ -86,8 +86,14 @@ def test_only_steps_that_call_intacct_read_the_credentials():
     }
 
 
-def test_plan_segments_touches_nothing_but_the_bucket():
-    assert actions("PlanSegmentsFunction") == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+def test_plan_segments_touches_nothing_but_the_bucket_and_reads_the_run_total():
+    assert actions("PlanSegmentsFunction") == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+        "dynamodb:GetItem",
+    }
 
 
 def test_fetch_page_writes_parts_and_their_summary_objects_only():
@@ -100,8 +106,8 @@ def test_fetch_page_writes_parts_and_their_summary_objects_only():
 
 @pytest.mark.parametrize(
     "function",
-    # finalise, resume (start_export) and the failed manifest read the run's parts and summary objects
-    ["FinaliseExportFunction", "StartExportFunction", "RecordFailureFunction"],
+    # planning, finalise, resume (start_export) and the failed manifest read the run's parts and summaries
+    ["PlanSegmentsFunction", "FinaliseExportFunction", "StartExportFunction", "RecordFailureFunction"],
 )
 def test_steps_that_read_a_runs_parts_may_list_them_and_read_their_summary_objects(function):
     assert may_list_the_bucket(function)

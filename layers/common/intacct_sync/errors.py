@@ -21,7 +21,3 @@ class ReconciliationError(ExportError):
 
 class BudgetExceededError(ExportError):
     """The run would take the month's Intacct transactions over the configured budget."""
-
-
-class CredentialsError(ExportError):
-    """The credentials secret is missing, unreadable or lacks a required key (values are never shown)."""

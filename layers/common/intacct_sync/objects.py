@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from intacct_sync.errors import InvalidExportRequest, SettingsError
-from intacct_sync.export.spec import NAME_PATTERN, validate_fields
-from intacct_sync.intacct import InvalidQueryError, filter_from_dict
+from intacct_sync.export.spec import ExportSpec, validate_fields
+from intacct_sync.export.window import combine_filters
+from intacct_sync.intacct import InvalidQueryError, check_object_name, filter_from_dict
 
 ENV_VAR = "EXPORT_OBJECTS"
 MAX_OBJECTS = 100
@@ -75,6 +76,23 @@ class Catalogue:
     def names(self) -> list[str]:
         return [o.name for o in self.objects]
 
+    def apply(self, spec: ExportSpec, named: Iterable[str] = ()) -> ExportSpec:
+        """The spec with its catalogued object's defaults: the key and modified fields (unless ``named``,
+        the keys the request gave, includes them), the default fields (when the request names none) and
+        the object's filter (ANDed with the request's). An object not in the catalogue keeps the spec as
+        it is: any Intacct object can be exported directly, with RECORDNO / WHENMODIFIED."""
+        entry = self.get(spec.object)
+        if entry is None:
+            return spec
+        given = set(named)
+        return replace(
+            spec,
+            key_field=spec.key_field if "key_field" in given else entry.key_field,
+            modified_field=spec.modified_field if "modified_field" in given else entry.modified_field,
+            fields=spec.fields or entry.fields,
+            filter=combine_filters(entry.filter, spec.filter),
+        )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Catalogue:
         """The catalogue from EXPORT_OBJECTS, or the default one when the variable is unset or empty."""
@@ -102,12 +120,10 @@ class Catalogue:
 
 
 def _name(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not NAME_PATTERN.match(value):
-        raise SettingsError(
-            f"environment variable {ENV_VAR}: {where} must be an Intacct name (a letter, then letters, "
-            f"digits or underscores), got {value!r}"[:300]
-        )
-    return value.upper()
+    try:
+        return check_object_name(value, where).upper()
+    except InvalidQueryError as exc:
+        raise SettingsError(f"environment variable {ENV_VAR}: {exc}"[:300]) from None
 
 
 def _parse_item(item: Any, index: int) -> ExportObject:

@@ -15,24 +15,36 @@ from intacct_sync.objects import Catalogue
 DEFAULT_GATEWAY_URL = "https://api.intacct.com/ia/xml/xmlgw.phtml"
 
 
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise SettingsError(f"environment variable {name} is required but not set")
-    return value
+class Env:
+    """Reads environment variables for a settings model; every problem raises SettingsError naming the
+    variable. The one loader behind every function's settings (export steps, API)."""
 
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self._env = os.environ if env is None else env
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"environment variable {name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"environment variable {name} must be between {low} and {high}, got {value}")
-    return value
+    def text(self, name: str, default: str = "") -> str:
+        return self._env.get(name, "").strip() or default
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if not value:
+            raise SettingsError(f"environment variable {name} is required but not set")
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"environment variable {name} must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise SettingsError(f"environment variable {name} must be between {low} and {high}, got {value}")
+        return value
+
+    def catalogue(self) -> Catalogue:
+        return Catalogue.from_env(self._env)
 
 
 @dataclass(frozen=True)
@@ -61,10 +73,10 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the settings; raise SettingsError naming the first bad variable."""
-        env = os.environ if env is None else env
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-        timezone = env.get("TENANT_TIMEZONE", "").strip() or "UTC"
+        read = Env(env)
+        timezone = read.text("TENANT_TIMEZONE", "UTC")
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -72,28 +84,28 @@ class Settings:
                 f"environment variable TENANT_TIMEZONE must be an IANA time zone such as "
                 f"America/Los_Angeles, got {timezone!r}"
             ) from None
-        gateway_url = env.get("GATEWAY_URL", "").strip() or DEFAULT_GATEWAY_URL
+        gateway_url = read.text("GATEWAY_URL", DEFAULT_GATEWAY_URL)
         if not gateway_url.startswith(("https://", "http://")):
             raise SettingsError(
                 f"environment variable GATEWAY_URL must be an http(s) URL, got {gateway_url!r}"
             )
         return cls(
-            export_bucket=_required(env, "EXPORT_BUCKET"),
-            credentials_secret_id=_required(env, "CREDENTIALS_SECRET_ID"),
-            session_parameter_name=_required(env, "SESSION_PARAMETER_NAME"),
+            export_bucket=read.required("EXPORT_BUCKET"),
+            credentials_secret_id=read.required("CREDENTIALS_SECRET_ID"),
+            session_parameter_name=read.required("SESSION_PARAMETER_NAME"),
             gateway_url=gateway_url,
-            state_table=_required(env, "STATE_TABLE"),
-            tenant_concurrency=_int(env, "TENANT_CONCURRENCY", 2, 1, 64),
-            page_size=_int(env, "PAGE_SIZE", 2000, 1, 2000),
+            state_table=read.required("STATE_TABLE"),
+            tenant_concurrency=read.integer("TENANT_CONCURRENCY", 2, 1, 64),
+            page_size=read.integer("PAGE_SIZE", 2000, 1, 2000),
             tenant_timezone=timezone,
-            monthly_transaction_budget=_int(env, "MONTHLY_TRANSACTION_BUDGET", 0, 0, 10**9),
-            session_refresh_margin_seconds=_int(env, "SESSION_REFRESH_MARGIN_SECONDS", 300, 0, 86400),
-            session_cache_max_age_seconds=_int(env, "SESSION_CACHE_MAX_AGE_SECONDS", 60, 0, 3600),
-            incremental_lookback_minutes=_int(env, "INCREMENTAL_LOOKBACK_MINUTES", 120, 0, 10080),
-            event_bus_name=env.get("EVENT_BUS_NAME", "").strip() or "default",
-            lease_seconds=_int(env, "LEASE_SECONDS", 300, 5, 3600),
-            retry_max_attempts=_int(env, "INTACCT_MAX_ATTEMPTS", 6, 1, 10),
-            retry_base_delay_ms=_int(env, "INTACCT_RETRY_BASE_DELAY_MS", 1000, 1, 60_000),
-            read_timeout_seconds=_int(env, "INTACCT_READ_TIMEOUT_SECONDS", 120, 1, 840),
-            objects=Catalogue.from_env(env),
+            monthly_transaction_budget=read.integer("MONTHLY_TRANSACTION_BUDGET", 0, 0, 10**9),
+            session_refresh_margin_seconds=read.integer("SESSION_REFRESH_MARGIN_SECONDS", 300, 0, 86400),
+            session_cache_max_age_seconds=read.integer("SESSION_CACHE_MAX_AGE_SECONDS", 60, 0, 3600),
+            incremental_lookback_minutes=read.integer("INCREMENTAL_LOOKBACK_MINUTES", 120, 0, 10080),
+            event_bus_name=read.text("EVENT_BUS_NAME", "default"),
+            lease_seconds=read.integer("LEASE_SECONDS", 300, 5, 3600),
+            retry_max_attempts=read.integer("INTACCT_MAX_ATTEMPTS", 6, 1, 10),
+            retry_base_delay_ms=read.integer("INTACCT_RETRY_BASE_DELAY_MS", 1000, 1, 60_000),
+            read_timeout_seconds=read.integer("INTACCT_READ_TIMEOUT_SECONDS", 120, 1, 840),
+            objects=read.catalogue(),
         )

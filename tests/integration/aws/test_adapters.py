@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -16,9 +17,10 @@ from intacct_sync.adapters.export_store import ExportStore
 from intacct_sync.adapters.secrets import load_credentials
 from intacct_sync.adapters.session_cache import SsmSessionCache
 from intacct_sync.adapters.state_table import StateTable, TenantSemaphore
-from intacct_sync.errors import CredentialsError
+from intacct_sync.export import layout
 from intacct_sync.export.parts import encode_part
-from intacct_sync.intacct import ApiSession
+from intacct_sync.export.summaries import landed_parts
+from intacct_sync.intacct import ApiSession, CredentialsError
 
 REGION = "us-east-1"
 
@@ -180,13 +182,17 @@ def test_parts_carry_their_summary_in_metadata(aws):
     store = ExportStore(aws["s3"], "exports")
     for seq, keys in enumerate([("1", "2"), ("5", "9")]):
         summary, body = encode_part(
-            f"p/part-s000-p{seq:06d}.ndjson.gz", [{"RECORDNO": k} for k in keys], "RECORDNO"
+            layout.part_key("CUSTOMER", "r1", 0, seq), [{"RECORDNO": k} for k in keys], "RECORDNO"
         )
-        store.put_part(summary, body)
-    store.put_json("p/_manifest.json", {"x": 1})
-    summaries = store.part_summaries("p/")
-    assert [(s.first_key, s.last_key, s.records) for s in summaries] == [("1", "2", 2), ("5", "9", 2)]
-    assert store.get_json("p/_manifest.json") == {"x": 1}
+        store.put_part(replace(summary, num_remaining=7 - seq), body)
+    manifest = layout.manifest_key("CUSTOMER", "r1")
+    store.put_json(manifest, {"x": 1})
+    summaries = landed_parts(store, "CUSTOMER", "r1")
+    assert [(s.first_key, s.last_key, s.records, s.num_remaining) for s in summaries] == [
+        ("1", "2", 2, 7),
+        ("5", "9", 2, 6),
+    ]
+    assert store.get_json(manifest) == {"x": 1}
     assert store.get_json("p/missing.json") is None
 
 

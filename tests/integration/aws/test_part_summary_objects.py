@@ -13,7 +13,7 @@ from moto import mock_aws
 from intacct_sync.adapters.export_store import ExportStore
 from intacct_sync.export import layout
 from intacct_sync.export.parts import PartSummary, encode_part
-from intacct_sync.export.summaries import LandedParts
+from intacct_sync.export.summaries import LandedParts, landed_parts
 from intacct_sync.observability import logger
 
 REGION = "us-east-1"
@@ -59,13 +59,13 @@ def land_run(store: ExportStore) -> None:
 
 
 def from_metadata_only(store: ExportStore) -> list[PartSummary]:
-    return store.part_summaries(PREFIX)
+    return [store.head_part(p.key) for p in store.list_objects(PREFIX) if "/part-" in p.key]
 
 
 def test_every_part_covered_by_a_summary_object_is_read_without_a_head(s3, heads):
     store = ExportStore(s3, "exports")
     land_run(store)
-    summaries = store.part_summaries(PREFIX, SUMMARIES)
+    summaries = landed_parts(store, "CUSTOMER", RUN)
     assert heads == []
     assert summaries == from_metadata_only(store)  # the same as reading every part's own metadata
     assert [s.records for s in summaries] == [2, 2, 1, 2, 2, 2]
@@ -84,7 +84,7 @@ def test_a_part_landed_without_a_summary_object_is_headed(s3, heads):
     orphans = land_task(store, 2, [[20, 21], [22]], 0)
     s3.delete_object(Bucket="exports", Key=layout.summaries_key("CUSTOMER", RUN, 2, 0))
     # When the run's part summaries are read
-    summaries = store.part_summaries(PREFIX, SUMMARIES)
+    summaries = landed_parts(store, "CUSTOMER", RUN)
     # Then exactly those two parts are HEADed, and every part is there
     assert sorted(heads) == [p.summary.key for p in orphans.landed]
     assert summaries == from_metadata_only(store)
@@ -99,7 +99,7 @@ def test_a_summary_entry_whose_size_disagrees_with_the_listing_is_ignored_for_th
     assert document is not None
     document["parts"][1]["bytes"] += 7
     store.put_json(key, document)
-    summaries = store.part_summaries(PREFIX, SUMMARIES)
+    summaries = landed_parts(store, "CUSTOMER", RUN)
     assert heads == [layout.part_key("CUSTOMER", RUN, 1, 2)]
     assert summaries == from_metadata_only(store)
 
@@ -112,7 +112,7 @@ def test_a_part_rewritten_after_its_summary_object_is_read_from_its_own_metadata
     trimmed, body = encode_part(key, [{"RECORDNO": "1"}], "RECORDNO")
     store.put_part(trimmed, body)
     # Then the part's own metadata, not the summary object, says what it holds
-    summaries = store.part_summaries(PREFIX, SUMMARIES)
+    summaries = landed_parts(store, "CUSTOMER", RUN)
     assert heads == [key]
     assert summaries[0].records == 1 and summaries == from_metadata_only(store)
 
@@ -121,7 +121,7 @@ def test_an_unreadable_summary_object_only_costs_heads(s3, heads):
     store = ExportStore(s3, "exports")
     land_run(store)
     s3.put_object(Bucket="exports", Key=layout.summaries_key("CUSTOMER", RUN, 0, 0), Body=b"{truncated")
-    summaries = store.part_summaries(PREFIX, SUMMARIES)
+    summaries = landed_parts(store, "CUSTOMER", RUN)
     assert sorted(heads) == [layout.part_key("CUSTOMER", RUN, 0, seq) for seq in range(3)]
     assert summaries == from_metadata_only(store)
 

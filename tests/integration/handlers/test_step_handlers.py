@@ -1,102 +1,143 @@
 """Each export step's handler, invoked with its sample event from events/ (the files `sam local invoke -e`
-uses), against the simulator and emulated AWS."""
+uses), against the simulator and emulated AWS. Every test runs the steps it depends on under a run id of
+its own, so none depends on another having run."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 import pytest
 
-from intacct_local.emulated_aws import local_aws
+from intacct_local.emulated_aws import LocalStack, local_aws
 from intacct_local.runner import SIM_CREDENTIALS
 from intacct_sim import SimulatorConfig, start_simulator
+from intacct_sync.export import layout
+from intacct_sync.export.spec import ExportSpec
 from tests.conftest import load_event
-
-RUN_ID = "export-customer-20261124T020000Z"
 
 
 @pytest.fixture(scope="module")
-def stack():
-    sim = start_simulator(SimulatorConfig(records=10_000, seed=21, port=0))
-    try:
-        with local_aws(
-            dict(SIM_CREDENTIALS), {"GatewayUrl": sim.url}, {"INTACCT_RETRY_BASE_DELAY_MS": "5"}
-        ) as s:
-            yield s
-    finally:
-        sim.stop()
+def sim():
+    running = start_simulator(SimulatorConfig(records=10_000, seed=21, port=0))
+    yield running
+    running.stop()
 
 
-def invoke(stack, function, event_name):
-    ok, result = stack.invoke(function, load_event(event_name))
-    return ok, result
+@pytest.fixture(scope="module")
+def stack(sim):
+    with local_aws(dict(SIM_CREDENTIALS), {"GatewayUrl": sim.url}, {"INTACCT_RETRY_BASE_DELAY_MS": "5"}) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def keys(sim) -> list[str]:
+    """The simulator's CUSTOMER keys in key order (what pages and segments are cut from)."""
+    return sorted((r["RECORDNO"] for r in sim.records("CUSTOMER")), key=int)
+
+
+def invoke(stack: LocalStack, function: str, event_name: str, run_id: str, **changes: Any) -> Any:
+    """Invoke ``function`` with the sample event, for ``run_id``; fail the test if it raises."""
+    ok, result = stack.invoke(function, {**load_event(event_name), "run_id": run_id, **changes})
+    assert ok, result
+    return result
+
+
+def started(stack: LocalStack, run_id: str) -> dict[str, Any]:
+    return invoke(stack, "StartExportFunction", "start_export", run_id)
+
+
+def read_json(stack: LocalStack, key: str) -> Any:
+    return json.loads(boto3.client("s3").get_object(Bucket=stack.bucket, Key=key)["Body"].read())
+
+
+def test_start_export_stores_the_run_and_returns_its_id_only(stack):
+    result = started(stack, "handler-start")
+    assert result == {"run_id": "handler-start", "resume": False}
+    run = read_json(stack, layout.run_state_key("handler-start"))
+    assert run["spec"]["object"] == "CUSTOMER"
+    requested = load_event("start_export")["request"]["fields"]
+    assert run["spec"]["fields"] == requested  # key and modified field among them already
 
 
 def test_get_session_returns_the_expiry_but_never_the_session_id(stack):
-    ok, result = invoke(stack, "GetSessionFunction", "get_session")
-    assert ok, result
+    started(stack, "handler-session")
+    result = invoke(stack, "GetSessionFunction", "get_session", "handler-session")
     assert set(result) == {"expires_at", "refreshed"}
     cached = boto3.client("ssm").get_parameter(Name="/intacct-sync/dev/session", WithDecryption=True)
     session_id = json.loads(cached["Parameter"]["Value"])["session_id"]
     assert session_id and session_id not in json.dumps(result)
 
 
-def test_start_export_returns_the_first_page_task(stack):
-    ok, result = invoke(stack, "StartExportFunction", "start_export")
-    assert ok, result
-    task = result["first_task"]
-    assert result["run_id"] == RUN_ID and task["object"] == "CUSTOMER" and task["offset"] == 0
-    assert task["fields"][:2] == ["WHENMODIFIED", "RECORDNO"] or "RECORDNO" in task["fields"]
-    assert result["resume"] is False
+def test_fetch_first_page_lands_a_part_and_says_where_segments_start(stack):
+    started(stack, "handler-first")
+    result = invoke(stack, "FetchPageFunction", "fetch_page_first", "handler-first")
+    assert result == {
+        "done": False,
+        "total_count": 10_000,
+        "segment_starts": [{"segment": 1, "offset": 4000}],  # 5 pages: segment 1 starts at page 2
+    }
+    key = layout.part_key("CUSTOMER", "handler-first", 0, 0)
+    head = boto3.client("s3").head_object(Bucket=stack.bucket, Key=key)
+    assert head["Metadata"]["records"] == "2000" and head["Metadata"]["num-remaining"] == "8000"
 
 
-def test_fetch_first_page_lands_a_part_and_plans_the_fan_out(stack):
-    ok, result = invoke(stack, "FetchPageFunction", "fetch_page_first")
-    assert ok, result
-    assert result["records"] == 2000 and result["total_count"] == 10_000 and result["done"] is False
-    assert result["segments_planned"] == 2 and len(result["boundaries"]) == 1
-    assert result["boundaries"][0]["offset"] == 4000  # 5 pages: segment 1 starts at page 2
-    assert "records" not in json.dumps(result["task"])  # keys and counts only, never records
-    head = boto3.client("s3").head_object(Bucket=stack.bucket, Key=result["first_part"])
-    assert head["Metadata"]["records"] == "2000"
-
-
-def test_plan_segments_chains_key_ranges(stack):
-    ok, result = invoke(stack, "PlanSegmentsFunction", "plan_segments")
-    assert ok, result
-    segments = result["segments"]
-    assert [(s["task"]["after_key"], s["task"]["upper_key"]) for s in segments] == [
-        ("2741", "5480"),
-        ("8211", None),
+def test_plan_segments_chains_key_ranges(stack, keys):
+    run_id = "handler-plan"
+    started(stack, run_id)
+    invoke(stack, "FetchPageFunction", "fetch_page_first", run_id)
+    invoke(stack, "FetchPageFunction", "fetch_page_segment_start", run_id)
+    result = invoke(stack, "PlanSegmentsFunction", "plan_segments", run_id)
+    assert result == {"segments": [0, 1]}
+    cursors = read_json(stack, layout.plan_key(run_id))["segments"]
+    # segment 0 continues after its first page up to where segment 1 starts (offset 4000)
+    assert [(c["after_key"], c["upper_key"], c["seq"]) for c in cursors.values()] == [
+        (keys[1999], keys[4000], 1),
+        (keys[5999], None, 1),
     ]
 
 
+def test_fetch_segment_pages_returns_the_next_cursor_only(stack, keys):
+    run_id = "handler-segment"
+    started(stack, run_id)
+    cursor = {**load_event("fetch_page_segment")["cursor"], "after_key": keys[3999], "max_pages": 2}
+    result = invoke(stack, "FetchPageFunction", "fetch_page_segment", run_id, cursor=cursor)
+    assert result["finished"] is False and (result["pages"], result["records"]) == (2, 4000)
+    remaining = len(keys) - 8000
+    assert result["cursor"] == {
+        **cursor,
+        "seq": cursor["seq"] + 2,
+        "after_key": keys[7999],
+        "expected_remaining": remaining,
+    }
+    assert len(json.dumps(result)) < 400  # keys and counts only, never records
+
+
 def test_finalise_refuses_to_claim_an_incomplete_run(stack):
-    # Only the first page of the sample run landed: 2,000 of 10,000 records
-    ok, result = invoke(stack, "FinaliseExportFunction", "finalise_export")
+    # Given a run of which only the first page (2,000 of 10,000 records) landed
+    run_id = "handler-finalise"
+    started(stack, run_id)
+    invoke(stack, "FetchPageFunction", "fetch_page_first", run_id)
+    # When it is finalised
+    ok, result = stack.invoke("FinaliseExportFunction", {**load_event("finalise_export"), "run_id": run_id})
+    # Then it fails, with a failed manifest saying why
     assert not ok
     assert result["errorType"] == "ReconciliationError"
     assert "wrote 2000 records but Intacct reported 10000" in result["errorMessage"]
-    key = f"exports/object=CUSTOMER/run_id={RUN_ID}/_manifest.json"
-    manifest = json.loads(boto3.client("s3").get_object(Bucket=stack.bucket, Key=key)["Body"].read())
+    manifest = read_json(stack, layout.manifest_key("CUSTOMER", run_id))
     assert manifest["status"] == "failed" and manifest["reconciled"] is False
 
 
 def test_record_failure_writes_a_failed_manifest(stack):
-    ok, result = invoke(stack, "RecordFailureFunction", "record_failure")
-    assert ok, result
+    result = invoke(stack, "RecordFailureFunction", "record_failure", "handler-failure")
     assert result["status"] == "failed" and result["error"] == "AuthenticationError"
     assert result["cause"] == "AuthenticationError: XL03000006: Sign-in information is incorrect"
-    manifest = json.loads(
-        boto3.client("s3").get_object(Bucket=stack.bucket, Key=result["manifest_key"])["Body"].read()
-    )
+    manifest = read_json(stack, result["manifest_key"])
     assert manifest["status"] == "failed" and manifest["error"]["error"] == "AuthenticationError"
 
 
 def test_sample_state_machine_inputs_are_valid_requests():
-    from intacct_sync.export.spec import ExportSpec
-
     for name in ("statemachine_full_export", "statemachine_incremental_export"):
         spec = ExportSpec.from_payload(load_event(name))
         assert spec.object in {"CUSTOMER", "VENDOR"}

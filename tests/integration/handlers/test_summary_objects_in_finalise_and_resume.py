@@ -14,8 +14,10 @@ import pytest
 from intacct_local.runner import LocalPipeline, RunOptions, local_pipeline
 from intacct_sim import SimulatorConfig, start_simulator
 from intacct_sync.adapters.export_store import ExportStore
-from intacct_sync.export import layout, steps
+from intacct_sync.export import layout
+from intacct_sync.export.payloads import ExportFinalised, RunRef
 from intacct_sync.runtime import Runtime
+from intacct_sync.steps import finalise, plan, start
 
 RECORDS, PAGE_SIZE = 3000, 100
 FIELDS = ["RECORDNO", "CUSTOMERID", "NAME", "WHENMODIFIED"]
@@ -54,17 +56,9 @@ def exported_run(pipeline: LocalPipeline) -> str:
     return result.run_id
 
 
-def finalise_event(rt: Runtime, run_id: str) -> dict[str, Any]:
-    """What the state machine hands the Finalise Task (events/finalise_export.json)."""
-    saved = rt.store.get_json(layout.run_state_key(run_id))
-    assert saved is not None
-    return {
-        "run_id": run_id,
-        "spec": saved["spec"],
-        "window": saved["window"],
-        "started_at": saved["started_at"],
-        "total_count": rt.state.run_progress(run_id)["total_count"],
-    }
+def finalised(rt: Runtime, run_id: str) -> ExportFinalised:
+    """Finalise the run as the Finalise Task's handler does (events/finalise_export.json)."""
+    return finalise.finalise(rt.settings, rt.store, rt.state, rt.intacct, rt.events, RunRef(run_id))
 
 
 def summary_objects(pipeline: LocalPipeline, run_id: str) -> list[str]:
@@ -88,10 +82,10 @@ def test_finalise_heads_no_part_when_every_page_task_wrote_its_summary_object(pi
     tasks = pipeline.stack.invocations["FetchPageFunction"] - tasks_before
     assert 1 < len(summary_objects(pipeline, run_id)) <= tasks < len(part_keys(pipeline, run_id))
     # When the run is finalised (again, as a retried Finalise Task would)
-    detail = steps.finalise(rt, finalise_event(rt, run_id))
+    detail = finalised(rt, run_id)
     # Then no part is HEADed, and the run reconciles with every record
     assert heads == []
-    assert detail["status"] == "succeeded" and detail["records"] == RECORDS
+    assert detail.status == "succeeded" and detail.records == RECORDS
 
 
 def test_parts_of_a_task_without_a_summary_object_are_headed_and_still_reconciled(pipeline, rt, heads):
@@ -103,10 +97,10 @@ def test_parts_of_a_task_without_a_summary_object_are_headed_and_still_reconcile
     covered = [entry["key"] for entry in (rt.store.get_json(largest) or {})["parts"]]
     rt.store.delete(largest)
     # When the run is finalised
-    detail = steps.finalise(rt, finalise_event(rt, run_id))
+    detail = finalised(rt, run_id)
     # Then exactly that Task's parts are HEADed, and the run still reconciles
     assert sorted(heads) == sorted(covered) and len(covered) > 1
-    assert detail["status"] == "succeeded" and detail["records"] == RECORDS
+    assert detail.status == "succeeded" and detail.records == RECORDS
 
 
 def test_a_summary_entry_whose_size_disagrees_with_the_listing_is_ignored_for_that_part(pipeline, rt, heads):
@@ -117,9 +111,9 @@ def test_a_summary_entry_whose_size_disagrees_with_the_listing_is_ignored_for_th
     document["parts"][0]["bytes"] -= 1
     document["parts"][0]["metadata"]["records"] = "1"  # a wrong summary would break reconciliation
     rt.store.put_json(key, document)
-    detail = steps.finalise(rt, finalise_event(rt, run_id))
+    detail = finalised(rt, run_id)
     assert heads == [document["parts"][0]["key"]]
-    assert detail["status"] == "succeeded" and detail["records"] == RECORDS
+    assert detail.status == "succeeded" and detail.records == RECORDS
 
 
 def test_resume_heads_only_the_parts_a_crashed_task_left_without_a_summary(pipeline, rt, heads, monkeypatch):
@@ -145,16 +139,22 @@ def test_resume_heads_only_the_parts_a_crashed_task_left_without_a_summary(pipel
     orphans = sorted(set(part_keys(pipeline, failed.run_id)) - indexed)
     assert orphans
     # When the resume is planned
-    planned = steps.start_export(rt, {"run_id": "resume-plan-only", "resume_run_id": failed.run_id})
+    started = start.start_export(
+        rt.settings, rt.store, rt.state, rt.intacct, "resume-plan-only", {"resume_run_id": failed.run_id}
+    )
+    heads.clear()
+    planned = plan.plan(rt.store, rt.state, RunRef(started.run_id))
     # Then only the orphaned parts are HEADed, and every segment continues after its last landed part
     assert sorted(heads) == orphans
-    assert planned["resume"] is True
+    assert started.resume is True
     last_landed: dict[int, int] = {}
     for key in part_keys(pipeline, failed.run_id):
         segment, seq = layout.part_position(key)
         last_landed[segment] = max(seq, last_landed.get(segment, seq))
-    continues = {s["task"]["segment"]: s["task"]["seq"] for s in planned["plan"]["segments"]}
-    assert continues == {segment: seq + 1 for segment, seq in last_landed.items()}
+    cursors = (rt.store.get_json(layout.plan_key(failed.run_id)) or {})["segments"]
+    continues = {cursor["segment"]: cursor["seq"] for cursor in cursors.values()}
+    assert sorted(planned.segments) == sorted(continues)
+    assert continues == {segment: seq + 1 for segment, seq in last_landed.items() if segment in continues}
     # And the resumed run completes exactly, without fetching a landed page again
     landed = len(part_keys(pipeline, failed.run_id))
     pipeline.sim.reset_stats()

@@ -163,18 +163,6 @@ def test_read_timeout_is_retried(sim: Simulator, session: ApiSession) -> None:
     assert sim.stats()["http_requests"] == 2
 
 
-def test_read_more_is_not_retried_after_a_server_error(
-    client: IntacctClient, sim: Simulator, session: ApiSession
-) -> None:
-    first = client.read_by_query(session, "CUSTOMER", fields=("RECORDNO",), page_size=100)
-    assert first.result_id is not None
-    sim.set_faults([{"kind": "http_500", "function": "readMore"}])
-    with pytest.raises(GatewayError) as info:
-        client.read_more(session, first.result_id)
-    assert info.value.http_status == 500
-    assert sim.stats()["faults_injected"] == {"http_500": 1}
-
-
 def test_faults_only_hit_the_function_they_name(client: IntacctClient, sim: Simulator) -> None:
     sim.set_faults([{"kind": "http_503", "function": "query"}])
     session = client.get_api_session(SIM_USER)  # unaffected

@@ -89,23 +89,6 @@ def test_json_and_xml_pages_carry_the_same_records(
     assert as_xml.total_count == 500 and as_json.total_count is None
 
 
-def test_read_by_query_and_read_more_to_completion(
-    client: IntacctClient, sim: Simulator, session: ApiSession
-) -> None:
-    fields = ("RECORDNO", "CUSTOMERID", "NAME")
-    page = client.read_by_query(session, "CUSTOMER", fields=fields, page_size=150)
-    assert page.total_count == 500
-    records = list(page.records)
-    calls = 1
-    while page.result_id is not None:
-        page = client.read_more(session, page.result_id)
-        records.extend(page.records)
-        calls += 1
-    assert calls == 4
-    assert sorted(records, key=lambda r: int(r["RECORDNO"] or 0)) == expected(sim, fields)
-    assert client.transactions == {"readByQuery": 1, "readMore": 3}
-
-
 @pytest.mark.parametrize(
     ("make_filter", "keep"),
     [
@@ -151,13 +134,10 @@ def test_hostile_values_round_trip_through_the_simulator(fresh_sim: Simulator, n
     recordno = fresh_sim.upsert("CUSTOMER", {"NAME": name})
     client = IntacctClient(SIM_SENDER, gateway_url=fresh_sim.url, retry=FAST_RETRY)
     session = client.get_api_session(SIM_USER)
-    # When it is searched for by that exact value (query and legacy readByQuery)
+    # When it is searched for by that exact value
     page = client.query(session, Query("CUSTOMER", ("RECORDNO", "NAME"), filter=eq("NAME", name)))
-    escaped = name.replace("\\", "\\\\").replace("'", "\\'")
-    legacy = client.read_by_query(session, "CUSTOMER", f"NAME = '{escaped}'", fields=("RECORDNO", "NAME"))
     # Then exactly that record comes back, with the exact value
     assert page.records == [{"RECORDNO": str(recordno), "NAME": name}]
-    assert legacy.records == [{"RECORDNO": str(recordno), "NAME": name}]
 
 
 def test_simulator_records_with_markup_come_back_unchanged(
@@ -188,26 +168,3 @@ def test_unknown_object_and_field_are_function_errors(
     assert "NOSUCHFIELD" in str(bad_field.value)
     assert client.transactions == {"query": 2}  # failures are billed too
     assert sim.stats()["transactions_by_function"] == {"query": 2}
-
-
-def test_read_more_with_an_unknown_result_id_is_a_function_error(
-    client: IntacctClient, sim: Simulator, session: ApiSession
-) -> None:
-    with pytest.raises(FunctionError) as info:
-        client.read_more(session, "no-such-result-id")
-    assert info.value.function == "readMore"
-
-
-def test_lookup_describes_the_selectable_fields(
-    client: IntacctClient, sim: Simulator, session: ApiSession
-) -> None:
-    infos = client.lookup(session, "CUSTOMER")
-    names = [i.name for i in infos]
-    assert {"RECORDNO", "CUSTOMERID", "NAME", "WHENMODIFIED"} <= set(names)
-    recordno = next(i for i in infos if i.name == "RECORDNO")
-    assert recordno.data_type and recordno.label
-    # every field lookup reports can be selected
-    page = client.query(
-        session, Query("CUSTOMER", tuple(names), order_by=(OrderBy("RECORDNO"),), page_size=3)
-    )
-    assert page.count == 3 and set(page.records[0]) == set(names)

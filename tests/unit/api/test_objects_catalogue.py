@@ -8,6 +8,7 @@ import pytest
 
 from intacct_sync.api.settings import ApiSettings
 from intacct_sync.errors import SettingsError
+from intacct_sync.export.spec import ExportSpec
 from intacct_sync.objects import Catalogue
 from tests.conftest import load_event
 
@@ -56,7 +57,12 @@ def test_export_objects_replaces_the_catalogue_and_decides_what_can_be_exported(
     # And an AP bill export runs with the catalogue's modified field, while VENDOR is no longer offered
     started = api.post({"object": "apbill", "mode": "incremental"})
     assert started.status == 202
-    assert api.execution_input(started.body["export_id"])["modified_field"] == "AUWHENMODIFIED"
+    execution_input = api.execution_input(started.body["export_id"])
+    spec = ExportSpec.from_payload(execution_input)
+    assert (
+        Catalogue.from_json(json.dumps(objects)).apply(spec, execution_input.keys()).modified_field
+        == "AUWHENMODIFIED"
+    )
     refused = api.post({"object": "VENDOR", "mode": "full"})
     assert refused.status == 400 and refused.body["error"] == "unknown_object"
     assert "configured: CUSTOMER, APBILL" in refused.body["message"]

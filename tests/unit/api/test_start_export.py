@@ -34,8 +34,6 @@ def test_a_valid_request_starts_the_export_and_answers_202_with_its_id_and_statu
         "filter": {"field": "STATUS", "op": "equalto", "value": "active"},
         "since": "2026-11-01T00:00:00+00:00",
         "page_size": 1000,
-        "key_field": "RECORDNO",
-        "modified_field": "WHENMODIFIED",
     }
     assert answer.body["request"] == api.execution_input(export_id)
 

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from intacct_sync.export.pages import fetch_pages, return_format
+from intacct_sync.export.pages import PageTask, fetch_pages, return_format
 from intacct_sync.export.parts import PartSummary, decode_part
-from intacct_sync.export.spec import PageTask
 from intacct_sync.intacct import GatewayError, Query, QueryPage
 
 

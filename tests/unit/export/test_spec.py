@@ -3,7 +3,8 @@
 import pytest
 
 from intacct_sync.errors import InvalidExportRequest
-from intacct_sync.export.spec import ExportSpec, PageTask
+from intacct_sync.export.payloads import Cursor, SegmentPagesTask
+from intacct_sync.export.spec import ExportSpec
 
 
 def test_minimal_request_gets_defaults():
@@ -50,24 +51,25 @@ def test_filter_is_normalised_and_kept():
     assert spec.filter == {"field": "STATUS", "op": "equalto", "value": "active"}
 
 
-def test_page_task_round_trips_through_json():
-    task = PageTask(
-        run_id="r-1",
-        object="CUSTOMER",
-        fields=("RECORDNO",),
-        filter=None,
-        key_field="RECORDNO",
-        page_size=10,
-        segment=2,
-        seq=3,
-        after_key="99",
-        upper_key="200",
-        max_pages=4,
-        expected_remaining=1500,
-    )
-    assert PageTask.from_payload(task.to_payload()) == task
+def test_a_cursor_round_trips_through_json():
+    cursor = Cursor(segment=2, seq=3, after_key="99", upper_key="200", max_pages=4, expected_remaining=1500)
+    assert Cursor.from_payload(cursor.to_payload()) == cursor
 
 
-def test_page_task_missing_key_is_named():
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"segment": 1, "seq": "3"}, "seq must be a whole number"),
+        ({"segment": 1, "after_key": 5}, "after_key must be text"),
+        ({"segment": -1}, "must not be negative"),
+        ({"seq": 1}, "not valid"),
+    ],
+)
+def test_a_bad_cursor_is_named(payload, message):
+    with pytest.raises(InvalidExportRequest, match=message):
+        Cursor.from_payload(payload)
+
+
+def test_a_page_task_needs_a_valid_run_id():
     with pytest.raises(InvalidExportRequest, match="run_id"):
-        PageTask.from_payload({"object": "CUSTOMER"})
+        SegmentPagesTask.from_payload({"run_id": "../x", "segment": 0})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from intacct_sync.intacct.client import _new_http_session
+from intacct_sync.intacct.transport import new_http_session as _new_http_session
 
 
 def test_without_proxies_the_ca_bundle_is_read_once_and_netrc_ignored() -> None:

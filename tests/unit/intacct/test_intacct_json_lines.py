@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intacct_sync.intacct.envelope import MalformedBody, json_page, last_json_text_value, records_from_json
+from intacct_sync.intacct.json_page import json_page, last_json_text_value, records_from_json
+from intacct_sync.intacct.response import MalformedBody
 from tests.unit.intacct.intacct_unit_support import data_file
 
 

@@ -19,8 +19,8 @@ def test_a_valid_query_normalises_sequences_to_tuples() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"object": "CUSTOMER; DROP"}, "object name"),
-        ({"object": ""}, "object name"),
+        ({"object": "CUSTOMER; DROP"}, "object must be an Intacct name"),
+        ({"object": ""}, "object must be an Intacct name"),
         ({"fields": ()}, "at least one field"),
         ({"fields": "RECORDNO"}, "not a single string"),
         ({"fields": ("RECORDNO", "BAD NAME")}, "'BAD NAME' is not a valid"),

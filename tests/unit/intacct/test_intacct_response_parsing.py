@@ -181,13 +181,13 @@ def test_asynchronous_acknowledgement_is_an_invalid_response() -> None:
 def test_function_failure_is_a_function_error_and_counts_as_a_transaction() -> None:
     h = make_harness(xml_reply("function_failure.xml"))
     with pytest.raises(FunctionError) as info:
-        h.client.read_by_query(SESSION, "BADOBJECT")
+        h.client.query(SESSION, CUSTOMER_QUERY)
     err = info.value
-    assert err.function == "readByQuery"
+    assert err.function == "query"
     assert err.errorno == "Query Failed"
     assert err.description2 == "Object definition BADOBJECT not found"
     assert str(err) == "Query Failed: Object definition BADOBJECT not found"
-    assert h.client.transactions == {"readByQuery": 1}
+    assert h.client.transactions == {"query": 1}
     assert len(h.http.sent) == 1
 
 
@@ -258,56 +258,6 @@ def test_json_empty_values_and_empty_body() -> None:
     assert h.client.query(SESSION, query).records == []
 
 
-def test_read_by_query_page_and_result_id() -> None:
-    h = make_harness(xml_reply("read_by_query_class.xml"), xml_reply("read_more_last.xml"))
-    first = h.client.read_by_query(SESSION, "CLASS", "STATUS = 'T'", page_size=1)
-    assert first.records[0]["CLASSID"] == "C1234"
-    assert first.records[0]["WHENMODIFIED"] == "07/24/2017 15:19:46"
-    assert (first.count, first.total_count, first.num_remaining, first.result_id) == (1, 2, 1, "myResultId")
-    last = h.client.read_more(SESSION, first.result_id or "")
-    assert last.records == [{"RECORDNO": "9", "CLASSID": "C1235", "NAME": None}]
-    assert (last.num_remaining, last.result_id) == (0, None)
-    assert b"<resultId>myResultId</resultId>" in h.http.sent[1].body
-    assert h.client.transactions == {"readByQuery": 1, "readMore": 1}
-
-
-def test_read_by_query_flattens_nested_elements() -> None:
-    h = make_harness(xml_reply("read_by_query_nested.xml"))
-    page = h.client.read_by_query(SESSION, "CUSTOMER")
-    assert page.records == [
-        {
-            "RECORDNO": "149",
-            "DISPLAYCONTACT.CONTACTNAME": "Acme",
-            "DISPLAYCONTACT.MAILADDRESS.CITY": "Zürich",
-            "DISPLAYCONTACT.MAILADDRESS.ZIP": None,
-            "LINE.0.AMOUNT": "1",
-            "LINE.1.AMOUNT": "2",
-        }
-    ]
-    assert page.result_id is None
-
-
-def test_empty_read_by_query() -> None:
-    h = make_harness(xml_reply("read_by_query_empty.xml"))
-    page = h.client.read_by_query(SESSION, "DEPARTMENT", fields=("RECORDNO",))
-    assert (page.records, page.count, page.total_count, page.num_remaining, page.result_id) == (
-        [],
-        0,
-        0,
-        0,
-        None,
-    )
-
-
-def test_read_by_query_validates_arguments_before_sending() -> None:
-    h = make_harness()
-    with pytest.raises(ValueError, match=r"page_size must be 1\.\.1000"):
-        h.client.read_by_query(SESSION, "CUSTOMER", page_size=1001)
-    with pytest.raises(ValueError, match="object name"):
-        h.client.read_by_query(SESSION, "CUSTOMER X")
-    assert h.http.sent == []
-
-
 def test_lookup_lists_fields() -> None:
     h = make_harness(xml_reply("lookup_customer.xml"))
     infos = h.client.lookup(SESSION, "CUSTOMER")
@@ -345,8 +295,8 @@ def test_transactions_can_be_reset_and_tallied() -> None:
     with h.client.transaction_tally() as tally:
         h.client.query(SESSION, CUSTOMER_QUERY)
         with pytest.raises(FunctionError):
-            h.client.read_by_query(SESSION, "BADOBJECT")
-    assert tally.total == 2 and tally.by_function == {"query": 1, "readByQuery": 1}
+            h.client.query(SESSION, CUSTOMER_QUERY)
+    assert tally.total == 2 and tally.by_function == {"query": 2}
     assert h.client.total_transactions == 3
-    assert h.client.reset_transactions() == {"query": 2, "readByQuery": 1}
+    assert h.client.reset_transactions() == {"query": 3}
     assert h.client.total_transactions == 0

@@ -191,25 +191,6 @@ def test_transport_failures_exhausted_raise_transport_error() -> None:
     assert info.value.__context__ is None and info.value.__cause__ is None
 
 
-def test_read_more_is_not_retried_when_it_may_have_run() -> None:
-    h = make_harness(Reply(status=500, body=b""), xml_reply("read_more_last.xml"), retry=POLICY)
-    with pytest.raises(GatewayError):
-        h.client.read_more(SESSION, "myResultId")
-    assert len(h.http.sent) == 1
-
-
-def test_read_more_is_retried_when_it_certainly_did_not_run() -> None:
-    h = make_harness(
-        refused_connection(),
-        Reply(status=429, body=b""),
-        xml_reply("read_more_last.xml"),
-        retry=POLICY,
-    )
-    page = h.client.read_more(SESSION, "myResultId")
-    assert page.records[0]["RECORDNO"] == "9"
-    assert len(h.http.sent) == 3
-
-
 def test_max_attempts_one_means_no_retry() -> None:
     h = make_harness(Reply(status=503, body=b""), OK, retry=RetryPolicy(max_attempts=1))
     with pytest.raises(GatewayError):

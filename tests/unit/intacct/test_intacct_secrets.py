@@ -12,10 +12,10 @@ import requests
 from intacct_sync.intacct import (
     ApiSession,
     ControlError,
+    CredentialsError,
     FunctionError,
     IntacctClient,
     IntacctError,
-    MissingCredentialsError,
     Query,
     SessionExpiredError,
     TransportError,
@@ -171,7 +171,7 @@ def test_credentials_from_env() -> None:
 
 def test_credentials_from_env_names_every_missing_variable() -> None:
     env = {"INTACCT_SENDER_ID": "sid", "INTACCT_USER_PASSWORD": "upw-secret", "INTACCT_COMPANY_ID": ""}
-    with pytest.raises(MissingCredentialsError) as info:
+    with pytest.raises(CredentialsError) as info:
         credentials_from_env(env)
     message = str(info.value)
     for name in ("INTACCT_SENDER_PASSWORD", "INTACCT_COMPANY_ID", "INTACCT_USER_ID"):
@@ -201,7 +201,7 @@ def test_credentials_from_mapping() -> None:
 
 
 def test_credentials_from_mapping_names_missing_keys_not_values() -> None:
-    with pytest.raises(MissingCredentialsError) as info:
+    with pytest.raises(CredentialsError) as info:
         credentials_from_mapping({"sender_id": "sid", "sender_password": "spw-secret", "user_id": 5})
     message = str(info.value)
     assert "company_id" in message and "user_id" in message and "user_password" in message

@@ -46,8 +46,7 @@ class MemoryCache:
 
 def manager(client: FakeClient, cache: MemoryCache | None = None, margin: float = 5) -> SessionManager:
     return SessionManager(
-        client,  # type: ignore[arg-type]
-        USER,
+        lambda: client.get_api_session(USER),
         cache=cache,
         refresh_margin=timedelta(minutes=margin),
         clock=lambda: NOW,

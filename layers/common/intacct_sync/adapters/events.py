@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-SOURCE = "intacct-sync"
-COMPLETED = "Intacct Export Completed"
-FAILED = "Intacct Export Failed"
+from intacct_sync.export.events import SOURCE
 
 
 class ExportEvents:

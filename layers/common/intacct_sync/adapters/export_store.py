@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from intacct_sync.export.parts import PartSummary
-from intacct_sync.export.summaries import ListedObject, vouched_summaries
+from intacct_sync.export.summaries import ListedObject
 from intacct_sync.observability import logger
 
 
@@ -40,44 +39,17 @@ class ExportStore:
         body: bytes = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return body
 
-    def _listed(self, prefix: str) -> Iterator[ListedObject]:
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
         """Every object under a prefix, in key order."""
         paginator = self._s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 yield ListedObject(item["Key"], int(item["Size"]), item["ETag"])
 
-    def part_summaries(self, prefix: str, summaries_prefix: str | None = None) -> list[PartSummary]:
-        """Summaries of every part under a prefix, in key order: from the summary objects under
-        `summaries_prefix` where they match the listing, else from the part's own metadata (a HEAD)."""
-        parts = [p for p in self._listed(prefix) if p.key.rsplit("/", 1)[-1].startswith("part-")]
-
-        def head(key: str) -> PartSummary:
-            response = self._s3.head_object(Bucket=self.bucket, Key=key)
-            return PartSummary.from_metadata(
-                key, response.get("Metadata", {}), int(response["ContentLength"])
-            )
-
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            vouched: dict[str, PartSummary] = {}
-            if summaries_prefix is not None and parts:
-                keys = [d.key for d in self._listed(summaries_prefix)]
-                vouched = vouched_summaries(parts, list(pool.map(self._summaries_document, keys)))
-            unvouched = [p.key for p in parts if p.key not in vouched]
-            headed = dict(zip(unvouched, pool.map(head, unvouched), strict=True))
-        if summaries_prefix is not None and unvouched:
-            logger.info(
-                "parts read by HEAD, not from summary objects",
-                extra={"prefix": prefix, "parts": len(parts), "headed": len(unvouched)},
-            )
-        return [vouched[p.key] if p.key in vouched else headed[p.key] for p in parts]
-
-    def _summaries_document(self, key: str) -> dict[str, Any] | None:
-        """A summary object, or None when it is gone or unreadable (its parts are then HEADed)."""
-        try:
-            return self.get_json(key)
-        except ValueError:
-            return None
+    def head_part(self, key: str) -> PartSummary:
+        """A part's summary from its own metadata (one HEAD)."""
+        response = self._s3.head_object(Bucket=self.bucket, Key=key)
+        return PartSummary.from_metadata(key, response.get("Metadata", {}), int(response["ContentLength"]))
 
     def put_summaries(self, key: str, document: dict[str, Any]) -> None:
         """Write a page Task's summary object. Best effort: it only saves HEADs when finalising, while

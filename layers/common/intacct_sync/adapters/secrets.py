@@ -7,8 +7,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from intacct_sync.errors import CredentialsError
-from intacct_sync.intacct import SenderCredentials, UserCredentials, credentials_from_mapping
+from intacct_sync.intacct import (
+    CredentialsError,
+    SenderCredentials,
+    UserCredentials,
+    credentials_from_mapping,
+)
 
 
 def load_credentials(secrets_client: Any, secret_id: str) -> tuple[SenderCredentials, UserCredentials]:
@@ -26,5 +30,5 @@ def load_credentials(secrets_client: Any, secret_id: str) -> tuple[SenderCredent
         raise CredentialsError(f"the credentials secret {secret_id!r} is not a JSON object")
     try:
         return credentials_from_mapping(mapping)
-    except (KeyError, ValueError) as exc:
+    except CredentialsError as exc:
         raise CredentialsError(f"the credentials secret {secret_id!r} is incomplete: {exc}") from None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from intacct_sync.errors import SettingsError
 from intacct_sync.objects import Catalogue
-from intacct_sync.settings import _int, _required
+from intacct_sync.settings import Env
 
 STATE_MACHINE_ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")
 
@@ -27,16 +26,16 @@ class ApiSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
         """Read and validate; raise SettingsError naming the first bad variable."""
-        env = os.environ if env is None else env
-        arn = _required(env, "EXPORT_STATE_MACHINE_ARN")
+        read = Env(env)
+        arn = read.required("EXPORT_STATE_MACHINE_ARN")
         if not STATE_MACHINE_ARN.match(arn):
             raise SettingsError(
                 f"environment variable EXPORT_STATE_MACHINE_ARN must be a state machine ARN, got {arn!r}"
             )
         return cls(
             state_machine_arn=arn,
-            export_bucket=_required(env, "EXPORT_BUCKET"),
-            state_table=_required(env, "STATE_TABLE"),
-            page_size=_int(env, "PAGE_SIZE", 2000, 1, 2000),
-            objects=Catalogue.from_env(env),
+            export_bucket=read.required("EXPORT_BUCKET"),
+            state_table=read.required("STATE_TABLE"),
+            page_size=read.integer("PAGE_SIZE", 2000, 1, 2000),
+            objects=read.catalogue(),
         )

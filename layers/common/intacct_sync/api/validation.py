@@ -87,7 +87,7 @@ def _json_type(value: Any) -> str:
 
 def export_request(body: Mapping[str, Any], objects: Catalogue, default_page_size: int) -> dict[str, Any]:
     """The normalised state machine input for an export request (names upper-cased, filter normalised,
-    defaults filled, the object's key and modified fields from the catalogue); nothing else is accepted."""
+    defaults filled); nothing else is accepted. The start step applies the catalogue's defaults."""
     unknown = sorted(set(body) - set(REQUEST_FIELDS))
     if unknown:
         raise InvalidRequest(
@@ -110,9 +110,10 @@ def export_request(body: Mapping[str, Any], objects: Catalogue, default_page_siz
             f"object {str(name)[:100]!r} is not offered by this deployment; "
             f"configured: {', '.join(objects.names())[:300]}"
         )
-    payload = dict(body, key_field=configured.key_field, modified_field=configured.modified_field)
-    spec = ExportSpec.from_payload(payload, default_page_size)
-    return {k: v for k, v in spec.to_payload().items() if v is not None and v != []}
+    spec = ExportSpec.from_payload(body, default_page_size)
+    normalised = spec.to_payload()
+    del normalised["key_field"], normalised["modified_field"]  # the catalogue's, applied when it starts
+    return {k: v for k, v in normalised.items() if v is not None and v != []}
 
 
 def idempotency_key(header: str | None) -> str | None:

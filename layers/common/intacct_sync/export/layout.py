@@ -49,3 +49,9 @@ def part_position(key: str) -> tuple[int, int]:
     name = key.rsplit("/", 1)[-1]
     segment, seq = name[len("part-s") :].split(".", 1)[0].split("-p")
     return int(segment), int(seq)
+
+
+def plan_key(run_id: str) -> str:
+    """Where each segment of a run continues (written when segments are planned), read by the first page
+    Task of each segment, so the state machine carries segment numbers, not cursors."""
+    return f"_meta/plans/{run_id}.json"

@@ -13,21 +13,84 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from intacct_sync.export.layout import part_key
 from intacct_sync.export.parts import PartSummary, encode_part
-from intacct_sync.export.spec import PageTask
+from intacct_sync.export.payloads import Cursor
+from intacct_sync.export.spec import ExportSpec
 from intacct_sync.export.window import combine_filters, modified_sort_key
-from intacct_sync.intacct import OrderBy, Query, QueryPage, filter_from_dict, last_json_text_value
+from intacct_sync.intacct import OrderBy, Query, QueryPage, Record, filter_from_dict, last_json_text_value
 from intacct_sync.observability import logger
 
 # Stop taking new pages in one invocation when less time than this is left (a slow page can take
 # minutes at Intacct; the rest continues in the next Task).
 SAFETY_MS = 120_000
+
+
+@dataclass(frozen=True)
+class PageTask:
+    """One Lambda invocation's worth of page fetching: the run's query (object, fields, filter, key) and
+    the cursor where it starts.
+
+    Pages come from ``query`` ordered by the key field. A segment reads keys in (after_key, upper_key)
+    by keyset; a segment's first page may instead be read by offset (to find where it starts). Only the
+    cursor travels between states (``payloads.Cursor``); the rest comes from the run document.
+    """
+
+    run_id: str
+    object: str
+    fields: tuple[str, ...]
+    filter: dict[str, Any] | None
+    key_field: str
+    page_size: int
+    segment: int = 0
+    seq: int = 0
+    after_key: str | None = None
+    upper_key: str | None = None
+    offset: int = 0
+    max_pages: int = 1
+    entity: str | None = None
+    modified_field: str = "WHENMODIFIED"
+    # Records Intacct last reported after after_key within this task's key range. A hint only: it picks
+    # the cheaper JSON return format for pages that cannot be the last one; completeness never rests on it.
+    expected_remaining: int | None = None
+
+    @classmethod
+    def of(cls, run_id: str, spec: ExportSpec, cursor: Cursor) -> PageTask:
+        """The task of a run (its effective spec) at a cursor."""
+        return cls(
+            run_id=run_id,
+            object=spec.object,
+            fields=spec.fields,
+            filter=spec.filter,
+            key_field=spec.key_field,
+            page_size=spec.page_size,
+            entity=spec.entity,
+            modified_field=spec.modified_field,
+            segment=cursor.segment,
+            seq=cursor.seq,
+            after_key=cursor.after_key,
+            upper_key=cursor.upper_key,
+            offset=cursor.offset,
+            max_pages=cursor.max_pages,
+            expected_remaining=cursor.expected_remaining,
+        )
+
+    def cursor(self) -> Cursor:
+        """Where this task starts, as carried between states."""
+        return Cursor(
+            segment=self.segment,
+            seq=self.seq,
+            after_key=self.after_key,
+            upper_key=self.upper_key,
+            offset=self.offset,
+            max_pages=self.max_pages,
+            expected_remaining=self.expected_remaining,
+        )
 
 
 class PartSink(Protocol):
@@ -53,20 +116,6 @@ class FetchResult:
     first_key: str
     last_key: str
     first_part: str | None
-
-    def to_payload(self) -> dict[str, Any]:
-        return {
-            "task": self.next_task.to_payload(),
-            "done": self.done,
-            "pages": self.pages,
-            "records": self.records,
-            "total_count": self.total_count,
-            "num_remaining": self.num_remaining,
-            "first_key": self.first_key,
-            "last_key": self.last_key,
-            "first_part": self.first_part,
-            "segment": self.next_task.segment,
-        }
 
 
 def page_query(task: PageTask) -> Query:
@@ -192,141 +241,172 @@ def fetch_pages(
     those a strictly sequential fetch would make. Calls overlap only between one body's arrival and
     the next request, never two requests at once.
     """
-    by_offset = task.offset > 0
-    handed: queue.Queue[Any] = queue.Queue()
-    # Pages fetched or in flight and not yet landed: two, as without sending ahead (a 48-field page is
-    # about 20 MB while parsed). A query goes ahead when the page before has landed, which at any real
-    # latency it has long before the next page arrives.
-    unlanded = threading.Semaphore(2)
-    stop = threading.Event()
-    lock = threading.Lock()
-    ahead: list[tuple[PageTask, Future[QueryPage]]] = []  # calls sent on a guess, oldest first
-    newest: PageTask | None = None  # the task of the call sent last: only its body may send ahead
-    fetched = 0  # pages the chain has handed over
-    callers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-ahead")
+    return PageFetcher(task, run_query, remaining_ms).run(parts, progress)
 
-    def call(current: PageTask) -> QueryPage:
-        return run_query(page_query(current), lambda body: send_ahead(current, body))
 
-    def send_ahead(current: PageTask, body: bytes) -> None:
-        nonlocal newest
-        if by_offset or stop.is_set():
+class PageFetcher:
+    """One Task's pages: a fetching thread chains the calls (sending the next one ahead on a JSON page's
+    raw last key) and hands pages over; the caller's thread lands them (``run``)."""
+
+    def __init__(self, task: PageTask, run_query: RunQuery, remaining_ms: Callable[[], int]) -> None:
+        self.task = task
+        self._run_query = run_query
+        self._remaining_ms = remaining_ms
+        self._by_offset = task.offset > 0
+        self._handed: queue.Queue[Any] = queue.Queue()
+        # Pages fetched or in flight and not yet landed: two, as without sending ahead (a wide page is
+        # tens of MB while parsed). A query goes ahead when the page before has landed, which at any
+        # real latency it has long before the next page arrives.
+        self._unlanded = threading.Semaphore(2)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._ahead: list[tuple[PageTask, Future[QueryPage]]] = []  # calls sent on a guess, oldest first
+        self._newest: PageTask | None = None  # the task of the call sent last: only its body sends ahead
+        self._fetched = 0  # pages the chain has handed over
+        self._callers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-ahead")
+
+    # -------------------------------------------------------------------- the fetching thread
+
+    def _call(self, current: PageTask) -> QueryPage:
+        return self._run_query(page_query(current), lambda body: self._send_ahead(current, body))
+
+    def _send_ahead(self, current: PageTask, body: bytes) -> None:
+        if self._by_offset or self._stop.is_set():
             return
         guess = _guess_continuation(current, body)
         if guess is None:
             return
-        with lock:
-            asked = fetched + 1 + len(ahead)  # handed over, this one, and those already ahead
-            if newest is not current or asked >= task.max_pages or remaining_ms() < SAFETY_MS:
+        with self._lock:
+            asked = self._fetched + 1 + len(self._ahead)  # handed over, this one, those already ahead
+            if self._newest is not current or asked >= self.task.max_pages or self._short_of_time():
                 return
-            if not unlanded.acquire(blocking=False):
+            if not self._unlanded.acquire(blocking=False):
                 return
-            newest = guess
-            ahead.append((guess, callers.submit(call, guess)))
+            self._newest = guess
+            self._ahead.append((guess, self._callers.submit(self._call, guess)))
 
-    def drop_ahead() -> None:
+    def _short_of_time(self) -> bool:
+        return self._remaining_ms() < SAFETY_MS
+
+    def _drop_ahead(self) -> None:
         """Wait out calls sent on a guess that is no longer wanted, freeing their room."""
-        nonlocal newest
-        with lock:
-            dropped = list(ahead)
-            ahead.clear()
-            newest = None  # a dropped call's body must not send further guesses
+        with self._lock:
+            dropped = list(self._ahead)
+            self._ahead.clear()
+            self._newest = None  # a dropped call's body must not send further guesses
         for _, future in dropped:
             with contextlib.suppress(Exception):  # an unwanted page's failure is not this Task's
                 future.result()
-            unlanded.release()
+            self._unlanded.release()
 
-    def sent_already(following: PageTask) -> bool:
-        with lock:
-            return bool(ahead) and ahead[0][0] == following
+    def _sent_already(self, following: PageTask) -> bool:
+        with self._lock:
+            return bool(self._ahead) and self._ahead[0][0] == following
 
-    def fetch_chain() -> None:
-        nonlocal newest, fetched
-        current = task
+    def _fetch_chain(self) -> None:
+        current = self.task
         try:
             while True:
-                with lock:
+                with self._lock:
+                    ahead = self._ahead
                     guessed = ahead.pop(0)[1] if ahead and ahead[0][0] == current else None
                 if guessed is not None:
                     page = guessed.result()
                 else:
-                    drop_ahead()
-                    unlanded.acquire()
-                    if stop.is_set():
+                    self._drop_ahead()
+                    self._unlanded.acquire()
+                    if self._stop.is_set():
                         break
-                    with lock:
-                        newest = current
-                    page = call(current)
-                with lock:  # send_ahead counts it
-                    fetched += 1
+                    with self._lock:
+                        self._newest = current
+                    page = self._call(current)
+                with self._lock:  # _send_ahead counts it
+                    self._fetched += 1
                 last = str(page.records[-1].get(current.key_field) or "") if page.records else ""
                 done, following = _continuation(current, len(page.records), last, page.num_remaining)
-                handed.put(_Fetched(current, page, done, following))
-                if done or by_offset:
+                self._handed.put(_Fetched(current, page, done, following))
+                if done or self._by_offset:
                     break
                 # A call already sent for the next page is always taken: its transaction is spent.
-                if not sent_already(following) and (fetched >= task.max_pages or remaining_ms() < SAFETY_MS):
+                if not self._sent_already(following) and (
+                    self._fetched >= self.task.max_pages or self._short_of_time()
+                ):
                     break
                 current = following
         except Exception as exc:
-            handed.put(_Failed(current, exc))
+            self._handed.put(_Failed(current, exc))
         finally:
-            stop.set()
-            drop_ahead()
-            handed.put(_END)
+            self._stop.set()
+            self._drop_ahead()
+            self._handed.put(_END)
 
-    pages = records = 0
-    total: int | None = None
-    remaining: int | None = None
-    first_key = last_key = ""
-    first_part: str | None = None
-    current, done = task, False
-    try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch-pages") as pool:
-            pool.submit(fetch_chain)
-            try:
-                while (item := handed.get()) is not _END:
-                    if isinstance(item, _Failed):
-                        if pages == 0:
-                            raise item.error
-                        logger.warning(
-                            "page failed after earlier pages landed; the next invocation continues from them",
-                            extra={
-                                "segment": item.task.segment,
-                                "seq": item.task.seq,
-                                "error": type(item.error).__name__,
-                            },
-                        )
-                        current, done = item.task, False
-                        continue
-                    page = item.page
-                    if total is None:
-                        total = page.total_count
-                    remaining = page.num_remaining
-                    if page.records:
-                        key = part_key(task.object, task.run_id, task.segment, item.task.seq)
-                        summary, body = encode_part(
-                            key,
-                            page.records,
-                            task.key_field,
-                            modified_sort_key,
-                            task.modified_field,
-                            page.lines,
-                        )
-                        if item.done:
-                            summary = replace(summary, segment_done=True)
-                        parts.put_part(summary, body)
-                        first_part = first_part or key
-                        first_key = first_key or summary.first_key
-                        last_key = summary.last_key
-                        pages += 1
-                        records += summary.records
-                        progress.record_pages(task.run_id, 1, summary.records)
-                    current, done = item.following, item.done
-                    unlanded.release()
-            finally:
-                stop.set()
-                unlanded.release()  # a fetching thread waiting for room sees the stop
-    finally:
-        callers.shutdown(wait=True)
-    return FetchResult(current, done, pages, records, total, remaining, first_key, last_key, first_part)
+    # ---------------------------------------------------------------------- the landing thread
+
+    def run(self, parts: PartSink, progress: ProgressSink) -> FetchResult:
+        """Fetch and land the pages; return what was done and the task that continues."""
+        task = self.task
+        pages = records = 0
+        total: int | None = None
+        remaining: int | None = None
+        first_key = last_key = ""
+        first_part: str | None = None
+        current, done = task, False
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch-pages") as pool:
+                pool.submit(self._fetch_chain)
+                try:
+                    while (item := self._handed.get()) is not _END:
+                        if isinstance(item, _Failed):
+                            if pages == 0:
+                                raise item.error
+                            logger.warning(
+                                "page failed after earlier pages landed; the next invocation continues",
+                                extra={
+                                    "segment": item.task.segment,
+                                    "seq": item.task.seq,
+                                    "error": type(item.error).__name__,
+                                },
+                            )
+                            current, done = item.task, False
+                            continue
+                        page = item.page
+                        if total is None:
+                            total = page.total_count
+                        remaining = page.num_remaining
+                        if page.records:
+                            summary = self._land(item, parts)
+                            first_part = first_part or summary.key
+                            first_key = first_key or summary.first_key
+                            last_key = summary.last_key
+                            pages += 1
+                            records += summary.records
+                            progress.record_pages(task.run_id, 1, summary.records)
+                        current, done = item.following, item.done
+                        self._unlanded.release()
+                finally:
+                    self._stop.set()
+                    self._unlanded.release()  # a fetching thread waiting for room sees the stop
+        finally:
+            self._callers.shutdown(wait=True)
+        return FetchResult(current, done, pages, records, total, remaining, first_key, last_key, first_part)
+
+    def _land(self, item: _Fetched, parts: PartSink) -> PartSummary:
+        task, page = self.task, item.page
+        key = part_key(task.object, task.run_id, task.segment, item.task.seq)
+        summary, body = encode_part(
+            key, page.records, task.key_field, modified_sort_key, task.modified_field, page.lines
+        )
+        summary = replace(summary, segment_done=item.done, num_remaining=page.num_remaining)
+        parts.put_part(summary, body)
+        return summary
+
+
+def keyset_records(task: PageTask, run_query: RunQuery) -> Iterator[Record]:
+    """Every record the task's query matches, read page by page by key (XML pages, so numremaining says
+    where it ends). For small reads (the audit trail, a recount) where one Task suffices."""
+    while True:
+        page = run_query(page_query(task))
+        yield from page.records
+        if not page.records or page.num_remaining == 0:
+            return
+        task = replace(task, after_key=str(page.records[-1].get(task.key_field)), offset=0)

@@ -66,9 +66,12 @@ class PartSummary:
     max_modified: str  # the largest modified-field value in the part, as Intacct wrote it ('' if none)
     bytes: int = 0
     segment_done: bool = False  # Intacct reported nothing after this page in its segment (for resuming)
+    # Records after this page in its (unbounded) query, as Intacct reported them: a segment's first page
+    # read by offset tells planning how many records its range holds. None when not reported (JSON).
+    num_remaining: int | None = None
 
     def to_metadata(self) -> dict[str, str]:
-        return {
+        metadata = {
             "records": str(self.records),
             "sha256": self.sha256,
             "first-key": self.first_key,
@@ -76,6 +79,9 @@ class PartSummary:
             "max-modified": self.max_modified,
             "segment-done": "true" if self.segment_done else "false",
         }
+        if self.num_remaining is not None:
+            metadata["num-remaining"] = str(self.num_remaining)
+        return metadata
 
     @classmethod
     def from_metadata(cls, key: str, metadata: Mapping[str, str], size: int) -> PartSummary:
@@ -88,6 +94,7 @@ class PartSummary:
             max_modified=metadata.get("max-modified", ""),
             bytes=size,
             segment_done=metadata.get("segment-done") == "true",
+            num_remaining=int(metadata["num-remaining"]) if metadata.get("num-remaining") else None,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from intacct_sync.export.parts import key_order
+from intacct_sync.export.layout import part_position
+from intacct_sync.export.parts import PartSummary, key_order
+from intacct_sync.export.payloads import Cursor
 
 # Keep the Step Functions history well under its 25,000-event cap: each page Task costs ~7 events.
 MAX_PAGE_TASKS = 2000
@@ -122,3 +124,48 @@ def _expected_in_range(head: SegmentHead, following: SegmentHead | None) -> int 
     else:
         expected = head.num_remaining - following.num_remaining - following.count
     return expected if expected > 0 else None
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Where each unfinished segment continues, and the first pages to repair before it does."""
+
+    cursors: dict[int, Cursor]  # unfinished segments only
+    finished: tuple[int, ...]
+    repairs: tuple[Repair, ...]
+
+
+def plan_run(parts: Sequence[PartSummary], per_task: int) -> RunPlan:
+    """Plan a run from the parts it has landed: the first page of each segment (read by offset, or a
+    landed run's first part) gives the segment's key range (``plan_segments``); each segment then
+    continues after its last landed page. For a new run only first pages have landed; a resumed run
+    continues the same way after whatever it had landed, so nothing landed is fetched again."""
+    groups: dict[int, list[PartSummary]] = {}
+    for part in parts:
+        if part.records:
+            groups.setdefault(part_position(part.key)[0], []).append(part)
+    for group in groups.values():
+        group.sort(key=lambda p: part_position(p.key)[1])
+    heads = [
+        SegmentHead(segment, g[0].key, g[0].records, g[0].first_key, g[0].last_key, g[0].num_remaining)
+        for segment, g in sorted(groups.items())
+    ]
+    plans, repairs = plan_segments(heads)
+    cursors: dict[int, Cursor] = {}
+    finished = []
+    for p in plans:
+        group = groups[p.segment]
+        last = group[-1]
+        if p.done or (last.segment_done and len(group) > 1) or (last.segment_done and p.upper_key is None):
+            finished.append(p.segment)
+            continue
+        cursors[p.segment] = Cursor(
+            segment=p.segment,
+            seq=part_position(last.key)[1] + 1,
+            after_key=max((q.last_key for q in group), key=key_order, default=p.after_key),
+            upper_key=p.upper_key,
+            offset=0,
+            max_pages=per_task,
+            expected_remaining=p.expected_remaining if len(group) == 1 else None,
+        )
+    return RunPlan(cursors, tuple(finished), tuple(repairs))

@@ -9,10 +9,13 @@ for (a Task that died before writing it, a part rewritten since).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from intacct_sync.export import layout
 from intacct_sync.export.parts import PartSummary
+from intacct_sync.observability import logger
 
 SUMMARIES_VERSION = 1
 
@@ -101,3 +104,46 @@ def vouched_summaries(
         except ValueError:
             continue
     return vouched
+
+
+class PartListing(Protocol):
+    """What reading landed parts needs from the bucket."""
+
+    def list_objects(self, prefix: str) -> Iterable[ListedObject]: ...
+
+    def head_part(self, key: str) -> PartSummary: ...
+
+    def get_json(self, key: str) -> dict[str, Any] | None: ...
+
+
+# Parallel S3 reads when a run has many parts or summary objects.
+_READERS = 16
+
+
+def landed_parts(store: PartListing, object_name: str, run_id: str) -> list[PartSummary]:
+    """Every part the run has landed, in key order, with its summary: from the page Tasks' summary
+    objects where they vouch for the part as listed (``vouched_summaries``), else from the part's own
+    metadata (one HEAD each)."""
+    prefix = layout.run_prefix(object_name, run_id)
+    parts = [p for p in store.list_objects(prefix) if p.key.rsplit("/", 1)[-1].startswith("part-")]
+    if not parts:
+        return []
+    with ThreadPoolExecutor(max_workers=_READERS) as pool:
+        keys = [d.key for d in store.list_objects(layout.summaries_prefix(object_name, run_id))]
+        vouched = vouched_summaries(parts, list(pool.map(lambda key: _readable(store, key), keys)))
+        unvouched = [p.key for p in parts if p.key not in vouched]
+        headed = dict(zip(unvouched, pool.map(store.head_part, unvouched), strict=True))
+    if unvouched:
+        logger.info(
+            "parts read by HEAD, not from summary objects",
+            extra={"prefix": prefix, "parts": len(parts), "headed": len(unvouched)},
+        )
+    return [vouched[p.key] if p.key in vouched else headed[p.key] for p in parts]
+
+
+def _readable(store: PartListing, key: str) -> Mapping[str, Any] | None:
+    """A summary object, or None when it is gone or unreadable (its parts are then HEADed)."""
+    try:
+        return store.get_json(key)
+    except ValueError:
+        return None

@@ -4,7 +4,7 @@ Typical use::
 
     sender, user = credentials_from_env()
     client = IntacctClient(sender)
-    sessions = SessionManager(client, user, cache=my_cache)
+    sessions = SessionManager(lambda: client.get_api_session(user), cache=my_cache)
     query = Query("CUSTOMER", ("RECORDNO", "NAME"), filter=ge("WHENMODIFIED", since),
                   order_by=(OrderBy("RECORDNO"),), page_size=2000)
     page = sessions.call(lambda session: client.query(session, query))
@@ -14,17 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from . import filters
 from .credentials import SenderCredentials, UserCredentials, credentials_from_env, credentials_from_mapping
-from .envelope import last_json_text_value
 from .errors import (
     AuthenticationError,
     ControlError,
+    CredentialsError,
     ErrorDetail,
     FunctionError,
     GatewayError,
     IntacctError,
     InvalidQueryError,
     InvalidResponseError,
-    MissingCredentialsError,
     NotRetriedError,
     PossiblyStillRunningError,
     RateLimitError,
@@ -52,18 +51,19 @@ from .filters import (
     not_like,
     or_,
 )
-from .query import FieldInfo, OrderBy, Query, QueryPage, ReadPage, Record
-from .retry import RetryPolicy, Timeouts
+from .json_page import last_json_text_value
+from .names import check_field_name, check_object_name
+from .policy import RetryPolicy, Timeouts
+from .query import MAX_FIELDS, FieldInfo, OrderBy, Query, QueryPage, Record
 from .session import ApiSession, SessionCache, SessionManager
+from .tally import TransactionTally
 
 if TYPE_CHECKING:
-    from .client import DEFAULT_GATEWAY_URL, DEFAULT_SESSION_LIFETIME, IntacctClient, TransactionTally
+    from .client import DEFAULT_GATEWAY_URL, DEFAULT_SESSION_LIFETIME, IntacctClient
 
 # The HTTP client (requests, urllib3: about 100 ms of a cold start) is imported on first use, so code
 # that only builds filters or validates queries (the API function) never loads it.
-_FROM_CLIENT = frozenset(
-    ("DEFAULT_GATEWAY_URL", "DEFAULT_SESSION_LIFETIME", "IntacctClient", "TransactionTally")
-)
+_FROM_CLIENT = frozenset(("DEFAULT_GATEWAY_URL", "DEFAULT_SESSION_LIFETIME", "IntacctClient"))
 
 
 def __getattr__(name: str) -> Any:
@@ -77,10 +77,12 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_GATEWAY_URL",
     "DEFAULT_SESSION_LIFETIME",
+    "MAX_FIELDS",
     "ApiSession",
     "AuthenticationError",
     "Condition",
     "ControlError",
+    "CredentialsError",
     "ErrorDetail",
     "FieldInfo",
     "Filter",
@@ -91,14 +93,12 @@ __all__ = [
     "IntacctError",
     "InvalidQueryError",
     "InvalidResponseError",
-    "MissingCredentialsError",
     "NotRetriedError",
     "OrderBy",
     "PossiblyStillRunningError",
     "Query",
     "QueryPage",
     "RateLimitError",
-    "ReadPage",
     "Record",
     "RetryPolicy",
     "SenderCredentials",
@@ -111,6 +111,8 @@ __all__ = [
     "UserCredentials",
     "and_",
     "between",
+    "check_field_name",
+    "check_object_name",
     "credentials_from_env",
     "credentials_from_mapping",
     "eq",

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import MissingCredentialsError
+from .errors import CredentialsError
 
 # The variable names the official Intacct SDKs read (PHP EnvironmentCredentialProvider and friends).
 ENV_SENDER_ID = "INTACCT_SENDER_ID"
@@ -45,15 +45,13 @@ def credentials_from_env(env: Mapping[str, str] | None = None) -> tuple[SenderCr
     """Read ``INTACCT_SENDER_ID``, ``INTACCT_SENDER_PASSWORD``, ``INTACCT_COMPANY_ID``, ``INTACCT_USER_ID``,
     ``INTACCT_USER_PASSWORD`` and the optional ``INTACCT_ENTITY_ID``.
 
-    Raises ``MissingCredentialsError`` naming every missing (or empty) variable at once.
+    Raises ``CredentialsError`` naming every missing (or empty) variable at once.
     """
     source = os.environ if env is None else env
     required = (ENV_SENDER_ID, ENV_SENDER_PASSWORD, ENV_COMPANY_ID, ENV_USER_ID, ENV_USER_PASSWORD)
     missing = [name for name in required if not source.get(name)]
     if missing:
-        raise MissingCredentialsError(
-            f"missing Intacct credential environment variables: {', '.join(missing)}"
-        )
+        raise CredentialsError(f"missing Intacct credential environment variables: {', '.join(missing)}")
     sender = SenderCredentials(source[ENV_SENDER_ID], source[ENV_SENDER_PASSWORD])
     user = UserCredentials(
         company_id=source[ENV_COMPANY_ID],
@@ -71,15 +69,15 @@ def credentials_from_mapping(data: Mapping[str, Any]) -> tuple[SenderCredentials
     """Both credential sets from a mapping such as the JSON secret kept in Secrets Manager.
 
     Keys: ``sender_id``, ``sender_password``, ``company_id``, ``user_id``, ``user_password`` and the optional
-    ``entity_id``. Raises ``MissingCredentialsError`` naming each missing, empty or non-string key (never
+    ``entity_id``. Raises ``CredentialsError`` naming each missing, empty or non-string key (never
     a value).
     """
     missing = [key for key in _MAPPING_KEYS if not isinstance(data.get(key), str) or not data[key]]
     if missing:
-        raise MissingCredentialsError(f"missing or empty credential keys: {', '.join(missing)}")
+        raise CredentialsError(f"missing or empty credential keys: {', '.join(missing)}")
     entity = data.get("entity_id")
     if entity is not None and not isinstance(entity, str):
-        raise MissingCredentialsError("credential key entity_id must be a string when present")
+        raise CredentialsError("credential key entity_id must be a string when present")
     sender = SenderCredentials(data["sender_id"], data["sender_password"])
     user = UserCredentials(
         company_id=data["company_id"],

@@ -167,8 +167,8 @@ class InvalidQueryError(_LocalValidationError):
     errorno_value = "INVALID_QUERY"
 
 
-class MissingCredentialsError(_LocalValidationError):
-    """Credentials are missing or unusable (a ``ValueError``); the message names the variables or keys,
-    never a value."""
+class CredentialsError(_LocalValidationError):
+    """Credentials are missing, unreadable or unusable (a ``ValueError``): from the environment, a secret
+    or a mapping. The message names the variables, keys or secret, never a value."""
 
-    errorno_value = "MISSING_CREDENTIALS"
+    errorno_value = "CREDENTIALS"

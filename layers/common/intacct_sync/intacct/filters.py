@@ -24,9 +24,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from .errors import InvalidQueryError
+from .names import check_field_name
 
-FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*\Z")
-MAX_FIELD_NAME_LENGTH = 256
 MAX_IN_VALUES = 1000
 MAX_DEPTH = 10
 MAX_CONDITIONS = 5000  # keeps a JSON-supplied filter from producing an unbounded request
@@ -52,18 +51,6 @@ GROUP_OPS = ("and", "or")
 _NOT_XML_SAFE = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]")
 
 FilterValue = str | int | Decimal | date | datetime
-
-
-def check_field_name(name: Any, what: str = "field") -> str:
-    """Return ``name`` if it is a valid Intacct field/object name (dots for related fields)."""
-    if not isinstance(name, str):
-        raise InvalidQueryError(f"{what} name must be a string, got {type(name).__name__}")
-    if len(name) > MAX_FIELD_NAME_LENGTH or not FIELD_NAME.match(name):
-        raise InvalidQueryError(
-            f"{what} name {name[:80]!r} is not a valid Intacct name "
-            "(letters, digits and underscores, starting with a letter; dots separate related fields)"
-        )
-    return name
 
 
 def check_text(value: str, what: str) -> str:

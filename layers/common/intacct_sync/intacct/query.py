@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import InvalidQueryError
-from .filters import Filter, check_field_name, filter_from_dict
+from .filters import Filter, filter_from_dict
+from .names import check_field_name, check_object_name
 
 MAX_QUERY_PAGE_SIZE = 2000
-MAX_READ_PAGE_SIZE = 1000
 MAX_FIELDS = 1000
 
 Record = dict[str, str | None]
@@ -48,7 +47,7 @@ class Query:
     return_format: Literal["xml", "json"] = "xml"
 
     def __post_init__(self) -> None:
-        check_field_name(self.object, "object")
+        check_object_name(self.object)
         if isinstance(self.fields, str):
             raise InvalidQueryError("fields must be a sequence of field names, not a single string")
         fields = tuple(self.fields)
@@ -118,21 +117,6 @@ def _check_int(value: Any, name: str, low: int, high: int | None) -> None:
         raise InvalidQueryError(f"{name} must be {bound}, got {value}")
 
 
-def check_read_arguments(object_name: str, fields: Sequence[str] | None, page_size: int) -> str:
-    """Validate ``read_by_query`` arguments; return the ``<fields>`` text (``*`` for all)."""
-    check_field_name(object_name, "object")
-    _check_int(page_size, "page_size", 1, MAX_READ_PAGE_SIZE)
-    if fields is None:
-        return "*"
-    if isinstance(fields, str):
-        raise InvalidQueryError("fields must be a sequence of field names, not a single string")
-    if not fields:
-        raise InvalidQueryError("fields must name at least one field, or be None for all fields")
-    for name in fields:
-        check_field_name(name)
-    return ",".join(fields)
-
-
 @dataclass
 class QueryPage:
     """One page of a ``query``. ``total_count``/``num_remaining`` are None for JSON results.
@@ -152,17 +136,6 @@ class QueryPage:
     def has_more(self) -> bool | None:
         """True/False from ``numremaining``; None when unknown (JSON)."""
         return None if self.num_remaining is None else self.num_remaining > 0
-
-
-@dataclass
-class ReadPage:
-    """One page of ``readByQuery``/``readMore``; ``result_id`` is None when there is nothing more to read."""
-
-    records: list[Record]
-    count: int
-    total_count: int | None
-    num_remaining: int | None
-    result_id: str | None = None
 
 
 @dataclass(frozen=True)

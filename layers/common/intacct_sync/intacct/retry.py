@@ -1,79 +1,111 @@
-"""Retry policy and timeouts for gateway calls.
-
-Policy (the official SDKs' plus what the Intacct error-handling guide asks for):
-- retried: HTTP 5xx except 524; HTTP 429 / ``GW-0010``; HTML pages (Cloudflare); empty, truncated or
-  malformed bodies; connection errors, resets and read timeouts;
-- not retried: 524 (Intacct may still be running the request; ``getAPISession`` is the exception, as in
-  the SDKs' session provider, because it is idempotent), other 4xx, and every XML-level error (control,
-  authentication, function), which are answers, not glitches;
-- delays: exponential ``base_delay * 2**(n-1)`` capped at ``max_delay`` with *full jitter* (a uniform
-  draw between 0 and that cap); a ``Retry-After`` header is honoured as a minimum, and when it asks for
-  more than ``max_delay`` the client stops and raises ``RateLimitError`` with ``retry_after`` set, so the
-  caller (e.g. a Step Functions Retry) can wait instead of the Lambda.
-"""
+"""The retry loop of a gateway call, under a ``policy.RetryPolicy``."""
 
 from __future__ import annotations
 
+import logging
 import random
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+
+from .classify import Call, Decode, Retryable, interpret
+from .errors import GatewayError, IntacctError, RateLimitError, TransportError
+from .policy import RetryPolicy, Timeouts, parse_retry_after
+from .transport import HEADERS, transport_failure
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries: ``max_attempts`` counts the first try (6 = the SDKs' 5 retries)."""
+def call_with_retries(
+    call: Call,
+    payload: bytes,
+    decode: Decode[T],
+    *,
+    http: Any,
+    policy: RetryPolicy,
+    timeouts: Timeouts,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+) -> T:
+    """POST ``payload`` to ``call.url`` and return what ``decode`` makes of the answer, retrying transient
+    failures under ``policy``; raise the ``IntacctError`` that ends the call.
 
-    max_attempts: int = 6
-    base_delay: float = 1.0
-    max_delay: float = 30.0
-    retry_on_rate_limit: bool = True
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("RetryPolicy.max_attempts must be at least 1")
-        if self.base_delay < 0 or self.max_delay < 0:
-            raise ValueError("RetryPolicy delays must not be negative")
-
-    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Full-jitter delay after failed attempt number ``attempt`` (1-based)."""
-        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        draw = (rng or _RANDOM).random()
-        return draw * cap
-
-
-_RANDOM = random.Random()
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds to wait for the TCP/TLS connection and then between bytes of the response."""
-
-    connect: float = 5.0
-    read: float = 120.0
-
-    def as_tuple(self) -> tuple[float, float]:
-        """The ``timeout=`` argument for requests."""
-        return (self.connect, self.read)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date); None when absent or invalid."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
+    Errors are raised outside ``except`` blocks, so they never keep a ``requests`` exception (whose
+    request body holds the credentials) as their context."""
+    attempt = 0
+    while True:
+        attempt += 1
+        failure: Retryable | None = None
+        answered: IntacctError | None = None
+        started = time.monotonic()
         try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds or seconds == float("inf"):  # NaN or infinite
-        return None
-    return max(0.0, seconds)
+            response = http.post(call.url, data=payload, headers=HEADERS, timeout=timeouts.as_tuple())
+            status = response.status_code
+            body = response.content
+            content_type = response.headers.get("Content-Type", "")
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            logger.debug(
+                "Intacct %s: HTTP %s, %d bytes in %.3fs",
+                call.function,
+                status,
+                len(body),
+                time.monotonic() - started,
+            )
+            return interpret(call, status, content_type, body, retry_after, decode)
+        except Retryable as exc:
+            failure = exc
+        except requests.RequestException as exc:
+            failure = transport_failure(call, exc, timeouts)
+        except IntacctError as exc:
+            answered = exc
+        if answered is not None:
+            answered.attempts = attempt
+            raise answered
+        assert failure is not None
+        final = _give_up(call, failure, attempt, policy)
+        if final is not None:
+            raise final
+        delay = policy.backoff(attempt, rng)
+        if failure.retry_after is not None:
+            delay = max(delay, failure.retry_after)
+        logger.warning(
+            "Intacct %s attempt %d/%d failed (%s, HTTP status %s, errorno %s); retrying in %.3fs",
+            call.function,
+            attempt,
+            policy.max_attempts,
+            failure.reason,
+            failure.status,
+            failure.error.errorno,
+            delay,
+            extra={
+                "intacct_function": call.function,
+                "attempt": attempt,
+                "max_attempts": policy.max_attempts,
+                "http_status": failure.status,
+                "errorno": failure.error.errorno,
+                "delay_s": round(delay, 3),
+            },
+        )
+        sleep(delay)
+
+
+def _give_up(call: Call, failure: Retryable, attempt: int, policy: RetryPolicy) -> IntacctError | None:
+    """The error to raise now, or None to retry."""
+    error = failure.error
+    error.attempts = attempt
+    if failure.final:
+        return error
+    if failure.rate_limited and not policy.retry_on_rate_limit:
+        return error
+    if not call.idempotent and not failure.not_executed:
+        return error
+    if failure.retry_after is not None and failure.retry_after > policy.max_delay:
+        return error
+    if attempt >= policy.max_attempts:
+        if isinstance(error, GatewayError | TransportError | RateLimitError):
+            error.description = f"{error.description} (gave up after {attempt} attempts)"
+        return error
+    return None

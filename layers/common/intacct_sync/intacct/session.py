@@ -7,13 +7,9 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from .credentials import UserCredentials
 from .errors import SessionExpiredError
-
-if TYPE_CHECKING:
-    from .client import IntacctClient
 
 T = TypeVar("T")
 
@@ -84,20 +80,19 @@ class SessionManager:
     """Hands out a valid session and logs in again (once) when Intacct refuses it.
 
     A session is reused while more than ``refresh_margin`` of its projected life is left; it is looked up
-    in memory first, then in ``cache``; a new login is stored with ``cache.put``.
+    in memory first, then in ``cache``; a new one comes from ``login`` (e.g.
+    ``lambda: client.get_api_session(user)``) and is stored with ``cache.put``.
     """
 
     def __init__(
         self,
-        client: IntacctClient,
-        user: UserCredentials,
+        login: Callable[[], ApiSession],
         *,
         cache: SessionCache | None = None,
         refresh_margin: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._client = client
-        self._user = user
+        self._login = login
         self._cache = cache
         self._margin = refresh_margin.total_seconds()
         self._clock = clock
@@ -123,7 +118,7 @@ class SessionManager:
     def refresh(self) -> ApiSession:
         """Log in now (even if the current session looks valid) and store the new session."""
         with self._lock:
-            fresh = self._client.get_api_session(self._user)
+            fresh = self._login()
             self._current = fresh
             if self._cache is not None:
                 self._cache.put(fresh)

@@ -1,0 +1,178 @@
+"""The typed payloads between the state machine's states: run ids, cursors and counts, never records,
+fields or filters (those live once in the run document, ``export.run``), so every payload stays a few
+hundred bytes whatever the object's width, the filter's size or the tenant's concurrency.
+
+Each payload is a frozen dataclass; ``to_payload`` gives the JSON the state machine carries and
+``from_payload`` validates it back (``InvalidExportRequest`` names what is wrong). The ASL's Parameters,
+ItemSelectors and ResultSelectors name exactly these keys (tests/template checks them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any, TypeVar
+
+from intacct_sync.errors import InvalidExportRequest
+from intacct_sync.export.spec import validate_run_id
+
+P = TypeVar("P", bound="Payload")
+
+
+class Payload:
+    """Base of the state payloads: JSON in and out."""
+
+    def to_payload(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_payload(cls: type[P], data: Any) -> P:
+        if not isinstance(data, Mapping):
+            raise InvalidExportRequest(f"{cls.__name__} payload must be a JSON object")
+        try:
+            values = {f.name: data[f.name] for f in fields(cls) if f.name in data}  # type: ignore[arg-type]
+            built = cls(**values)
+        except TypeError as exc:
+            raise InvalidExportRequest(f"{cls.__name__} payload is not valid: {exc}") from None
+        built._check()
+        return built
+
+    def _check(self) -> None:
+        """Validate field types after construction (subclasses add their own rules)."""
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if f.name == "run_id":
+                validate_run_id(value)
+            elif (
+                f.type in ("int", "int | None")
+                and value is not None
+                and (isinstance(value, bool) or not isinstance(value, int))
+            ):
+                raise InvalidExportRequest(f"{type(self).__name__}.{f.name} must be a whole number")
+
+
+@dataclass(frozen=True)
+class Cursor(Payload):
+    """Where a segment's next page Task starts: keys strictly after ``after_key`` and strictly before
+    ``upper_key``, ``seq`` the next part's number; ``offset`` > 0 reads one page by offset instead (a
+    segment's first page). ``expected_remaining`` is a hint only (see ``pages.return_format``)."""
+
+    segment: int
+    seq: int = 0
+    after_key: str | None = None
+    upper_key: str | None = None
+    offset: int = 0
+    max_pages: int = 1
+    expected_remaining: int | None = None
+
+    def _check(self) -> None:
+        super()._check()
+        for name in ("after_key", "upper_key"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise InvalidExportRequest(f"Cursor.{name} must be text")
+        if self.segment < 0 or self.seq < 0 or self.offset < 0 or self.max_pages < 1:
+            raise InvalidExportRequest("Cursor numbers must not be negative (max_pages at least 1)")
+
+
+@dataclass(frozen=True)
+class RunRef(Payload):
+    """A step's input when the run id is all it needs (session, first page, plan, finalise)."""
+
+    run_id: str
+
+
+@dataclass(frozen=True)
+class ExportStarted(Payload):
+    """Start export: the run id (the resumed run's, when resuming) and whether landed parts are kept."""
+
+    run_id: str
+    resume: bool
+
+
+@dataclass(frozen=True)
+class SessionReady(Payload):
+    """Get API session: when the cached session expires, and whether this call logged in. Never the id."""
+
+    expires_at: str
+    refreshed: bool
+
+
+@dataclass(frozen=True)
+class SegmentStart(Payload):
+    """Where a segment's first page is read by offset (one per segment after the first)."""
+
+    segment: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class FirstPageFetched(Payload):
+    """Fetch first page: Intacct's totalcount, whether that page was all, and where the other segments
+    start (an empty list when there is one segment)."""
+
+    done: bool
+    total_count: int
+    segment_starts: list[dict[str, int]]
+
+
+@dataclass(frozen=True)
+class SegmentStartTask(Payload):
+    """Fetch a segment's first page (an item of the offset-read Map)."""
+
+    run_id: str
+    segment: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class SegmentStartFetched(Payload):
+    """What a segment's first page held (its keys are in the part's summary, for planning)."""
+
+    segment: int
+    records: int
+
+
+@dataclass(frozen=True)
+class SegmentsPlanned(Payload):
+    """Plan segments: the segments that still have pages to fetch (their cursors are in the plan
+    document, ``layout.plan_key``)."""
+
+    segments: list[int]
+
+
+@dataclass(frozen=True)
+class SegmentPagesTask(Payload):
+    """Fetch a segment's pages: the segment's first Task has no cursor (it is read from the plan
+    document); later Tasks carry the one the previous Task returned."""
+
+    run_id: str
+    segment: int
+    cursor: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class SegmentPagesFetched(Payload):
+    """One segment Task's outcome: whether the segment is finished, and the cursor of its next Task."""
+
+    run_id: str
+    segment: int
+    finished: bool
+    cursor: dict[str, Any]
+    pages: int = 0  # landed by this Task
+    records: int = 0
+
+
+@dataclass(frozen=True)
+class ExportFinalised(Payload):
+    """Finalise export: the run's outcome as announced (counts and the manifest's key)."""
+
+    run_id: str
+    object: str
+    entity: str | None
+    status: str
+    records: int
+    pages: int
+    transactions: int
+    manifest_key: str
+    bucket: str

@@ -1,0 +1,64 @@
+"""The run document: what one export run was asked to do, stored once in the bucket and read by run id.
+
+Written by the start step (``layout.run_state_key``); every later step reads the object, fields, filter
+and window from it, so Step Functions state carries only the run id, cursors and counts, whatever the
+number of fields, the size of the filter or the concurrency. A failed run is resumed from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from intacct_sync.errors import InvalidExportRequest
+from intacct_sync.export.spec import ExportSpec
+
+RUN_DOCUMENT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ExportRun:
+    """One run: its id, when it started, the effective spec (fields resolved, filter including the
+    incremental window) and the window itself (None for a full run)."""
+
+    run_id: str
+    started_at: str
+    spec: ExportSpec
+    window: dict[str, Any] | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # notes for the manifest (e.g. refused fields)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "version": RUN_DOCUMENT_VERSION,
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "spec": self.spec.to_payload(),
+            "window": self.window,
+            "details": self.details,
+        }
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> ExportRun:
+        """The run from its stored document; InvalidExportRequest when it is not one."""
+        try:
+            spec = document["spec"]
+            return cls(
+                run_id=str(document["run_id"]),
+                started_at=str(document.get("started_at") or ""),
+                spec=ExportSpec(
+                    object=spec["object"],
+                    fields=tuple(spec["fields"]),
+                    filter=spec.get("filter"),
+                    mode=spec["mode"],
+                    since=spec.get("since"),
+                    entity=spec.get("entity"),
+                    page_size=int(spec["page_size"]),
+                    key_field=spec["key_field"],
+                    modified_field=spec["modified_field"],
+                ),
+                window=document.get("window"),
+                details=dict(document.get("details") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidExportRequest(f"the stored run document is not valid ({exc})") from None

@@ -1,0 +1,85 @@
+"""The narrow ports the steps are given: the export bucket, the state table, events and the tenant's
+Intacct. The wiring (``intacct_sync.runtime``) implements them with the adapters; tests may pass fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from intacct_sync.export.parts import PartSummary
+from intacct_sync.export.summaries import ListedObject
+from intacct_sync.intacct import ApiSession, FieldInfo, Query, QueryPage
+
+
+class Store(Protocol):
+    """The export bucket: parts, summary objects and JSON documents (run, plan, manifest, caches)."""
+
+    @property
+    def bucket(self) -> str: ...
+
+    def put_part(self, summary: PartSummary, body: bytes) -> str: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def get_bytes(self, key: str) -> bytes: ...
+
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]: ...
+
+    def head_part(self, key: str) -> PartSummary: ...
+
+    def put_summaries(self, key: str, document: dict[str, Any]) -> None: ...
+
+    def put_json(self, key: str, document: dict[str, Any]) -> None: ...
+
+    def get_json(self, key: str) -> dict[str, Any] | None: ...
+
+
+class State(Protocol):
+    """The state table: run progress, the month's transactions, watermarks and last totals."""
+
+    def record_total(self, run_id: str, total: int) -> None: ...
+
+    def run_progress(self, run_id: str) -> dict[str, int]: ...
+
+    def month_transactions(self) -> int: ...
+
+    def watermark(self, object_name: str, entity: str | None) -> str | None: ...
+
+    def set_watermark(self, object_name: str, entity: str | None, value: str, run_id: str) -> None: ...
+
+    def last_total(self, object_name: str) -> int | None: ...
+
+    def set_last_total(self, object_name: str, total: int) -> None: ...
+
+
+class Events(Protocol):
+    """Announcements on EventBridge (names in ``export.events``)."""
+
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None: ...
+
+
+class ProgressSink(Protocol):
+    def record_pages(self, run_id: str, pages: int, records: int) -> None: ...
+
+
+class PageCalls(Protocol):
+    """A page Task's calls under one held tenant slot (see ``tenant.PageCalls``)."""
+
+    query: Callable[[Query, Callable[[bytes], None] | None], QueryPage]
+    progress: ProgressSink
+    remaining_ms: Callable[[], int]
+
+
+class Intacct(Protocol):
+    """The tenant's Intacct: every call under the tenant's concurrency limit and billed to a run."""
+
+    def session(self, run_id: str | None, entity: str | None) -> tuple[ApiSession, bool]: ...
+
+    def query(self, run_id: str, entity: str | None, query: Query) -> QueryPage: ...
+
+    def lookup(self, run_id: str, entity: str | None, object_name: str) -> list[FieldInfo]: ...
+
+    def page_calls(
+        self, run_id: str, entity: str | None, remaining_ms: Callable[[], int]
+    ) -> AbstractContextManager[PageCalls]: ...

@@ -1,0 +1,208 @@
+"""The tenant's Intacct, as the export steps use it: a valid session per entity, at most the tenant's
+concurrency in flight, and every call's transactions billed to a run and the month.
+
+Built once per execution environment by the wiring (``runtime``); the steps see it through the narrow
+``steps.ports.Intacct`` protocol.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from functools import cached_property
+from typing import Any, TypeVar
+
+from intacct_sync.adapters.secrets import load_credentials
+from intacct_sync.adapters.session_cache import SsmSessionCache
+from intacct_sync.adapters.state_table import BatchedLedger, StateTable, TenantSemaphore
+from intacct_sync.intacct import (
+    ApiSession,
+    AuthenticationError,
+    ControlError,
+    FieldInfo,
+    IntacctClient,
+    Query,
+    QueryPage,
+    RetryPolicy,
+    SenderCredentials,
+    SessionManager,
+    Timeouts,
+    UserCredentials,
+)
+from intacct_sync.observability import logger
+from intacct_sync.settings import Settings
+
+T = TypeVar("T")
+Recorder = Callable[[str, int], None]  # (run id, transactions): charges one call's transactions
+
+
+@dataclass
+class PageCalls:
+    """A page Task's calls: one tenant slot held throughout, transactions and progress written in batches.
+
+    ``query`` runs one charged query; ``progress`` is the sink for pages landed; ``remaining_ms`` is the
+    time left before the Task must stop taking new pages (its Lambda's deadline or the slot's lease).
+    """
+
+    query: Callable[[Query, Callable[[bytes], None] | None], QueryPage]
+    progress: BatchedLedger
+    remaining_ms: Callable[[], int]
+
+
+class TenantIntacct:
+    """Calls Intacct for one tenant: sessions per entity (cached in SSM), the tenant semaphore, billing."""
+
+    def __init__(self, settings: Settings, secrets: Any, ssm: Any, state: StateTable, dynamodb: Any) -> None:
+        self._settings = settings
+        self._secrets = secrets
+        self._ssm = ssm
+        self._state = state
+        self._dynamodb = dynamodb
+        self._managers: dict[str, SessionManager] = {}
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------------------------- wiring
+
+    @cached_property
+    def semaphore(self) -> TenantSemaphore:
+        return TenantSemaphore(
+            self._dynamodb,
+            self._settings.state_table,
+            tenant="intacct",
+            limit=self._settings.tenant_concurrency,
+            lease_seconds=self._settings.lease_seconds,
+        )
+
+    @cached_property
+    def _credentials(self) -> tuple[SenderCredentials, UserCredentials]:
+        """Read from Secrets Manager on first use, then kept for the execution environment's life."""
+        return load_credentials(self._secrets, self._settings.credentials_secret_id)
+
+    @cached_property
+    def client(self) -> IntacctClient:
+        settings = self._settings
+        return IntacctClient(
+            self._credentials[0],
+            gateway_url=settings.gateway_url,
+            retry=RetryPolicy(
+                max_attempts=settings.retry_max_attempts, base_delay=settings.retry_base_delay_ms / 1000
+            ),
+            timeouts=Timeouts(read=settings.read_timeout_seconds),
+        )
+
+    def sessions(self, entity: str | None = None) -> SessionManager:
+        """The session manager for the top level or one entity (each has its own cached session)."""
+        key = entity or ""
+        with self._lock:
+            if key not in self._managers:
+                user = replace(self._credentials[1], entity_id=entity) if entity else self._credentials[1]
+                client = self.client
+                name = self._settings.session_parameter_name + (f"-{entity}" if entity else "")
+                cache = SsmSessionCache(self._ssm, name, self._settings.session_cache_max_age_seconds)
+                self._managers[key] = SessionManager(
+                    lambda: client.get_api_session(user),
+                    cache=cache,
+                    refresh_margin=timedelta(seconds=self._settings.session_refresh_margin_seconds),
+                )
+            return self._managers[key]
+
+    # ---------------------------------------------------------------------------------- calls
+
+    def session(self, run_id: str | None, entity: str | None) -> tuple[ApiSession, bool]:
+        """A valid session for the entity (a login only when none is cached), and whether it logged in."""
+        before = self.client.total_transactions
+        session = self.charged(run_id, entity, lambda s: s)
+        return session, self.client.total_transactions > before
+
+    def query(self, run_id: str, entity: str | None, query: Query) -> QueryPage:
+        """One ``query`` under a tenant slot, billed to the run."""
+        return self.charged(run_id, entity, lambda session: self.client.query(session, query))
+
+    def lookup(self, run_id: str, entity: str | None, object_name: str) -> list[FieldInfo]:
+        """The object's fields (``lookup``), billed to the run."""
+        return self.charged(run_id, entity, lambda session: self.client.lookup(session, object_name))
+
+    @contextmanager
+    def page_calls(
+        self, run_id: str, entity: str | None, remaining_ms: Callable[[], int]
+    ) -> Iterator[PageCalls]:
+        """A page Task's calls (``PageCalls``): one slot for the whole Task, since its pages are sequential
+        (one call in flight), so it need not claim and release a slot, two DynamoDB writes, between pages;
+        nor does a page wait for the ledger writes of the previous one (all are made before the block ends;
+        the first failure is raised then). Time left is bounded by the slot's lease too, so the slot is
+        never held past it."""
+        ledger = BatchedLedger(self._state.record_run)
+        try:
+            with self.semaphore.slot():
+                lease_ends = time.monotonic() + self._settings.lease_seconds
+                yield PageCalls(
+                    query=lambda query, peek: self.charged(
+                        run_id,
+                        entity,
+                        lambda session: self.client.query(session, query, peek),
+                        slot_held=True,
+                        record=ledger.record,
+                    ),
+                    progress=ledger,
+                    remaining_ms=lambda: min(remaining_ms(), int((lease_ends - time.monotonic()) * 1000)),
+                )
+        except BaseException:
+            ledger.close()  # written as far as it can be; the Task's own error is the one to raise
+            raise
+        failed = ledger.close()
+        if failed is not None:
+            raise failed
+
+    def charged(
+        self,
+        run_id: str | None,
+        entity: str | None,
+        call: Callable[[ApiSession], T],
+        *,
+        slot_held: bool = False,
+        record: Recorder | None = None,
+    ) -> T:
+        """Run one Intacct call with a valid session under a tenant concurrency slot, and charge the
+        transactions it used (logins included) to the run and the month. With ``slot_held`` the caller
+        already holds a slot; ``record`` replaces the ledger write the call would otherwise wait for.
+
+        When Intacct refuses the login (AuthenticationError) or the sender (a ControlError), the credentials
+        secret is read again, once: after a rotation a warm function would otherwise keep using the old
+        password until it is recycled."""
+        try:
+            return self._charged_once(run_id, entity, call, slot_held, record)
+        except (AuthenticationError, ControlError):
+            if not self._reload_credentials():
+                raise
+            logger.info("the credentials secret has changed; logging in with the new credentials")
+            return self._charged_once(run_id, entity, call, slot_held, record)
+
+    def _reload_credentials(self) -> bool:
+        """Read the secret again; when it changed, drop the client and sessions built from the old one."""
+        fresh = load_credentials(self._secrets, self._settings.credentials_secret_id)
+        with self._lock:
+            if fresh == self._credentials:
+                return False
+            self.__dict__["_credentials"] = fresh
+            self.__dict__.pop("client", None)
+            self._managers.clear()
+        return True
+
+    def _charged_once(
+        self,
+        run_id: str | None,
+        entity: str | None,
+        call: Callable[[ApiSession], T],
+        slot_held: bool,
+        record: Recorder | None,
+    ) -> T:
+        with self.client.transaction_tally() as tally:
+            try:
+                with nullcontext() if slot_held else self.semaphore.slot():
+                    return self.sessions(entity).call(call)
+            finally:
+                (record or self._state.record_transactions)(run_id or "no-run", tally.total)
