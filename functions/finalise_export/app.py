@@ -19,7 +19,6 @@ with garbage_collector_paused():  # imports and clients: a faster cold start
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     rt = RUNTIME
-    done = finalise.finalise(
-        rt.settings, rt.store, rt.state, rt.intacct, rt.events, RunRef.from_payload(event)
-    )
+    ref, remaining = RunRef.from_payload(event), context.get_remaining_time_in_millis
+    done = finalise.finalise(rt.settings, rt.store, rt.state, rt.intacct, rt.events, ref, remaining)
     return done.to_payload()

@@ -17,4 +17,7 @@ with garbage_collector_paused():  # imports and clients: a faster cold start
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return session.get_session(RUNTIME.store, RUNTIME.intacct, RunRef.from_payload(event)).to_payload()
+    ref = RunRef.from_payload(event)
+    return session.get_session(
+        RUNTIME.store, RUNTIME.intacct, ref, context.get_remaining_time_in_millis
+    ).to_payload()

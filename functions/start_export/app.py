@@ -18,6 +18,12 @@ with garbage_collector_paused():  # imports and clients: a faster cold start
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     rt = RUNTIME
     started = start.start_export(
-        rt.settings, rt.store, rt.state, rt.intacct, event.get("run_id"), event.get("request")
+        rt.settings,
+        rt.store,
+        rt.state,
+        rt.intacct,
+        event.get("run_id"),
+        event.get("request"),
+        context.get_remaining_time_in_millis,
     )
     return started.to_payload()

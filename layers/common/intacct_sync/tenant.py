@@ -38,6 +38,9 @@ from intacct_sync.settings import Settings
 
 T = TypeVar("T")
 Recorder = Callable[[str, int], None]  # (run id, transactions): charges one call's transactions
+RemainingMs = Callable[[], int]  # the invocation's time left (the Lambda context's), in milliseconds
+# Time a step needs after its last Intacct call: land the page, write the ledger, return its payload.
+FINISH_SECONDS = 10.0
 
 
 @dataclass
@@ -45,12 +48,15 @@ class PageCalls:
     """A page Task's calls: one tenant slot held throughout, transactions and progress written in batches.
 
     ``query`` runs one charged query; ``progress`` is the sink for pages landed; ``remaining_ms`` is the
-    time left before the Task must stop taking new pages (its Lambda's deadline or the slot's lease).
+    time left (the Lambda's deadline or the slot's lease, whichever is sooner); no page starts with less
+    than ``reserve_ms`` left, the longest one attempt of a page can take, so a Task ends within its
+    Lambda's timeout by construction.
     """
 
     query: Callable[[Query, Callable[[bytes], None] | None], QueryPage]
     progress: BatchedLedger
     remaining_ms: Callable[[], int]
+    reserve_ms: int
 
 
 class TenantIntacct:
@@ -104,7 +110,7 @@ class TenantIntacct:
                 name = self._settings.session_parameter_name + (f"-{entity}" if entity else "")
                 cache = SsmSessionCache(self._ssm, name, self._settings.session_cache_max_age_seconds)
                 self._managers[key] = SessionManager(
-                    lambda: client.get_api_session(user),
+                    lambda deadline: client.get_api_session(user, deadline),
                     cache=cache,
                     refresh_margin=timedelta(seconds=self._settings.session_refresh_margin_seconds),
                 )
@@ -112,43 +118,63 @@ class TenantIntacct:
 
     # ---------------------------------------------------------------------------------- calls
 
-    def session(self, run_id: str | None, entity: str | None) -> tuple[ApiSession, bool]:
+    def session(
+        self, run_id: str | None, entity: str | None, remaining_ms: RemainingMs
+    ) -> tuple[ApiSession, bool]:
         """A valid session for the entity (a login only when none is cached), and whether it logged in."""
         before = self.client.total_transactions
-        session = self.charged(run_id, entity, lambda s: s)
+        session = self.charged(run_id, entity, lambda s, deadline: s, remaining_ms)
         return session, self.client.total_transactions > before
 
-    def query(self, run_id: str, entity: str | None, query: Query) -> QueryPage:
-        """One ``query`` under a tenant slot, billed to the run."""
-        return self.charged(run_id, entity, lambda session: self.client.query(session, query))
+    def query(self, run_id: str, entity: str | None, query: Query, remaining_ms: RemainingMs) -> QueryPage:
+        """One ``query`` under a tenant slot, billed to the run, done within the invocation's time."""
+        return self.charged(
+            run_id, entity, lambda s, deadline: self.client.query(s, query, None, deadline), remaining_ms
+        )
 
-    def lookup(self, run_id: str, entity: str | None, object_name: str) -> list[FieldInfo]:
+    def lookup(
+        self, run_id: str, entity: str | None, object_name: str, remaining_ms: RemainingMs
+    ) -> list[FieldInfo]:
         """The object's fields (``lookup``), billed to the run."""
-        return self.charged(run_id, entity, lambda session: self.client.lookup(session, object_name))
+        return self.charged(
+            run_id, entity, lambda s, deadline: self.client.lookup(s, object_name, deadline), remaining_ms
+        )
+
+    @property
+    def page_reserve_ms(self) -> int:
+        """The longest one attempt of one page can take, plus landing it."""
+        timeouts = self.client.timeouts
+        return int((timeouts.connect + timeouts.read + FINISH_SECONDS) * 1000)
 
     @contextmanager
-    def page_calls(
-        self, run_id: str, entity: str | None, remaining_ms: Callable[[], int]
-    ) -> Iterator[PageCalls]:
+    def page_calls(self, run_id: str, entity: str | None, remaining_ms: RemainingMs) -> Iterator[PageCalls]:
         """A page Task's calls (``PageCalls``): one slot for the whole Task, since its pages are sequential
         (one call in flight), so it need not claim and release a slot, two DynamoDB writes, between pages;
         nor does a page wait for the ledger writes of the previous one (all are made before the block ends;
         the first failure is raised then). Time left is bounded by the slot's lease too, so the slot is
         never held past it."""
+        reserve = self.page_reserve_ms
         ledger = BatchedLedger(self._state.record_run)
         try:
-            with self.semaphore.slot():
+            # Wait for a slot only while a page could still be fetched after it.
+            with self.semaphore.slot(max_wait=max(0.0, (remaining_ms() - reserve) / 1000)):
                 lease_ends = time.monotonic() + self._settings.lease_seconds
+
+                def left() -> int:
+                    return min(remaining_ms(), int((lease_ends - time.monotonic()) * 1000))
+
                 yield PageCalls(
                     query=lambda query, peek: self.charged(
                         run_id,
                         entity,
-                        lambda session: self.client.query(session, query, peek),
+                        lambda s, deadline: self.client.query(s, query, peek, deadline),
+                        left,
                         slot_held=True,
                         record=ledger.record,
                     ),
                     progress=ledger,
-                    remaining_ms=lambda: min(remaining_ms(), int((lease_ends - time.monotonic()) * 1000)),
+                    remaining_ms=left,
+                    reserve_ms=reserve,
                 )
         except BaseException:
             ledger.close()  # written as far as it can be; the Task's own error is the one to raise
@@ -161,25 +187,28 @@ class TenantIntacct:
         self,
         run_id: str | None,
         entity: str | None,
-        call: Callable[[ApiSession], T],
+        call: Callable[[ApiSession, float], T],
+        remaining_ms: RemainingMs,
         *,
         slot_held: bool = False,
         record: Recorder | None = None,
     ) -> T:
         """Run one Intacct call with a valid session under a tenant concurrency slot, and charge the
-        transactions it used (logins included) to the run and the month. With ``slot_held`` the caller
-        already holds a slot; ``record`` replaces the ledger write the call would otherwise wait for.
+        transactions it used (logins included) to the run and the month. ``call(session, deadline)``
+        must be done by ``deadline`` (``time.monotonic()`` seconds): the invocation's time left less what
+        it needs to finish. With ``slot_held`` the caller already holds a slot; ``record`` replaces the
+        ledger write the call would otherwise wait for.
 
         When Intacct refuses the login (AuthenticationError) or the sender (a ControlError), the credentials
         secret is read again, once: after a rotation a warm function would otherwise keep using the old
         password until it is recycled."""
         try:
-            return self._charged_once(run_id, entity, call, slot_held, record)
+            return self._charged_once(run_id, entity, call, remaining_ms, slot_held, record)
         except (AuthenticationError, ControlError):
             if not self._reload_credentials():
                 raise
             logger.info("the credentials secret has changed; logging in with the new credentials")
-            return self._charged_once(run_id, entity, call, slot_held, record)
+            return self._charged_once(run_id, entity, call, remaining_ms, slot_held, record)
 
     def _reload_credentials(self) -> bool:
         """Read the secret again; when it changed, drop the client and sessions built from the old one."""
@@ -196,13 +225,16 @@ class TenantIntacct:
         self,
         run_id: str | None,
         entity: str | None,
-        call: Callable[[ApiSession], T],
+        call: Callable[[ApiSession, float], T],
+        remaining_ms: RemainingMs,
         slot_held: bool,
         record: Recorder | None,
     ) -> T:
         with self.client.transaction_tally() as tally:
             try:
-                with nullcontext() if slot_held else self.semaphore.slot():
-                    return self.sessions(entity).call(call)
+                slot = nullcontext() if slot_held else self.semaphore.slot(max_wait=remaining_ms() / 2000)
+                with slot:
+                    deadline = time.monotonic() + remaining_ms() / 1000 - FINISH_SECONDS
+                    return self.sessions(entity).call(lambda s: call(s, deadline), deadline)
             finally:
                 (record or self._state.record_transactions)(run_id or "no-run", tally.total)

@@ -58,7 +58,9 @@ def exported_run(pipeline: LocalPipeline) -> str:
 
 def finalised(rt: Runtime, run_id: str) -> ExportFinalised:
     """Finalise the run as the Finalise Task's handler does (events/finalise_export.json)."""
-    return finalise.finalise(rt.settings, rt.store, rt.state, rt.intacct, rt.events, RunRef(run_id))
+    return finalise.finalise(
+        rt.settings, rt.store, rt.state, rt.intacct, rt.events, RunRef(run_id), lambda: 900_000
+    )
 
 
 def summary_objects(pipeline: LocalPipeline, run_id: str) -> list[str]:
@@ -140,7 +142,13 @@ def test_resume_heads_only_the_parts_a_crashed_task_left_without_a_summary(pipel
     assert orphans
     # When the resume is planned
     started = start.start_export(
-        rt.settings, rt.store, rt.state, rt.intacct, "resume-plan-only", {"resume_run_id": failed.run_id}
+        rt.settings,
+        rt.store,
+        rt.state,
+        rt.intacct,
+        "resume-plan-only",
+        {"resume_run_id": failed.run_id},
+        lambda: 120_000,
     )
     heads.clear()
     planned = plan.plan(rt.store, rt.state, RunRef(started.run_id))

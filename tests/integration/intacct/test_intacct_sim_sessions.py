@@ -128,7 +128,7 @@ def test_an_expired_session_is_refused_with_session_expired_error(
 
 def test_session_manager_logs_in_again_once_and_succeeds(client: IntacctClient, sim: Simulator) -> None:
     cache = MemoryCache()
-    manager = SessionManager(lambda: client.get_api_session(SIM_USER), cache=cache)
+    manager = SessionManager(lambda deadline: client.get_api_session(SIM_USER, deadline), cache=cache)
     first = manager.session()
     sim.reset_stats()
     sim.expire_sessions()
@@ -145,7 +145,7 @@ def test_session_manager_logs_in_again_once_and_succeeds(client: IntacctClient, 
 def test_session_manager_raises_when_the_new_session_is_refused_too(
     client: IntacctClient, sim: Simulator
 ) -> None:
-    manager = SessionManager(lambda: client.get_api_session(SIM_USER))
+    manager = SessionManager(lambda deadline: client.get_api_session(SIM_USER, deadline))
     manager.session()
 
     def expire_then_query(s: ApiSession) -> object:
@@ -159,7 +159,9 @@ def test_session_manager_raises_when_the_new_session_is_refused_too(
 
 def test_a_session_that_times_out_is_renewed(client: IntacctClient, sim: Simulator) -> None:
     sim.configure(session_seconds=0.5)
-    manager = SessionManager(lambda: client.get_api_session(SIM_USER), refresh_margin=timedelta(0))
+    manager = SessionManager(
+        lambda deadline: client.get_api_session(SIM_USER, deadline), refresh_margin=timedelta(0)
+    )
     manager.session()
     time.sleep(0.7)
     assert manager.call(lambda s: client.query(s, QUERY)).count == 1

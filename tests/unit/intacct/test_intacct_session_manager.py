@@ -46,7 +46,7 @@ class MemoryCache:
 
 def manager(client: FakeClient, cache: MemoryCache | None = None, margin: float = 5) -> SessionManager:
     return SessionManager(
-        lambda: client.get_api_session(USER),
+        lambda deadline: client.get_api_session(USER),
         cache=cache,
         refresh_margin=timedelta(minutes=margin),
         clock=lambda: NOW,

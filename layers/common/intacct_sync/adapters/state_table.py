@@ -82,14 +82,16 @@ class TenantSemaphore:
         return None
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one slot for the duration of the block; wait (with jittered backoff) until one is free."""
+    def slot(self, max_wait: float | None = None) -> Iterator[None]:
+        """Hold one slot for the duration of the block; wait (with jittered backoff) until one is free,
+        at most ``max_wait`` seconds (default: the semaphore's), then raise TimeoutError."""
         owner = uuid.uuid4().hex
-        deadline = self._clock() + self._max_wait
+        wait = self._max_wait if max_wait is None else min(self._max_wait, max_wait)
+        deadline = self._clock() + wait
         delay = 0.05
         while (pk := self._try_claim(owner)) is None:
             if self._clock() > deadline:
-                raise TimeoutError(f"no Intacct concurrency slot free for {self._max_wait:.0f} s")
+                raise TimeoutError(f"no Intacct concurrency slot free for {wait:.0f} s")
             self._sleep(random.uniform(0, delay))
             delay = min(delay * 2, 2.0)
         try:

@@ -27,8 +27,8 @@ from intacct_sync.intacct import OrderBy, Query, QueryPage, Record, filter_from_
 from intacct_sync.observability import logger
 
 # Stop taking new pages in one invocation when less time than this is left (a slow page can take
-# minutes at Intacct; the rest continues in the next Task).
-SAFETY_MS = 120_000
+# minutes at Intacct; the rest continues in the next Task). Callers pass what one page can take at most.
+SAFETY_MS = 135_000
 
 
 @dataclass(frozen=True)
@@ -227,10 +227,12 @@ def fetch_pages(
     parts: PartSink,
     progress: ProgressSink,
     remaining_ms: Callable[[], int] = lambda: 900_000,
+    reserve_ms: int = SAFETY_MS,
 ) -> FetchResult:
     """Fetch up to task.max_pages pages (fewer when time runs short), writing one part per page.
 
-    A task with an offset reads that one page by offset (a segment's first page); afterwards paging is
+    No page starts with less than ``reserve_ms`` of ``remaining_ms()`` left. A task with an offset reads
+    that one page by offset (a segment's first page); afterwards paging is
     by key. `done` means the query reported nothing after the last page read. When a later page of
     the invocation fails, the pages landed so far are kept and the result continues after them (the
     next invocation asks again, and raises if it fails too), so a retry never fetches a page twice.
@@ -241,17 +243,24 @@ def fetch_pages(
     those a strictly sequential fetch would make. Calls overlap only between one body's arrival and
     the next request, never two requests at once.
     """
-    return PageFetcher(task, run_query, remaining_ms).run(parts, progress)
+    return PageFetcher(task, run_query, remaining_ms, reserve_ms).run(parts, progress)
 
 
 class PageFetcher:
     """One Task's pages: a fetching thread chains the calls (sending the next one ahead on a JSON page's
     raw last key) and hands pages over; the caller's thread lands them (``run``)."""
 
-    def __init__(self, task: PageTask, run_query: RunQuery, remaining_ms: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        task: PageTask,
+        run_query: RunQuery,
+        remaining_ms: Callable[[], int],
+        reserve_ms: int = SAFETY_MS,
+    ) -> None:
         self.task = task
         self._run_query = run_query
         self._remaining_ms = remaining_ms
+        self._reserve_ms = reserve_ms
         self._by_offset = task.offset > 0
         self._handed: queue.Queue[Any] = queue.Queue()
         # Pages fetched or in flight and not yet landed: two, as without sending ahead (a wide page is
@@ -286,7 +295,7 @@ class PageFetcher:
             self._ahead.append((guess, self._callers.submit(self._call, guess)))
 
     def _short_of_time(self) -> bool:
-        return self._remaining_ms() < SAFETY_MS
+        return self._remaining_ms() < self._reserve_ms
 
     def _drop_ahead(self) -> None:
         """Wait out calls sent on a guess that is no longer wanted, freeing their room."""

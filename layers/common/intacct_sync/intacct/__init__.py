@@ -28,6 +28,7 @@ from .errors import (
     PossiblyStillRunningError,
     RateLimitError,
     SessionExpiredError,
+    ThrottledError,
     TransportError,
 )
 from .filters import (
@@ -105,6 +106,7 @@ __all__ = [
     "SessionCache",
     "SessionExpiredError",
     "SessionManager",
+    "ThrottledError",
     "Timeouts",
     "TransactionTally",
     "TransportError",

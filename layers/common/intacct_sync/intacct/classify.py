@@ -43,7 +43,6 @@ class Call:
     auth: AuthKind
     control_id: str
     secrets: tuple[str, ...] = field(repr=False)
-    idempotent: bool = True
     retry_524: bool = False
 
 
@@ -57,7 +56,7 @@ class Retryable(Exception):
         *,
         status: int | None = None,
         retry_after: float | None = None,
-        not_executed: bool = False,
+        not_executed: bool = False,  # the request certainly did not reach Intacct
         rate_limited: bool = False,
         final: bool = False,
     ) -> None:

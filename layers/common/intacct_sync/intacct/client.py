@@ -106,10 +106,11 @@ class IntacctClient:
 
     # -------------------------------------------------------------------------------------- public
 
-    def get_api_session(self, user: UserCredentials) -> ApiSession:
+    def get_api_session(self, user: UserCredentials, deadline: float | None = None) -> ApiSession:
         """Log in and call ``getAPISession``; the session is tied to the endpoint it returns.
 
-        Raises ``AuthenticationError`` when the login is refused (never retried).
+        Raises ``AuthenticationError`` when the login is refused (never retried). ``deadline``
+        (``time.monotonic()`` seconds), here and for every call, ends the retry budget sooner.
         """
         call = Call(
             url=self.gateway_url,
@@ -131,7 +132,7 @@ class IntacctClient:
                 )
             return parsed, result
 
-        parsed, result = self._send(call, payload, decode)
+        parsed, result = self._send(call, payload, decode, deadline)
         api = result.data.find("api") if result.data is not None else None
         session_id = response.child_text(api, "sessionid")
         endpoint = response.child_text(api, "endpoint")
@@ -145,7 +146,11 @@ class IntacctClient:
         return ApiSession(session_id=session_id, endpoint=endpoint, expires_at=expires, location_id=location)
 
     def query(
-        self, session: ApiSession, query: Query, peek: Callable[[bytes], None] | None = None
+        self,
+        session: ApiSession,
+        query: Query,
+        peek: Callable[[bytes], None] | None = None,
+        deadline: float | None = None,
     ) -> QueryPage:
         """Run one ``query`` page at ``session.endpoint``.
 
@@ -173,9 +178,9 @@ class IntacctClient:
             _, result = decode_xml(call, status, body, self._counter.count)
             return _query_page(result, query)
 
-        return self._send(call, payload, decode)
+        return self._send(call, payload, decode, deadline)
 
-    def lookup(self, session: ApiSession, object: str) -> list[FieldInfo]:
+    def lookup(self, session: ApiSession, object: str, deadline: float | None = None) -> list[FieldInfo]:
         """The fields of an object definition (``lookup``)."""
         check_object_name(object)
         call = self._session_call(session, "lookup")
@@ -191,7 +196,7 @@ class IntacctClient:
             _, result = decode_xml(call, status, body, self._counter.count)
             return field_infos(result)
 
-        return self._send(call, payload, decode)
+        return self._send(call, payload, decode, deadline)
 
     def close(self) -> None:
         """Close the HTTP session if this client created it."""
@@ -208,7 +213,9 @@ class IntacctClient:
 
     # ----------------------------------------------------------------------------------- internals
 
-    def _send(self, call: Call, payload: bytes, decode: Callable[[int, str, bytes], T]) -> T:
+    def _send(
+        self, call: Call, payload: bytes, decode: Callable[[int, str, bytes], T], deadline: float | None
+    ) -> T:
         return call_with_retries(
             call,
             payload,
@@ -218,6 +225,7 @@ class IntacctClient:
             timeouts=self.timeouts,
             sleep=self._sleep,
             rng=self._rng,
+            deadline=deadline,
         )
 
     def _session_call(self, session: ApiSession, function: str) -> Call:

@@ -119,6 +119,11 @@ class RateLimitError(IntacctError):
     retry_after: float | None = None
 
 
+class ThrottledError(RateLimitError):
+    """Intacct asked (``Retry-After``) to wait longer than the client's ``max_delay``: the call was not
+    retried in place, so the caller can wait elsewhere (a Step Functions Retry) instead of a Lambda."""
+
+
 class GatewayError(IntacctError):
     """An HTTP 5xx, an HTML page or a malformed/truncated body.
 

@@ -8,8 +8,12 @@ Policy (the official SDKs' plus what the Intacct error-handling guide asks for):
   authentication, function), which are answers, not glitches;
 - delays: exponential ``base_delay * 2**(n-1)`` capped at ``max_delay`` with *full jitter* (a uniform
   draw between 0 and that cap); a ``Retry-After`` header is honoured as a minimum, and when it asks for
-  more than ``max_delay`` the client stops and raises ``RateLimitError`` with ``retry_after`` set, so the
-  caller (e.g. a Step Functions Retry) can wait instead of the Lambda.
+  more than ``max_delay`` the client stops and raises ``ThrottledError`` with ``retry_after`` set, so the
+  caller (a Step Functions Retry) can wait instead of the Lambda;
+- one budget per call: at most ``max_attempts`` attempts (``connect_attempts`` while no connection can
+  even be opened: a wrong URL or a refusing host fails in seconds) within ``max_elapsed`` seconds, or
+  the caller's deadline when sooner; each attempt's read timeout is cut to what is left. A call the
+  client gave up on is final: nothing above it retries it again (retries never multiply across layers).
 """
 
 from __future__ import annotations
@@ -28,10 +32,14 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 30.0
     retry_on_rate_limit: bool = True
+    connect_attempts: int = 3  # attempts while the connection cannot be opened at all
+    max_elapsed: float = 300.0  # seconds for all attempts and waits of one call
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("RetryPolicy.max_attempts must be at least 1")
+        if self.max_attempts < 1 or self.connect_attempts < 1:
+            raise ValueError("RetryPolicy.max_attempts and connect_attempts must be at least 1")
+        if self.max_elapsed <= 0:
+            raise ValueError("RetryPolicy.max_elapsed must be positive")
         if self.base_delay < 0 or self.max_delay < 0:
             raise ValueError("RetryPolicy delays must not be negative")
 
@@ -74,6 +82,7 @@ class Timeouts:
     connect: float = 5.0
     read: float = 120.0
 
-    def as_tuple(self) -> tuple[float, float]:
-        """The ``timeout=`` argument for requests."""
-        return (self.connect, self.read)
+    def as_tuple(self, left: float | None = None) -> tuple[float, float]:
+        """The ``timeout=`` argument for requests, the read timeout cut to ``left`` seconds if given."""
+        read = self.read if left is None else max(0.1, min(self.read, left))
+        return (self.connect, read)

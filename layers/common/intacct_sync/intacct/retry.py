@@ -11,12 +11,14 @@ from typing import Any, TypeVar
 import requests
 
 from .classify import Call, Decode, Retryable, interpret
-from .errors import GatewayError, IntacctError, RateLimitError, TransportError
+from .errors import GatewayError, IntacctError, RateLimitError, ThrottledError, TransportError
 from .policy import RetryPolicy, Timeouts, parse_retry_after
 from .transport import HEADERS, transport_failure
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+# No attempt starts with less time than this left in the call's budget.
+MIN_ATTEMPT_SECONDS = 1.0
 
 
 def call_with_retries(
@@ -29,12 +31,17 @@ def call_with_retries(
     timeouts: Timeouts,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    deadline: float | None = None,
 ) -> T:
     """POST ``payload`` to ``call.url`` and return what ``decode`` makes of the answer, retrying transient
     failures under ``policy``; raise the ``IntacctError`` that ends the call.
 
-    Errors are raised outside ``except`` blocks, so they never keep a ``requests`` exception (whose
+    ``deadline`` (``time.monotonic()`` seconds) ends the call's budget sooner than ``policy.max_elapsed``
+    when the caller must be done by then (a Lambda's timeout); the last attempt's read timeout is cut to
+    fit. Errors are raised outside ``except`` blocks, so they never keep a ``requests`` exception (whose
     request body holds the credentials) as their context."""
+    began = time.monotonic()
+    ends = began + policy.max_elapsed if deadline is None else min(began + policy.max_elapsed, deadline)
     attempt = 0
     while True:
         attempt += 1
@@ -42,7 +49,8 @@ def call_with_retries(
         answered: IntacctError | None = None
         started = time.monotonic()
         try:
-            response = http.post(call.url, data=payload, headers=HEADERS, timeout=timeouts.as_tuple())
+            timeout = timeouts.as_tuple(ends - started)
+            response = http.post(call.url, data=payload, headers=HEADERS, timeout=timeout)
             status = response.status_code
             body = response.content
             content_type = response.headers.get("Content-Type", "")
@@ -65,12 +73,14 @@ def call_with_retries(
             answered.attempts = attempt
             raise answered
         assert failure is not None
-        final = _give_up(call, failure, attempt, policy)
-        if final is not None:
-            raise final
         delay = policy.backoff(attempt, rng)
         if failure.retry_after is not None:
             delay = max(delay, failure.retry_after)
+        final = _give_up(
+            call, failure, attempt, policy, time.monotonic() + delay + MIN_ATTEMPT_SECONDS > ends
+        )
+        if final is not None:
+            raise final
         logger.warning(
             "Intacct %s attempt %d/%d failed (%s, HTTP status %s, errorno %s); retrying in %.3fs",
             call.function,
@@ -92,7 +102,9 @@ def call_with_retries(
         sleep(delay)
 
 
-def _give_up(call: Call, failure: Retryable, attempt: int, policy: RetryPolicy) -> IntacctError | None:
+def _give_up(
+    call: Call, failure: Retryable, attempt: int, policy: RetryPolicy, out_of_time: bool
+) -> IntacctError | None:
     """The error to raise now, or None to retry."""
     error = failure.error
     error.attempts = attempt
@@ -100,12 +112,21 @@ def _give_up(call: Call, failure: Retryable, attempt: int, policy: RetryPolicy) 
         return error
     if failure.rate_limited and not policy.retry_on_rate_limit:
         return error
-    if not call.idempotent and not failure.not_executed:
-        return error
     if failure.retry_after is not None and failure.retry_after > policy.max_delay:
-        return error
-    if attempt >= policy.max_attempts:
+        throttled = ThrottledError(
+            error.errorno,
+            f"{error.description} (Intacct asked to wait {failure.retry_after:.0f} s)",
+            http_status=error.http_status,
+            function=error.function,
+        )
+        throttled.retry_after, throttled.attempts = failure.retry_after, attempt
+        return throttled
+    limit = (
+        policy.connect_attempts if failure.not_executed and not failure.rate_limited else policy.max_attempts
+    )
+    if attempt >= limit or out_of_time:
         if isinstance(error, GatewayError | TransportError | RateLimitError):
-            error.description = f"{error.description} (gave up after {attempt} attempts)"
+            why = "its time budget ran out" if attempt < limit else f"{attempt} attempts"
+            error.description = f"{error.description} (gave up after {why})"
         return error
     return None

@@ -81,12 +81,13 @@ class SessionManager:
 
     A session is reused while more than ``refresh_margin`` of its projected life is left; it is looked up
     in memory first, then in ``cache``; a new one comes from ``login`` (e.g.
-    ``lambda: client.get_api_session(user)``) and is stored with ``cache.put``.
+    ``lambda deadline: client.get_api_session(user, deadline)``) and is stored with ``cache.put``.
+    ``deadline`` (``time.monotonic()`` seconds, or None) bounds a login's retries.
     """
 
     def __init__(
         self,
-        login: Callable[[], ApiSession],
+        login: Callable[[float | None], ApiSession],
         *,
         cache: SessionCache | None = None,
         refresh_margin: timedelta = timedelta(minutes=5),
@@ -102,7 +103,7 @@ class SessionManager:
     def _usable(self, session: ApiSession | None) -> bool:
         return session is not None and session.seconds_left(self._clock()) > self._margin
 
-    def session(self) -> ApiSession:
+    def session(self, deadline: float | None = None) -> ApiSession:
         """The in-memory or cached session while it has more than the margin left, else a new login."""
         with self._lock:
             if self._usable(self._current):
@@ -113,29 +114,29 @@ class SessionManager:
                 if cached is not None and self._usable(cached):
                     self._current = cached
                     return cached
-            return self.refresh()
+            return self.refresh(deadline)
 
-    def refresh(self) -> ApiSession:
+    def refresh(self, deadline: float | None = None) -> ApiSession:
         """Log in now (even if the current session looks valid) and store the new session."""
         with self._lock:
-            fresh = self._login()
+            fresh = self._login(deadline)
             self._current = fresh
             if self._cache is not None:
                 self._cache.put(fresh)
             return fresh
 
-    def call(self, fn: Callable[[ApiSession], T]) -> T:
+    def call(self, fn: Callable[[ApiSession], T], deadline: float | None = None) -> T:
         """Run ``fn(session)``; if the session is refused, log in again once and run it again.
 
         A second ``SessionExpiredError`` is raised to the caller.
         """
-        session = self.session()
+        session = self.session(deadline)
         try:
             return fn(session)
         except SessionExpiredError:
-            return fn(self._replacement(session))
+            return fn(self._replacement(session, deadline))
 
-    def _replacement(self, refused: ApiSession) -> ApiSession:
+    def _replacement(self, refused: ApiSession, deadline: float | None) -> ApiSession:
         """A session to use instead of a refused one: one that another caller (a thread here, or another
         function through the cache) already obtained, else a new login. Workers that meet an expired
         session together so log in once, not once each."""
@@ -148,4 +149,4 @@ class SessionManager:
                 if cached is not None and cached.session_id != refused.session_id and self._usable(cached):
                     self._current = cached
                     return cached
-            return self.refresh()
+            return self.refresh(deadline)

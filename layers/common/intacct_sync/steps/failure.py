@@ -17,6 +17,11 @@ from intacct_sync.observability import logger
 from intacct_sync.steps.ports import Events, State, Store
 from intacct_sync.steps.runs import now
 
+# Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
+# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
+# retries never multiply across layers.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = ()
+
 
 def record_failure(store: Store, state: State, events_port: Events, event: dict[str, Any]) -> dict[str, Any]:
     """``event``: the execution's name (``run_id``), its input (``request``) and the caught ``error``.

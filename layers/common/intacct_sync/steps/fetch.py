@@ -13,7 +13,6 @@ parts, so finalising need not HEAD them. Payloads carry the run id and cursors o
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from intacct_sync.errors import InvalidExportRequest
@@ -32,12 +31,21 @@ from intacct_sync.export.payloads import (
 )
 from intacct_sync.export.plan import page_count, segment_start_pages
 from intacct_sync.export.summaries import LandedParts
+from intacct_sync.intacct import PossiblyStillRunningError, SessionExpiredError, ThrottledError
 from intacct_sync.observability import metrics
 from intacct_sync.settings import Settings
-from intacct_sync.steps.ports import Intacct, State, Store
+from intacct_sync.steps.ports import Intacct, RemainingMs, State, Store
 from intacct_sync.steps.runs import load_run
 
-RemainingMs = Callable[[], int]
+# Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
+# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
+# retries never multiply across layers.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    TimeoutError,
+    SessionExpiredError,
+    PossiblyStillRunningError,
+    ThrottledError,
+)
 
 
 def handle(
@@ -129,6 +137,7 @@ def _fetch(store: Store, intacct: Intacct, task: PageTask, remaining_ms: Remaini
             landed,
             calls.progress,
             calls.remaining_ms,
+            calls.reserve_ms,
         )
     # Named by the Task's first part, so a retried Task replaces its own.
     if landed.landed:

@@ -17,18 +17,41 @@ from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import ExportSpec
 from intacct_sync.export.summaries import landed_parts
 from intacct_sync.export.window import intacct_to_utc, modified_sort_key, utc_to_intacct
-from intacct_sync.intacct import FunctionError, Query, filter_from_dict
+from intacct_sync.intacct import (
+    FunctionError,
+    PossiblyStillRunningError,
+    Query,
+    SessionExpiredError,
+    ThrottledError,
+    filter_from_dict,
+)
 from intacct_sync.observability import logger, metrics
 from intacct_sync.settings import Settings
-from intacct_sync.steps.ports import Events, Intacct, State, Store
+from intacct_sync.steps.ports import Events, Intacct, RemainingMs, State, Store
 from intacct_sync.steps.runs import load_run, now
+
+# Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
+# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
+# retries never multiply across layers.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    TimeoutError,
+    SessionExpiredError,
+    PossiblyStillRunningError,
+    ThrottledError,
+)
 
 AUDIT_OBJECT = "AUDITHISTORY"
 AUDIT_PAGE_SIZE = 2000
 
 
 def finalise(
-    settings: Settings, store: Store, state: State, intacct: Intacct, events_port: Events, ref: RunRef
+    settings: Settings,
+    store: Store,
+    state: State,
+    intacct: Intacct,
+    events_port: Events,
+    ref: RunRef,
+    remaining_ms: RemainingMs,
 ) -> ExportFinalised:
     """Reconcile the run, export deletes, write the manifest, then advance the watermark and announce it.
     Raises ReconciliationError (after writing a failed manifest and announcing it) when the records
@@ -42,7 +65,7 @@ def finalise(
     rec = reconcile(parts, total)
     warnings: list[str] = []
     if not rec.ok and not rec.overlapping_parts:
-        now_total = _recount(intacct, run_id, spec)
+        now_total = _recount(intacct, run_id, spec, remaining_ms)
         recounted = reconcile(parts, now_total)
         if recounted.ok:
             warnings.append(
@@ -51,7 +74,7 @@ def finalise(
             )
         elif (
             total is not None
-            and (changes := _changes_since(intacct, run, timezone))
+            and (changes := _changes_since(intacct, run, timezone, remaining_ms))
             and any(changes.values())
         ):
             # Keyset ranges export every record present throughout the run exactly once; records
@@ -69,7 +92,7 @@ def finalise(
     deletes = None
     if spec.mode == "incremental" and window and window.get("start_tenant_local"):
         try:
-            deletes = _export_deletes(store, intacct, run, timezone)
+            deletes = _export_deletes(store, intacct, run, timezone, remaining_ms)
         except FunctionError as exc:
             warnings.append(f"deletes were not exported: AUDITHISTORY is not readable ({exc})")
     status = "succeeded" if rec.ok else "failed"
@@ -120,7 +143,7 @@ def finalise(
     return detail
 
 
-def _recount(intacct: Intacct, run_id: str, spec: ExportSpec) -> int | None:
+def _recount(intacct: Intacct, run_id: str, spec: ExportSpec, remaining_ms: RemainingMs) -> int | None:
     """Ask Intacct for the current number of matching records (one transaction, only on a mismatch)."""
     query = Query(
         object=spec.object,
@@ -128,11 +151,16 @@ def _recount(intacct: Intacct, run_id: str, spec: ExportSpec) -> int | None:
         filter=filter_from_dict(spec.filter) if spec.filter else None,
         page_size=1,
     )
-    return intacct.query(run_id, spec.entity, query).total_count
+    return intacct.query(run_id, spec.entity, query, remaining_ms).total_count
 
 
 def _audit_trail(
-    intacct: Intacct, run: ExportRun, since_local: str, fields: tuple[str, ...], mode: str | None = None
+    intacct: Intacct,
+    run: ExportRun,
+    since_local: str,
+    fields: tuple[str, ...],
+    remaining_ms: RemainingMs,
+    mode: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """AUDITHISTORY rows of the run's object since a tenant-local time (optionally one access mode), read
     by keyset pages like any export. Raises FunctionError when the audit trail is not readable."""
@@ -151,12 +179,15 @@ def _audit_trail(
         page_size=AUDIT_PAGE_SIZE,
         entity=run.spec.entity,
     )
+    entity = run.spec.entity
     yield from keyset_records(
-        task, lambda query, peek=None: intacct.query(run.run_id, run.spec.entity, query)
+        task, lambda query, peek=None: intacct.query(run.run_id, entity, query, remaining_ms)
     )
 
 
-def _changes_since(intacct: Intacct, run: ExportRun, timezone: str) -> dict[str, int] | None:
+def _changes_since(
+    intacct: Intacct, run: ExportRun, timezone: str, remaining_ms: RemainingMs
+) -> dict[str, int] | None:
     """Creates, modifications and deletes of the object recorded in AUDITHISTORY since the run started
     (usually one transaction); None when the audit trail is not readable."""
     if not run.started_at:
@@ -165,7 +196,7 @@ def _changes_since(intacct: Intacct, run: ExportRun, timezone: str) -> dict[str,
     since = utc_to_intacct(datetime.fromisoformat(run.started_at) - timedelta(minutes=1), timezone)
     counts = {"C": 0, "M": 0, "D": 0}
     try:
-        for row in _audit_trail(intacct, run, since, ("ACCESSMODE",)):
+        for row in _audit_trail(intacct, run, since, ("ACCESSMODE",), remaining_ms):
             mode = str(row.get("ACCESSMODE") or "")
             counts[mode] = counts.get(mode, 0) + 1
     except FunctionError as exc:
@@ -174,14 +205,15 @@ def _changes_since(intacct: Intacct, run: ExportRun, timezone: str) -> dict[str,
     return counts
 
 
-def _export_deletes(store: Store, intacct: Intacct, run: ExportRun, timezone: str) -> dict[str, Any]:
+def _export_deletes(
+    store: Store, intacct: Intacct, run: ExportRun, timezone: str, remaining_ms: RemainingMs
+) -> dict[str, Any]:
     """Tombstones from AUDITHISTORY (access mode D) since the window start, beside the data."""
     assert run.window is not None
     spec = run.spec
     tombstones = []
-    rows = _audit_trail(
-        intacct, run, run.window["start_tenant_local"], ("OBJECTKEY", "ACCESSTIME", "USERID"), "D"
-    )
+    fields = ("OBJECTKEY", "ACCESSTIME", "USERID")
+    rows = _audit_trail(intacct, run, run.window["start_tenant_local"], fields, remaining_ms, "D")
     for r in rows:
         accessed = str(r.get("ACCESSTIME") or "")
         tombstones.append(

@@ -15,6 +15,11 @@ from intacct_sync.observability import logger
 from intacct_sync.steps.ports import State, Store
 from intacct_sync.steps.runs import load_run
 
+# Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
+# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
+# retries never multiply across layers.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = ()
+
 
 def plan(store: Store, state: State, ref: RunRef) -> SegmentsPlanned:
     """Plan the run's segments (``export.plan.plan_run``) and store their cursors (``layout.plan_key``);

@@ -63,22 +63,33 @@ class ProgressSink(Protocol):
     def record_pages(self, run_id: str, pages: int, records: int) -> None: ...
 
 
+RemainingMs = Callable[[], int]  # the invocation's time left, in milliseconds
+
+
 class PageCalls(Protocol):
     """A page Task's calls under one held tenant slot (see ``tenant.PageCalls``)."""
 
     query: Callable[[Query, Callable[[bytes], None] | None], QueryPage]
     progress: ProgressSink
-    remaining_ms: Callable[[], int]
+    remaining_ms: RemainingMs
+    reserve_ms: int
 
 
 class Intacct(Protocol):
-    """The tenant's Intacct: every call under the tenant's concurrency limit and billed to a run."""
+    """The tenant's Intacct: every call under the tenant's concurrency limit, billed to a run, and done
+    within the invocation's time (``remaining_ms``)."""
 
-    def session(self, run_id: str | None, entity: str | None) -> tuple[ApiSession, bool]: ...
+    def session(
+        self, run_id: str | None, entity: str | None, remaining_ms: RemainingMs
+    ) -> tuple[ApiSession, bool]: ...
 
-    def query(self, run_id: str, entity: str | None, query: Query) -> QueryPage: ...
+    def query(
+        self, run_id: str, entity: str | None, query: Query, remaining_ms: RemainingMs
+    ) -> QueryPage: ...
 
-    def lookup(self, run_id: str, entity: str | None, object_name: str) -> list[FieldInfo]: ...
+    def lookup(
+        self, run_id: str, entity: str | None, object_name: str, remaining_ms: RemainingMs
+    ) -> list[FieldInfo]: ...
 
     def page_calls(
         self, run_id: str, entity: str | None, remaining_ms: Callable[[], int]

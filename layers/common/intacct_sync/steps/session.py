@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from intacct_sync.export.payloads import RunRef, SessionReady
-from intacct_sync.steps.ports import Intacct, Store
+from intacct_sync.intacct import ThrottledError
+from intacct_sync.steps.ports import Intacct, RemainingMs, Store
 from intacct_sync.steps.runs import load_run
 
+# Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
+# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
+# retries never multiply across layers.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (TimeoutError, ThrottledError)
 
-def get_session(store: Store, intacct: Intacct, ref: RunRef) -> SessionReady:
+
+def get_session(store: Store, intacct: Intacct, ref: RunRef, remaining_ms: RemainingMs) -> SessionReady:
     """A valid session for the run's entity (``getAPISession`` only when none is cached or it is about to
     expire); its expiry only, never the session id."""
     run = load_run(store, ref.run_id)
-    session, refreshed = intacct.session(ref.run_id, run.spec.entity)
+    session, refreshed = intacct.session(ref.run_id, run.spec.entity, remaining_ms)
     return SessionReady(expires_at=session.expires_at.isoformat(), refreshed=refreshed)

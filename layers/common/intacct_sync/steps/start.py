@@ -16,14 +16,31 @@ from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import RESUME_KEY, ExportSpec, validate_run_id
 from intacct_sync.export.summaries import landed_parts
 from intacct_sync.export.window import combine_filters, utc_to_intacct, window_filter, window_start
+from intacct_sync.intacct import PossiblyStillRunningError, SessionExpiredError, ThrottledError
 from intacct_sync.observability import logger
 from intacct_sync.settings import Settings
-from intacct_sync.steps.ports import Intacct, State, Store
+from intacct_sync.steps.ports import Intacct, RemainingMs, State, Store
 from intacct_sync.steps.runs import load_run, now, save_run
+
+# Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
+# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
+# retries never multiply across layers.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    TimeoutError,
+    SessionExpiredError,
+    PossiblyStillRunningError,
+    ThrottledError,
+)
 
 
 def start_export(
-    settings: Settings, store: Store, state: State, intacct: Intacct, run_id: Any, request: Any
+    settings: Settings,
+    store: Store,
+    state: State,
+    intacct: Intacct,
+    run_id: Any,
+    request: Any,
+    remaining_ms: RemainingMs,
 ) -> ExportStarted:
     """Validate ``request`` (the execution input) and store the run document under ``run_id`` (the
     execution name). Raises InvalidExportRequest naming the problem before anything is sent to Intacct,
@@ -55,14 +72,16 @@ def start_export(
             )
     estimate = max(1, page_count(state.last_total(spec.object) or 0, spec.page_size))
     check_budget(settings.monthly_transaction_budget, state.month_transactions(), estimate, "this export")
-    fields = _resolve_fields(store, intacct, spec, run_id)
+    fields = _resolve_fields(store, intacct, spec, run_id, remaining_ms)
     run = ExportRun(run_id, now(), replace(spec, fields=fields, filter=effective_filter), window)
     save_run(store, run)
     logger.info("export started", extra={"run_id": run_id, "object": spec.object, "mode": spec.mode})
     return ExportStarted(run_id=run_id, resume=False)
 
 
-def _resolve_fields(store: Store, intacct: Intacct, spec: ExportSpec, run_id: str) -> tuple[str, ...]:
+def _resolve_fields(
+    store: Store, intacct: Intacct, spec: ExportSpec, run_id: str, remaining_ms: RemainingMs
+) -> tuple[str, ...]:
     """The fields to select: as requested, else every field from ``lookup`` (cached in the bucket so
     discovery costs one transaction per object, not one per run). Key and modified fields always."""
     fields = spec.fields
@@ -72,7 +91,8 @@ def _resolve_fields(store: Store, intacct: Intacct, spec: ExportSpec, run_id: st
         if cached and cached.get("fields"):
             fields = tuple(cached["fields"])
         else:
-            fields = tuple(info.name for info in intacct.lookup(run_id, spec.entity, spec.object))
+            infos = intacct.lookup(run_id, spec.entity, spec.object, remaining_ms)
+            fields = tuple(info.name for info in infos)
             store.put_json(cache_key, {"object": spec.object, "fields": list(fields), "fetched_at": now()})
     extra = [f for f in (spec.key_field, spec.modified_field) if f not in fields]
     return tuple(extra) + tuple(fields)

@@ -1,0 +1,113 @@
+"""The state machine and the steps agree: every error a Retry or Catch names is an exception class the
+step can raise, and every key a state passes or selects is a field of the step's typed payload."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import fields
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import intacct_sync.errors
+import intacct_sync.intacct
+from intacct_sync.export import payloads
+from tests.conftest import ROOT
+
+ASL = json.loads((ROOT / "statemachine" / "export.asl.json").read_text())
+# Errors Lambda itself raises when invoking a function (AWS error-handling docs), not our code's.
+LAMBDA_SERVICE_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+# What each Task state sends and gets back.
+PAYLOADS: dict[str, tuple[type[payloads.Payload] | None, type[payloads.Payload]]] = {
+    "Start export": (None, payloads.ExportStarted),
+    "Get API session": (payloads.RunRef, payloads.SessionReady),
+    "Fetch first page": (payloads.RunRef, payloads.FirstPageFetched),
+    "Fetch segment's first page": (payloads.SegmentStartTask, payloads.SegmentStartFetched),
+    "Plan segments": (payloads.RunRef, payloads.SegmentsPlanned),
+    "Fetch segment pages": (payloads.SegmentPagesTask, payloads.SegmentPagesFetched),
+    "Finalise export": (payloads.RunRef, payloads.ExportFinalised),
+    "Record failure": (None, payloads.ExportFinalised),
+}
+
+
+def tasks(states: dict[str, Any] | None = None) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(name, state, its enclosing Map state or {}) for every Task, Map iterations included."""
+    for name, state in (states or ASL["States"]).items():
+        if state["Type"] == "Task":
+            yield name, state, {}
+        if state["Type"] == "Map":
+            for inner, inner_state, _ in tasks(state["ItemProcessor"]["States"]):
+                yield inner, inner_state, state
+
+
+def step_module(task: dict[str, Any]) -> ModuleType:
+    """The steps module the Task's function calls, read from the function's handler."""
+    function = task["Parameters"]["FunctionName"].removeprefix("${").removesuffix("Arn}")
+    handler = (ROOT / "functions" / _code_folder(function) / "app.py").read_text()
+    (module,) = re.findall(r"from intacct_sync\.steps import (\w+)", handler)
+    return importlib.import_module(f"intacct_sync.steps.{module}")
+
+
+def _code_folder(function: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", function.removesuffix("Function")).lower()
+
+
+def exception_class(name: str) -> type[BaseException] | None:
+    for module in (intacct_sync.errors, intacct_sync.intacct, __builtins__):
+        found = module.get(name) if isinstance(module, dict) else getattr(module, name, None)
+        if inspect.isclass(found) and issubclass(found, BaseException):
+            return found
+    return None
+
+
+def test_every_state_machine_task_is_covered_here():
+    assert {name for name, _, _ in tasks()} == set(PAYLOADS)
+
+
+@pytest.mark.parametrize(("name", "task", "_map"), list(tasks()), ids=[n for n, _, _ in tasks()])
+def test_retries_name_exactly_the_steps_transient_errors(name, task, _map):
+    module = step_module(task)
+    (retry,) = task["Retry"]
+    named = set(retry["ErrorEquals"]) - LAMBDA_SERVICE_ERRORS
+    assert all(exception_class(n) for n in named), named
+    assert named == {error.__name__ for error in module.TRANSIENT_ERRORS}
+
+
+@pytest.mark.parametrize(("name", "task", "_map"), list(tasks()), ids=[n for n, _, _ in tasks()])
+def test_caught_errors_are_classes_the_step_raises(name, task, _map):
+    source = inspect.getsource(step_module(task))
+    for catch in task.get("Catch", []):
+        for error in set(catch["ErrorEquals"]) - {"States.ALL"}:
+            assert exception_class(error), error
+            assert f"raise {error}(" in source, f"{name} catches {error}, which its step never raises"
+
+
+@pytest.mark.parametrize(("name", "task", "enclosing"), list(tasks()), ids=[n for n, _, _ in tasks()])
+def test_states_pass_and_select_only_payload_fields(name, task, enclosing):
+    given, returned = PAYLOADS[name]
+    sent = dict(task["Parameters"].get("Payload", {}))
+    if given is not None and "Payload.$" in task["Parameters"]:  # a Map item: its ItemSelector
+        sent = dict(enclosing["ItemSelector"])
+    # A segment's loop carries its Task's output (SegmentPagesFetched) as the next Task's input; the
+    # Choice reads "finished" from it and the step reads only its own fields.
+    loop_state = {"finished"} if name == "Fetch segment pages" else set()
+    names = {key.removesuffix(".$") for key in sent} - {"step"} - loop_state
+    if given is not None:
+        assert names == {f.name for f in fields(given) if f.name in names}
+        assert {f.name for f in fields(given) if f.default is f.default_factory} <= names | {"cursor"}
+    selected = {
+        path.removeprefix("$.Payload.")
+        for key, path in task.get("ResultSelector", {}).items()
+        if key.endswith(".$") and path.startswith("$.Payload.")
+    }
+    assert selected <= {f.name for f in fields(returned)}, selected
