@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,58 +14,112 @@ from intacct_sync.export.pages import PageTask, fetch_pages, return_format
 from intacct_sync.export.parts import PartSummary, decode_part
 from intacct_sync.intacct import GatewayError, Query, QueryPage
 
+FAKES: list[FakeIntacct] = []
+
+
+@pytest.fixture(autouse=True)
+def no_fetcher_stalled():
+    """A fake left waiting for the fetcher (which swallows a page's failure) fails the test."""
+    FAKES.clear()
+    yield
+    assert not any(fake.stalled for fake in FAKES), "the fetcher never reached a point the fake waited for"
+
 
 @dataclass
 class FakeIntacct:
-    """RECORDNO-keyed records answering `query` with keyset bounds and offsets, like the gateway."""
+    """RECORDNO-keyed records answering `query` with keyset bounds and offsets, like the gateway.
+
+    Interleavings are forced with events, never with sleeps: before a JSON body is shown (when the
+    fetcher decides whether to send the next query ahead) the fake waits until every page handed over
+    so far has landed (``landed``: pages the sink was told of); with ``hold_parse`` it then keeps the
+    page "being parsed" until the next query has arrived."""
 
     keys: list[int]
+    landed: Any = None  # () -> pages landed so far; None: no waiting
     calls: list[Query] = field(default_factory=list)
     fail_on_call: int | None = None
     before_call: Any = None  # hook(call_number) to change the data between calls
     body_lies_on_call: int | None = None  # that call's raw JSON body names another last key
-    parse_seconds: float = 0.0  # time between a JSON body's arrival and its records
-    latency_seconds: float = 0.0  # time a call is in flight
+    dropped_calls: frozenset[int] = frozenset()  # calls the fetcher is expected to drop (wrong guesses)
+    hold_parse: bool = False
     in_flight: int = 0
     peak_in_flight: int = 0
     sent_while_parsing: int = 0  # calls sent while an earlier JSON page was still being parsed
     parsing: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    stalled: bool = False
+    answered: list[int] = field(default_factory=list)  # calls that returned records
+    completed: set[int] = field(default_factory=set)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def _all_landed_before(self, number: int) -> bool:
+        """Every earlier call has returned, and every page they handed over has landed."""
+        if not self.completed.issuperset(range(1, number)):
+            return False
+        handed = [n for n in self.answered if n < number and n not in self.dropped_calls]
+        return bool(self.landed() >= len(handed))
+
+    def __post_init__(self) -> None:
+        FAKES.append(self)
+
+    def poke(self) -> None:
+        """Something the fake waits for may have changed (a page landed)."""
+        with self._changed:
+            self._changed.notify_all()
+
+    def _wait(self, until: Any) -> None:
+        """Wait for the fetcher to get somewhere; a fetcher that never does is recorded as ``stalled``
+        (the fetching threads swallow a page's failure, so tests assert on it)."""
+        with self._changed:
+            if not self._changed.wait_for(until, timeout=10):
+                self.stalled = True
 
     def __call__(self, query: Query, peek: Any = None) -> QueryPage:
-        with self._lock:
+        with self._changed:
             self.calls.append(query)
             number = len(self.calls)
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             self.sent_while_parsing += self.parsing > 0
+            self._changed.notify_all()
         try:
-            time.sleep(self.latency_seconds)
             if self.before_call:
                 self.before_call(number)
             if number == self.fail_on_call:
+                self._done(number, [])
                 raise GatewayError("HTTP-502", "bad gateway", http_status=502, function="query")
             matching = [k for k in sorted(self.keys) if _matches(k, query)]
             page = matching[query.offset : query.offset + query.page_size]
             records = [{"RECORDNO": str(k), "NAME": f"n{k}", "WHENMODIFIED": None} for k in page]
         finally:
-            with self._lock:
+            with self._changed:
                 self.in_flight -= 1  # the response has arrived; what follows is the caller's parsing
         if query.return_format == "json":
             if peek is not None:
+                if self.landed is not None:
+                    self._wait(lambda: self._all_landed_before(number))
                 lie = number == self.body_lies_on_call and records
                 shown = [*records[:-1], {**records[-1], "RECORDNO": "999999"}] if lie else records
-                with self._lock:
+                with self._changed:
                     self.parsing += 1
                 try:
                     peek(json.dumps(shown).encode())
-                    time.sleep(self.parse_seconds)
+                    if self.hold_parse and len(records) == query.page_size:
+                        self._wait(lambda: len(self.calls) > number)
                 finally:
-                    with self._lock:
+                    with self._changed:
                         self.parsing -= 1
+            self._done(number, records)
             return QueryPage(records, len(records), None, None, query.offset)
         remaining = len(matching) - query.offset - len(page)
+        self._done(number, records)
         return QueryPage(records, len(records), len(matching), remaining, query.offset)
+
+    def _done(self, number: int, records: list[Any]) -> None:
+        with self._changed:
+            if records:
+                self.answered.append(number)
+            self.completed.add(number)
+            self._changed.notify_all()
 
     @property
     def formats(self) -> list[str]:
@@ -94,8 +147,12 @@ class Sink:
     def put_part(self, summary: PartSummary, body: bytes) -> None:
         self.parts[summary.key] = (summary, body)
 
+    on_record: Any = None  # told after each page landed
+
     def record_pages(self, run_id: str, pages: int, records: int) -> None:
         self.progress.append((pages, records))
+        if self.on_record is not None:
+            self.on_record()
 
     def keys(self) -> list[int]:
         return [int(r["RECORDNO"]) for key in sorted(self.parts) for r in decode_part(self.parts[key][1])]
@@ -203,12 +260,14 @@ def test_return_format(after_key, hint, expected):
 
 
 def test_the_next_query_leaves_while_a_json_page_is_parsed_and_costs_nothing_extra():
-    # Given 30 records in pages of 3 whose parsing takes a while
-    intacct, sink = FakeIntacct(list(range(1, 31)), parse_seconds=0.02, latency_seconds=0.05), Sink()
+    # Given 30 records in pages of 3, each JSON page still being parsed when the next query could leave
+    sink = Sink()
+    intacct = FakeIntacct(list(range(1, 31)), landed=lambda: len(sink.progress), hold_parse=True)
+    sink.on_record = intacct.poke
     # When they are fetched in one task
     result = fetch_pages(task(), intacct, sink, sink)
-    # Then the queries after JSON pages left before those pages were parsed...
-    assert intacct.sent_while_parsing >= 5
+    # Then the query after every full JSON page (calls 2 to 9) left before that page was parsed...
+    assert intacct.sent_while_parsing == 8
     # ...yet the calls are exactly a sequential fetch's: ceil(30 / 3), none repeated, one at a time
     assert len(intacct.calls) == 10
     assert len({(q.filter.to_dict() if q.filter else None, q.offset).__repr__() for q in intacct.calls}) == 10
@@ -219,10 +278,14 @@ def test_the_next_query_leaves_while_a_json_page_is_parsed_and_costs_nothing_ext
 
 def test_a_body_whose_raw_last_key_is_wrong_costs_one_call_and_loses_nothing():
     # Given a JSON page whose raw text names a last key its parsed records do not have
-    intacct, sink = (
-        FakeIntacct(list(range(1, 31)), body_lies_on_call=3, parse_seconds=0.01, latency_seconds=0.05),
-        Sink(),
+    sink = Sink()
+    intacct = FakeIntacct(
+        list(range(1, 31)),
+        landed=lambda: len(sink.progress),
+        body_lies_on_call=3,
+        dropped_calls=frozenset({4}),
     )
+    sink.on_record = intacct.poke
     result = fetch_pages(task(), intacct, sink, sink)
     # Then the query sent on that guess is dropped and the right one sent: one extra call, same data
     assert sink.keys() == list(range(1, 31))
@@ -232,7 +295,9 @@ def test_a_body_whose_raw_last_key_is_wrong_costs_one_call_and_loses_nothing():
 
 
 def test_queries_sent_ahead_never_exceed_the_task_page_limit():
-    intacct, sink = FakeIntacct(list(range(1, 31)), parse_seconds=0.02, latency_seconds=0.05), Sink()
+    sink = Sink()
+    intacct = FakeIntacct(list(range(1, 31)), landed=lambda: len(sink.progress))
+    sink.on_record = intacct.poke
     result = fetch_pages(task(max_pages=4), intacct, sink, sink)
     assert len(intacct.calls) == 4
     assert (result.pages, result.done, result.next_task.after_key) == (4, False, "12")
@@ -243,10 +308,9 @@ def test_queries_sent_ahead_never_exceed_the_task_page_limit():
 
 
 def test_a_failure_of_a_query_sent_ahead_keeps_the_landed_pages():
-    intacct, sink = (
-        FakeIntacct(list(range(1, 31)), fail_on_call=4, parse_seconds=0.01, latency_seconds=0.05),
-        Sink(),
-    )
+    sink = Sink()
+    intacct = FakeIntacct(list(range(1, 31)), landed=lambda: len(sink.progress), fail_on_call=4)
+    sink.on_record = intacct.poke
     result = fetch_pages(task(), intacct, sink, sink)
     assert (result.done, result.pages, result.next_task.after_key) == (False, 3, "9")
     again = fetch_pages(result.next_task, intacct, sink, sink)

@@ -382,16 +382,18 @@ class PageFetcher:
                         if total is None:
                             total = page.total_count
                         remaining = page.num_remaining
-                        if page.records:
-                            summary = self._land(item, parts)
-                            first_part = first_part or summary.key
-                            first_key = first_key or summary.first_key
-                            last_key = summary.last_key
-                            pages += 1
-                            records += summary.records
-                            progress.record_pages(task.run_id, 1, summary.records)
                         current, done = item.following, item.done
-                        self._unlanded.release()
+                        if not page.records:
+                            self._unlanded.release()
+                            continue
+                        summary = self._land(item, parts)
+                        self._unlanded.release()  # landed: room for the next page before progress is told
+                        first_part = first_part or summary.key
+                        first_key = first_key or summary.first_key
+                        last_key = summary.last_key
+                        pages += 1
+                        records += summary.records
+                        progress.record_pages(task.run_id, 1, summary.records)
                 finally:
                     self._stop.set()
                     self._unlanded.release()  # a fetching thread waiting for room sees the stop
