@@ -232,6 +232,8 @@ class LocalStack:
     failures: list[dict[str, str]] = field(default_factory=list)
     # logical id -> invocation numbers (1-based) that crash as a Lambda runtime would (fault injection)
     crashes: dict[str, set[int]] = field(default_factory=dict)
+    # logical id -> a handler to run instead of the function's own (fault injection, e.g. one that hangs)
+    overrides: dict[str, Callable[[dict[str, Any], Any], Any]] = field(default_factory=dict)
     in_flight: int = 0  # handler threads still running (an ended invocation's included)
     stopping: threading.Event = field(default_factory=threading.Event)
     _running: set[Invocation] = field(default_factory=set)
@@ -240,6 +242,8 @@ class LocalStack:
 
     def handler(self, logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
         """Load the function's app.py once, under a unique module name (every function has an app.py)."""
+        if logical_id in self.overrides:
+            return self.overrides[logical_id]
         with self._lock:
             if logical_id not in self._modules:
                 props = self.functions[logical_id]
