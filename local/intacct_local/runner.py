@@ -20,7 +20,7 @@ import boto3
 from intacct_local.emulated_aws import REGION, LocalStack, local_aws
 from intacct_local.errors import RunError
 from intacct_local.failures import Failure, explain
-from intacct_local.layer import StateTable, layout, logger
+from intacct_local.layer import PartSummary, StateTable, layout, logger
 from intacct_local.outdir import OutDir
 from intacct_local.progress import ProgressBar
 from intacct_local.terminal import StopRequest
@@ -265,6 +265,9 @@ class LocalPipeline:
             error = (manifest or {}).get("error") or described.get("cause") or described.get("error")
             error = json.dumps(error) if isinstance(error, dict) else str(error)
         state = StateTable(boto3.client("dynamodb", region_name=REGION), self.stack.table)
+        progress = state.run_progress(run_id)
+        if stopped:  # the counters are written every few seconds: count what is in the bucket instead
+            progress.update(self.landed(object_name, run_id))
         return RunResult(
             status="ABORTED" if stopped else described["status"],  # as StopExecution leaves it
             run_id=run_id,
@@ -277,10 +280,23 @@ class LocalPipeline:
             failures=list(self.stack.failures),
             failure=failure,
             stopped=stopped,
-            progress=state.run_progress(run_id),
+            progress=progress,
             object=object_name,
             gateway=self.sim.url if self.sim else str(options.gateway_url or ""),
         )
+
+    def landed(self, object_name: str, run_id: str) -> dict[str, int]:
+        """The pages (parts) and records a run has in the bucket."""
+        s3 = boto3.client("s3", region_name=REGION)
+        pages = records = 0
+        prefix = layout.run_prefix(object_name, run_id)
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.stack.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                if item["Key"].rsplit("/", 1)[-1].startswith("part-"):
+                    head = s3.head_object(Bucket=self.stack.bucket, Key=item["Key"])
+                    summary = PartSummary.from_metadata(item["Key"], head.get("Metadata", {}), item["Size"])
+                    pages, records = pages + 1, records + summary.records
+        return {"pages": pages, "records": records}
 
     def _gateway_transactions(self) -> int | None:
         if not self.sim:

@@ -131,6 +131,7 @@ def test_ctrl_c_stops_at_once_the_resume_completes_the_run_and_out_keeps_everyth
     assert found, stderr
     landed, run_id = int(found.group(1)), found.group(2)
     assert 1 <= landed < 20
+    assert len(list((tmp_path / "exports" / "object=CUSTOMER" / f"run_id={run_id}").glob("part-*"))) == landed
     # And the simulator it started has stopped with it
     assert not any(alive(pid) for pid in simulator)
 
