@@ -235,6 +235,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: b
         settings.update({k: v for k, v in saved.items() if k in settings})
     stop = StopRequest()
     name = new_run_name(settings["object"])
+    try:
+        out.log_path(name).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"argument --out: cannot write to {args.out}: {exc.strerror or exc}")
     options = RunOptions(
         **settings,
         out=args.out,
@@ -333,10 +337,16 @@ def entrypoint() -> None:
     try:
         code = main(exit_hard=True)
     except Exception as exc:
-        traceback.print_exc()  # to the log, where fd 2 points once a run has started
+        where = "the run's log"
+        if os.path.samestat(os.fstat(2), os.fstat(terminal.fileno())):  # not redirected yet
+            fd, name = tempfile.mkstemp(prefix="intacct-sync-error-", suffix=".log")
+            os.dup2(fd, 2)
+            os.close(fd)
+            where = name
+        traceback.print_exc()
+        sys.stderr.flush()
         terminal.write(
-            f"intacct-sync: internal error ({type(exc).__name__}: {str(exc)[:200]}); "
-            "the log under --out has the details\n"
+            f"intacct-sync: internal error ({type(exc).__name__}: {str(exc)[:200]}); details in {where}\n"
         )
         code = 70
     terminal.close()

@@ -423,6 +423,7 @@ CLI_CASES = [
     ("filter-no-op", ["run", "--filter", '{"field": "STATUS"}'], "--filter"),
     ("resume-not-a-run-id", ["run", "--resume", "../../etc"], "--resume"),
     ("resume-unknown-run", ["run", "--resume", "local-customer-1", "--out", "no-such-folder"], "--resume"),
+    ("out-under-a-file", ["run", "--out", "/dev/null/out"], "--out"),
     ("fields-breakout", ["run", "--fields", "NAME,<x/>"], "--fields"),
     ("fields-repeated", ["run", "--fields", "NAME,name"], "--fields"),
     ("fields-too-many", ["run", "--fields", ",".join(f"F{i}" for i in range(501))], "--fields"),
