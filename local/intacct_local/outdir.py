@@ -25,6 +25,7 @@ import boto3
 
 from intacct_local.emulated_aws import REGION, LocalStack
 from intacct_local.errors import RunError
+from intacct_local.layer import PartSummary
 
 STATE_DIR = "_local"
 # Concurrency leases belong to calls in flight: a later run must never wait for one a stopped run held.
@@ -47,7 +48,9 @@ def _write_atomically(path: Path, data: bytes) -> None:
 class OutDir:
     root: Path
     warnings: list[str] = field(default_factory=list)
-    _restored: dict[str, str] = field(default_factory=dict)  # key -> ETag of what was loaded back
+    _seen: dict[str, str] = field(default_factory=dict)  # key -> ETag on disk (loaded back or written)
+    _skipped: set[str] = field(default_factory=set)  # keys not written (a file of the user's in the way)
+    _objects: dict[str, dict[str, Any]] | None = None  # the index, read once
 
     @property
     def state_dir(self) -> Path:
@@ -93,8 +96,20 @@ class OutDir:
         _write_atomically(self.state_dir / name, json.dumps(document, indent=1, sort_keys=True).encode())
 
     def _index(self) -> dict[str, dict[str, Any]]:
-        index: dict[str, dict[str, Any]] = self._read_json("objects.json", {})
-        return index
+        if self._objects is None:
+            self._objects = self._read_json("objects.json", {})
+        assert self._objects is not None
+        return self._objects
+
+    def landed(self, run_prefix: str) -> dict[str, int]:
+        """The pages (parts) and records written to this folder under a run's prefix."""
+        pages = records = 0
+        for key, entry in self._index().items():
+            if key.startswith(run_prefix) and key.rsplit("/", 1)[-1].startswith("part-"):
+                size = (self.root / key).stat().st_size if (self.root / key).is_file() else 0
+                pages += 1
+                records += PartSummary.from_metadata(key, entry.get("metadata") or {}, size).records
+        return {"pages": pages, "records": records}
 
     def save_run(self, name: str, settings: dict[str, Any]) -> None:
         """What a run was started with (to resume it with the same source and options)."""
@@ -126,40 +141,51 @@ class OutDir:
                 Metadata=entry.get("metadata") or {},
                 ContentType=entry.get("content_type") or "binary/octet-stream",
             )
-            self._restored[key] = response["ETag"]
+            self._seen[key] = response["ETag"]
 
-    def save(self, stack: LocalStack) -> list[Path]:
-        """Write the bucket's new and changed objects as files and the state table's items; returns the
-        files written. A file in the way that the runner did not write is kept, with a warning."""
+    def sync(self, stack: LocalStack) -> list[Path]:
+        """Write the bucket's objects that are new or changed since the last sync as files; returns them.
+        Called while a run goes on, so that a stop has little left to write. A file in the way that the
+        runner did not write is kept, with a warning."""
         s3 = boto3.client("s3", region_name=REGION)
         index = self._index()
         written: list[Path] = []
         root = self.root.resolve()
-        try:
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket):
-                for item in page.get("Contents", []):
-                    key, etag = item["Key"], item["ETag"]
-                    target = self.root / key
-                    if not target.resolve().is_relative_to(root) or key.startswith(f"{STATE_DIR}/"):
-                        self.warnings.append(f"bucket key {key[:200]!r} not written: it is not a plain path")
-                        continue
-                    if self._restored.get(key) == etag and target.is_file():
-                        continue  # loaded from this folder and unchanged
-                    if target.exists() and key not in index:
-                        self.warnings.append(f"kept {target}: the runner did not write it, so it stays")
-                        continue
-                    response = s3.get_object(Bucket=stack.bucket, Key=key)
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket):
+            for item in page.get("Contents", []):
+                key, etag = item["Key"], item["ETag"]
+                if self._seen.get(key) == etag or key in self._skipped:
+                    continue
+                target = self.root / key
+                if not target.resolve().is_relative_to(root) or key.startswith(f"{STATE_DIR}/"):
+                    self._skipped.add(key)
+                    self.warnings.append(f"bucket key {key[:200]!r} not written: it is not a plain path")
+                    continue
+                if target.exists() and key not in index:
+                    self._skipped.add(key)
+                    self.warnings.append(f"kept {target}: the runner did not write it, so it stays")
+                    continue
+                response = s3.get_object(Bucket=stack.bucket, Key=key)
+                try:
                     _write_atomically(target, response["Body"].read())
-                    index[key] = {
-                        "etag": etag,
-                        "metadata": response.get("Metadata") or {},
-                        "content_type": response.get("ContentType"),
-                    }
-                    written.append(target)
-        finally:
-            self._write_json("objects.json", index)
-            self._write_json("table.json", self._table_items(stack))
+                except OSError as exc:
+                    raise RunError(f"cannot write {target}: {exc.strerror or exc}") from None
+                index[key] = {
+                    "etag": etag,
+                    "metadata": response.get("Metadata") or {},
+                    "content_type": response.get("ContentType"),
+                }
+                self._seen[key] = etag
+                written.append(target)
         return written
+
+    def save(self, stack: LocalStack) -> list[Path]:
+        """Sync the objects, then keep the index and the state table's items for the next run."""
+        try:
+            return self.sync(stack)
+        finally:
+            self._write_json("objects.json", self._index())
+            self._write_json("table.json", self._table_items(stack))
 
     @staticmethod
     def _table_items(stack: LocalStack) -> list[dict[str, Any]]:

@@ -183,11 +183,15 @@ def wait_for(
     run_id: str,
     bar: ProgressBar | None,
     stop: threading.Event | None = None,
+    tick: Callable[[], Any] | None = None,
+    tick_interval_s: float = 2.0,
 ) -> dict[str, Any] | None:
-    """Poll the execution until it ends (its description) or `stop` is set (None)."""
+    """Poll the execution until it ends (its description) or `stop` is set (None); `tick` runs every
+    `tick_interval_s` meanwhile (e.g. writing what has landed)."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
     state = StateTable(boto3.client("dynamodb", region_name=REGION), stack.table)
     stop = stop or threading.Event()
+    ticked = time.monotonic()
     while True:
         described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
         if bar:
@@ -200,6 +204,9 @@ def wait_for(
             )
         if described["status"] != "RUNNING":
             return described
+        if tick is not None and time.monotonic() - ticked >= tick_interval_s:
+            tick()
+            ticked = time.monotonic()
         if stop.wait(0.2):
             return None
 
@@ -213,12 +220,19 @@ class LocalPipeline:
     options: RunOptions
 
     def export(
-        self, request: dict[str, Any] | None = None, *, name: str | None = None, stream: TextIO | None = None
+        self,
+        request: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        stream: TextIO | None = None,
+        tick: Callable[[], Any] | None = None,
+        count_landed: bool = True,
     ) -> RunResult:
         """Start one execution of the real state machine and wait for it (a failed export is returned,
         not raised). `request` defaults to the options' request. When the options' `stop` is set (or the
         wait is interrupted) the run stops at once: running invocations end, the execution is stopped,
-        and the result says what had landed."""
+        and the result says what had landed (counted in the bucket, unless `count_landed` is off because
+        the caller counts it). `tick` runs every two seconds while the execution runs."""
         options = self.options
         if request is None:
             request = options.request()
@@ -232,7 +246,7 @@ class LocalPipeline:
         if stop is not None:
             stop.polling = True  # a signal now asks the loop below to stop, instead of raising
         try:
-            described = wait_for(self.stack, arn, run_id, bar, stop.event if stop else None)
+            described = wait_for(self.stack, arn, run_id, bar, stop.event if stop else None, tick)
         except KeyboardInterrupt:
             described = None
         finally:
@@ -266,7 +280,7 @@ class LocalPipeline:
             error = json.dumps(error) if isinstance(error, dict) else str(error)
         state = StateTable(boto3.client("dynamodb", region_name=REGION), self.stack.table)
         progress = state.run_progress(run_id)
-        if stopped:  # the counters are written every few seconds: count what is in the bucket instead
+        if stopped and count_landed:  # the counters are written every 2 s: count what is in the bucket
             progress.update(self.landed(object_name, run_id))
         return RunResult(
             status="ABORTED" if stopped else described["status"],  # as StopExecution leaves it
@@ -370,13 +384,22 @@ def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None
             out.save_run(name, options.settings())
         if pipeline.sim is not None:
             pipeline.sim.reset_stats()
+        written: list[Path] = []
+        stack = pipeline.stack
         try:
-            result = pipeline.export(name=name, stream=None if options.quiet else stream)
+            result = pipeline.export(
+                name=name,
+                stream=None if options.quiet else stream,
+                tick=(lambda: written.extend(out.sync(stack))) if out else None,
+                count_landed=out is None,
+            )
         finally:
-            pipeline.stack.stop()  # an ended run's leftover invocations land nothing more
+            stack.stop()  # an ended run's leftover invocations land nothing more
             if out:
-                written = out.save(pipeline.stack)
+                written += out.save(stack)
         if out:
+            if result.stopped:
+                result.progress.update(out.landed(result.run_folder))
             result.files_written = [str(p) for p in written]
             result.out, result.warnings = out.root, list(out.warnings)
             result.log_path = out.log_path(name)
