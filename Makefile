@@ -58,7 +58,7 @@ $(SAM_VENV)/.installed: | check-python
 install: $(VENV)/.installed $(SAM_VENV)/.installed ## create .venv (app + dev tools) and .venv-sam (SAM CLI)
 
 run: $(VENV)/.installed ## export 50,000 simulated customers locally (ARGS="--records 1000000 ...")
-	$(BIN)/intacct-sync run $(ARGS)
+	@$(BIN)/intacct-sync run $(ARGS)
 
 test: check-layer-python lint typecheck validate build unit ## everything CI runs: lint, types, template, sam build, all tests
 
