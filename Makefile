@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# The tools' Python (.venv, .venv-sam): 3.11 or newer, with venv (checked before a venv is made).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 SAM_VENV := .venv-sam
@@ -10,25 +11,45 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
-# sam build looks for the Lambda runtime's interpreter (python3.12) on PATH; pyenv provides it here.
-PY312 := $(shell command -v pyenv >/dev/null && pyenv versions --bare 2>/dev/null | grep -E '^3\.12' | tail -1)
-PY311 := $(shell command -v pyenv >/dev/null && pyenv versions --bare 2>/dev/null | grep -E '^3\.11' | tail -1)
-SAM_ENV := $(if $(PY312),PYENV_VERSION=$(PY311)$(if $(PY311),:)$(PY312),)
+# sam build compiles the layer's bytecode with the Lambda runtime's Python (Globals Runtime python3.12;
+# layers/common/Makefile): bytecode only loads in the interpreter version that wrote it, so no other
+# Python can stand in. Found on PATH, under pyenv or uv, or in the usual install folders, each one asked
+# its version; or named: make build LAYER_PYTHON=/path/to/python3.12. Nothing else in the build needs it.
+LAYER_PYTHON_VERSION := 3.12
+LAYER_PYTHON ?= $(shell for p in "$$(command -v python$(LAYER_PYTHON_VERSION))" \
+	$$(pyenv root 2>/dev/null)/versions/$(LAYER_PYTHON_VERSION)*/bin/python$(LAYER_PYTHON_VERSION) \
+	$$HOME/.local/share/uv/python/cpython-$(LAYER_PYTHON_VERSION)*/bin/python$(LAYER_PYTHON_VERSION) \
+	/usr/local/bin/python$(LAYER_PYTHON_VERSION) /usr/bin/python$(LAYER_PYTHON_VERSION) \
+	/opt/python/$(LAYER_PYTHON_VERSION)*/bin/python$(LAYER_PYTHON_VERSION); do \
+	[ -x "$$p" ] && "$$p" -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(LAYER_PYTHON_VERSION)")' \
+	2>/dev/null && { echo "$$p"; break; }; done)
 
 ARGS ?=
 
-.PHONY: help install run test lint format typecheck validate build unit e2e bench deploy requirements clean
+.PHONY: help install run test lint format typecheck validate build unit e2e bench deploy requirements clean \
+	check-python check-layer-python
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+# A clear line instead of a pip or venv traceback when the machine's Python cannot make the venvs.
+check-python:
+	@test -n "$(PYTHON)" || { echo "make: no python3 on PATH: install Python 3.11 or newer, or run make PYTHON=/path/to/python3" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "make: $(PYTHON) is Python %d.%d; intacct-sync needs 3.11 or newer: install it, or run make PYTHON=/path/to/python3.11" % sys.version_info[:2])'
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { v=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		echo "make: $(PYTHON) cannot create virtual environments (no venv/ensurepip); on Debian or Ubuntu: apt-get install python$$v-venv" >&2; exit 1; }
+
+check-layer-python:
+	@test -n "$(LAYER_PYTHON)" || { echo "make: sam build needs Python $(LAYER_PYTHON_VERSION), the Lambda runtime's, to compile the layer's bytecode, and found none (looked on PATH, under pyenv and uv, in /usr/local/bin, /usr/bin and /opt/python). Install it (e.g. pyenv install $(LAYER_PYTHON_VERSION), uv python install $(LAYER_PYTHON_VERSION), apt-get install python$(LAYER_PYTHON_VERSION) where the distribution has it, or python.org), or name it: make $(or $(MAKECMDGOALS),build) LAYER_PYTHON=/path/to/python$(LAYER_PYTHON_VERSION)" >&2; exit 1; }
+	@$(LAYER_PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; sys.exit(v != "$(LAYER_PYTHON_VERSION)" and f"make: LAYER_PYTHON=$(LAYER_PYTHON) is Python {v}, not $(LAYER_PYTHON_VERSION)")'
+
+$(VENV)/.installed: pyproject.toml | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-$(SAM_VENV)/.installed:
+$(SAM_VENV)/.installed: | check-python
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
@@ -37,9 +58,9 @@ $(SAM_VENV)/.installed:
 install: $(VENV)/.installed $(SAM_VENV)/.installed ## create .venv (app + dev tools) and .venv-sam (SAM CLI)
 
 run: $(VENV)/.installed ## export 50,000 simulated customers locally (ARGS="--records 1000000 ...")
-	$(BIN)/intacct-sync run $(ARGS)
+	@$(BIN)/intacct-sync run $(ARGS)
 
-test: lint typecheck validate build unit ## everything CI runs: lint, types, template, sam build, all tests
+test: check-layer-python lint typecheck validate build unit ## everything CI runs: lint, types, template, sam build, all tests
 
 lint: $(VENV)/.installed ## ruff lint + format check
 	$(BIN)/ruff check .
@@ -58,8 +79,8 @@ validate: $(VENV)/.installed $(SAM_VENV)/.installed ## sam validate --lint and c
 
 # The layer builds with layers/common/Makefile: wheels for Lambda plus precompiled bytecode, so cold starts
 # do not compile the layer's modules (a layer on read-only /opt cannot cache bytecode).
-build: $(SAM_VENV)/.installed ## sam build (no Docker); the layer ships precompiled bytecode
-	$(SAM_ENV) $(SAM) build --template template.yaml
+build: check-layer-python $(SAM_VENV)/.installed ## sam build (no Docker; needs Python 3.12 for the layer)
+	LAYER_PYTHON="$(LAYER_PYTHON)" $(SAM) build --template template.yaml
 
 unit: $(VENV)/.installed ## the pytest suite (unit, integration against the simulator, end to end)
 	$(BIN)/python -m pytest $(ARGS)

@@ -18,12 +18,13 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from intacct_local.emulated_aws import FakeLambdaContext, LocalStack, local_aws
-from intacct_local.runner import SIM_CREDENTIALS, RunOptions, credentials_from_env, simulator
-from intacct_sync.observability import logger
+from intacct_local.layer import logger
+from intacct_local.runner import SIM_CREDENTIALS, RunOptions, check_reachable, credentials_from_env, simulator
 
 FUNCTION = "ApiFunction"
 ACCOUNT_ID = "123456789012"
@@ -224,9 +225,11 @@ class ApiOptions:
     timezone: str = "America/Los_Angeles"
     gateway_url: str | None = None
     verbose: bool = False
+    log_path: Path | None = None  # where the functions' and the emulator's output goes (set by the CLI)
 
 
-def _banner(url: str, gateway: str) -> str:
+def _banner(url: str, gateway: str, log_path: Path | None = None) -> str:
+    logs = f"\nLogs (the functions', the emulator's): {log_path}\n" if log_path else ""
     return f"""intacct-sync API on {url}  (emulated AWS in this process; Intacct: {gateway})
 
   curl -s {url}/objects
@@ -235,7 +238,7 @@ def _banner(url: str, gateway: str) -> str:
   curl -s {url}/exports/<export_id>
   curl -s '{url}/exports/<export_id>/records?limit=5'
 
-Ctrl-C stops it (everything lives in memory).
+Ctrl-C or kill stops it and its simulator (everything lives in memory).{logs}
 """
 
 
@@ -250,6 +253,7 @@ def run_api(options: ApiOptions, stream: TextIO = sys.stderr) -> int:
     )
     if options.gateway_url:
         credentials = credentials_from_env()
+        check_reachable(options.gateway_url)
         sim_ctx: Any = nullcontext(None)
     else:
         credentials = dict(SIM_CREDENTIALS)
@@ -263,7 +267,7 @@ def run_api(options: ApiOptions, stream: TextIO = sys.stderr) -> int:
             "TenantTimezone": options.timezone,
         }
         quiet = {
-            "POWERTOOLS_LOG_LEVEL": "INFO" if options.verbose else "ERROR",
+            "POWERTOOLS_LOG_LEVEL": "INFO" if options.verbose or options.log_path else "ERROR",
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
         logger.setLevel(quiet["POWERTOOLS_LOG_LEVEL"])  # the shared logger exists already
@@ -271,7 +275,7 @@ def run_api(options: ApiOptions, stream: TextIO = sys.stderr) -> int:
             local_aws(credentials, parameters, quiet) as stack,
             serve_api(stack, options.host, options.port, stream) as server,
         ):
-            stream.write(_banner(server.url, gateway))
+            stream.write(_banner(server.url, gateway, options.log_path))
             stream.flush()
             try:
                 while True:

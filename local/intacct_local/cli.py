@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import shutil
+import os
+import re
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from intacct_local.runner import RunError, RunOptions, run_export, summary_table
-from intacct_sync.errors import InvalidExportRequest
-from intacct_sync.export.spec import ExportSpec, validate_fields
+from intacct_local.errors import RunError
+from intacct_local.layer import Catalogue, ExportSpec, InvalidExportRequest, logger, validate_fields
+from intacct_local.outdir import OutDir
+from intacct_local.runner import RunOptions, new_run_name, run_export, summary_table, what_happened
+from intacct_local.template import Template
+from intacct_local.terminal import (
+    Interrupted,
+    StopRequest,
+    exit_now,
+    output_to_log,
+    stop_on_signals,
+)
+
+RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 
 
 def _positive(low: int, high: int) -> Callable[[str], int]:
@@ -29,12 +45,45 @@ def _positive(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+@functools.cache
+def catalogue() -> Catalogue:
+    """The object catalogue the template deploys (its ExportObjects parameter; empty = the default)."""
+    return Catalogue.from_env({"EXPORT_OBJECTS": Template.load().parameters.get("ExportObjects", "")})
+
+
 # Checked while parsing, so a bad value is a one-line usage error (exit 2) and nothing starts.
 def _object_name(text: str) -> str:
     try:
-        return ExportSpec.from_payload({"object": text}).object
+        name = ExportSpec.from_payload({"object": text}).object
     except InvalidExportRequest as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    if catalogue().get(name) is None:
+        raise argparse.ArgumentTypeError(
+            f"{name} is not in the object catalogue ({', '.join(catalogue().names())}); the catalogue is "
+            "the ExportObjects parameter in template.yaml"
+        )
+    return name
+
+
+def _filter(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            'expected a JSON object, e.g. \'{"field": "STATUS", "op": "equalto", "value": "active"}\''
+        ) from None
+    try:
+        spec = ExportSpec.from_payload({"object": "CUSTOMER", "filter": value})
+    except InvalidExportRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    assert spec.filter is not None
+    return spec.filter
+
+
+def _run_id(text: str) -> str:
+    if not RUN_ID.match(text):
+        raise argparse.ArgumentTypeError(f"not a run id (letters, digits, - and _): {text[:100]!r}")
+    return text
 
 
 def _field_list(text: str) -> list[str]:
@@ -97,11 +146,27 @@ def build_parser() -> argparse.ArgumentParser:
         "INTACCT_USER_ID, INTACCT_USER_PASSWORD (and optional INTACCT_ENTITY_ID)",
     )
     run.add_argument(
-        "--out", type=_out_dir, default=Path("out"), help="mirror the bucket here (default ./out)"
+        "--out",
+        type=_out_dir,
+        default=Path("out"),
+        help="folder for the exported files, each run beside the others, and the state later runs "
+        "continue from (default ./out; nothing in it is ever deleted)",
     )
     run.add_argument("--seed", type=int, default=1, help="simulator data seed")
     run.add_argument("--mode", choices=["full", "incremental"], default="full")
     run.add_argument("--fields", type=_field_list, help="comma-separated field names (default: all fields)")
+    run.add_argument(
+        "--filter",
+        type=_filter,
+        help="an Intacct query filter as JSON (the workflow's filter input), e.g. "
+        '\'{"field": "STATUS", "op": "equalto", "value": "active"}\'',
+    )
+    run.add_argument(
+        "--resume",
+        type=_run_id,
+        metavar="RUN_ID",
+        help="continue a stopped or failed run kept in --out, with that run's options",
+    )
     run.add_argument("--latency-ms", type=_positive(0, 60_000), default=0, help="simulated latency per call")
     run.add_argument(
         "--timezone", type=_timezone, default="America/Los_Angeles", help="simulated tenant time zone"
@@ -136,63 +201,157 @@ def build_parser() -> argparse.ArgumentParser:
         type=_gateway_url,
         help="export from this gateway instead of the simulator (credentials from INTACCT_* variables)",
     )
-    api.add_argument("--verbose", action="store_true", help="show the functions' INFO logs")
+    api.add_argument("--verbose", action="store_true", help="show the functions' INFO logs here")
+    api.add_argument("--log", type=Path, help="write the functions' and the emulator's logs here")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "run":
-        if args.out.exists():
-            shutil.rmtree(args.out / "exports", ignore_errors=True)
-            shutil.rmtree(args.out / "deletes", ignore_errors=True)
-        options = RunOptions(
-            object=args.object,
-            records=args.records,
-            page_size=args.page_size,
-            concurrency=args.concurrency,
-            gateway_url=args.gateway_url,
-            out=args.out,
-            seed=args.seed,
-            mode=args.mode,
-            fields=args.fields or None,
-            latency_ms=args.latency_ms,
-            timezone=args.timezone,
-            quiet=args.quiet,
-        )
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: bool) -> int:
+    out = OutDir(args.out)
+    settings: dict[str, Any] = {
+        "object": args.object,
+        "records": args.records,
+        "page_size": args.page_size,
+        "concurrency": args.concurrency,
+        "gateway_url": args.gateway_url,
+        "seed": args.seed,
+        "mode": args.mode,
+        "fields": args.fields or None,
+        "filter": args.filter,
+        "latency_ms": args.latency_ms,
+        "timezone": args.timezone,
+    }
+    if args.resume:
         try:
-            result = run_export(options)
+            saved = out.load_run(args.resume)
         except RunError as exc:
-            print(f"intacct-sync: {exc}", file=sys.stderr)
-            return 2
-        if args.json:
-            print(json.dumps(result.manifest, indent=2))
-        else:
-            print(summary_table(result))
-        return 0 if result.status == "SUCCEEDED" else 1
-    if args.command == "api":
-        from intacct_local.api_server import ApiOptions, run_api
-
-        try:
-            return run_api(
-                ApiOptions(
-                    host=args.host,
-                    port=args.port,
-                    records=args.records,
-                    seed=args.seed,
-                    page_size=args.page_size,
-                    concurrency=args.concurrency,
-                    latency_ms=args.latency_ms,
-                    timezone=args.timezone,
-                    gateway_url=args.gateway_url,
-                    verbose=args.verbose,
-                )
+            parser.error(f"argument --resume: {exc}")
+        if saved is None:
+            runs = out.known_runs()
+            parser.error(
+                f"argument --resume: no run {args.resume} in {args.out}"
+                + (f" (runs there: {', '.join(runs[-5:])})" if runs else "")
             )
+        settings.update({k: v for k, v in saved.items() if k in settings})
+    stop = StopRequest()
+    name = new_run_name(settings["object"])
+    try:
+        out.log_path(name).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"argument --out: cannot write to {args.out}: {exc.strerror or exc}")
+    options = RunOptions(
+        **settings,
+        out=args.out,
+        quiet=args.quiet,
+        log_level="INFO",
+        resume_run_id=args.resume,
+        name=name,
+        stop=stop,
+    )
+    with (
+        stop_on_signals(stop),
+        output_to_log(out.log_path(name), restore=not exit_hard, own_handlers=(logger.name,)) as terminal,
+    ):
+        stop.terminal = terminal.err
+        try:
+            result = run_export(options, stream=terminal.err)
+        except RunError as exc:
+            terminal.err.write(f"intacct-sync: {exc}\n")
+            return 2
+        except KeyboardInterrupt as exc:  # a signal while the simulator or emulated AWS was starting
+            terminal.err.write("\nintacct-sync: stopped before the export started; nothing was exported\n")
+            return 128 + (exc.signum if isinstance(exc, Interrupted) else 2)
+        if args.json:
+            terminal.out.write(json.dumps(result.manifest, indent=2) + "\n")
+        else:
+            terminal.out.write(summary_table(result) + "\n")
+        terminal.out.flush()
+        if result.warnings:
+            terminal.err.write(
+                f"intacct-sync: {result.warnings[0]}"
+                + (f" (and {len(result.warnings) - 1} more)" if len(result.warnings) > 1 else "")
+                + "\n"
+            )
+        line = what_happened(result, str(args.out))
+        if line:
+            terminal.err.write(f"intacct-sync: {line}\n")
+            if result.log_path and not result.stopped:
+                terminal.err.write(f"intacct-sync: full log: {result.log_path}\n")
+        terminal.err.flush()
+        if result.stopped:
+            return stop.exit_code
+        return 0 if result.status == "SUCCEEDED" else 1
+
+
+def _api(args: argparse.Namespace, exit_hard: bool) -> int:
+    from intacct_local.api_server import ApiOptions, run_api
+
+    options = ApiOptions(
+        host=args.host,
+        port=args.port,
+        records=args.records,
+        seed=args.seed,
+        page_size=args.page_size,
+        concurrency=args.concurrency,
+        latency_ms=args.latency_ms,
+        timezone=args.timezone,
+        gateway_url=args.gateway_url,
+        verbose=args.verbose,
+    )
+    stop = StopRequest()
+    with stop_on_signals(stop):
+        try:
+            if args.verbose and not args.log:
+                return run_api(options)
+            log = args.log or Path(tempfile.gettempdir()) / f"intacct-sync-api-{os.getpid()}.log"
+            with output_to_log(log, restore=not exit_hard, own_handlers=(logger.name,)) as terminal:
+                options.log_path = log
+                try:
+                    return run_api(options, stream=terminal.err)
+                except RunError as exc:
+                    terminal.err.write(f"intacct-sync: {exc}\n")
+                    return 2
         except RunError as exc:
             print(f"intacct-sync: {exc}", file=sys.stderr)
             return 2
+        except Interrupted as exc:
+            return 128 + exc.signum
+
+
+def main(argv: list[str] | None = None, *, exit_hard: bool = False) -> int:
+    """The command line. `exit_hard` (the installed command): the process ends right after, so output
+    stays on the log file to the end and nothing waits for leftover threads."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return _run(args, parser, exit_hard)
+    if args.command == "api":
+        return _api(args, exit_hard)
     return 2
 
 
+def entrypoint() -> None:
+    """`intacct-sync`: run main, then end the process without waiting for threads a stopped or timed-out
+    handler left behind. A bug is one line on the terminal, its traceback in the log."""
+    terminal = os.fdopen(os.dup(2), "w", buffering=1)
+    try:
+        code = main(exit_hard=True)
+    except Exception as exc:
+        where = "the run's log"
+        if os.path.samestat(os.fstat(2), os.fstat(terminal.fileno())):  # not redirected yet
+            fd, name = tempfile.mkstemp(prefix="intacct-sync-error-", suffix=".log")
+            os.dup2(fd, 2)
+            os.close(fd)
+            where = name
+        traceback.print_exc()
+        sys.stderr.flush()
+        terminal.write(
+            f"intacct-sync: internal error ({type(exc).__name__}: {str(exc)[:200]}); details in {where}\n"
+        )
+        code = 70
+    terminal.close()
+    exit_now(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entrypoint()

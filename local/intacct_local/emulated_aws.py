@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import ipaddress
 import json
+import logging
+import math
 import os
 import threading
 import time
@@ -15,8 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
+import requests
+from botocore.client import BaseClient
+from botocore.endpoint import Endpoint
+from botocore.exceptions import BotoCoreError
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb.models import DynamoDBBackend
@@ -31,13 +39,164 @@ FAKE_AWS_ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
+    # No instance-metadata credential lookups: the fake keys above are the only credentials.
+    "AWS_EC2_METADATA_DISABLED": "true",
 }
+# Real AWS configuration the local runner must never pick up (a profile, its files, an endpoint).
+REAL_AWS_ENV = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+# What Lambda answers today when an invocation runs past the function's Timeout, and what Step Functions'
+# lambda:invoke integration then reports as the Task's error (the errorType), for Retry and Catch to match.
+TIMEOUT_ERROR = "Sandbox.Timedout"
+STOPPED_ERROR = "LocalRunStopped"
+
+report_log = logging.getLogger("intacct_local.lambda")
+
+
+class RealAwsRefused(BotoCoreError):
+    """Raised instead of sending an AWS request anywhere but this machine."""
+
+    fmt = "the local runner never calls real AWS: refused a request to {host}"
+
+
+class InvocationEnded(BotoCoreError):
+    """Raised for the AWS calls of an invocation that has already ended (timed out or stopped): on AWS
+    its sandbox would be frozen or gone, so nothing it does may land."""
+
+    fmt = "{function} invocation {request_id} has ended ({reason}); its AWS call was refused"
+
+
+@dataclass(eq=False)  # hashed by identity: the stack keeps the running ones in a set
+class Invocation:
+    """One Lambda invocation: its handler runs in a thread of its own (and in threads that one starts)."""
+
+    function: str
+    request_id: str
+    timeout_s: int
+    memory_mb: int
+    started: float = field(default_factory=time.monotonic)
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: tuple[bool, Any] | None = None
+    ended: str | None = None  # why it ended before its handler returned: "timed out" or "stopped"
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def finish(self, outcome: tuple[bool, Any]) -> None:
+        """The handler returned or raised."""
+        with self._lock:
+            if self.ended is None:
+                self.outcome = outcome
+        self.done.set()
+
+    def end(self, reason: str) -> bool:
+        """End it without its handler (timeout, stop): its result is discarded and its AWS calls from now on
+        are refused. False when the handler had finished first (its outcome stands)."""
+        with self._lock:
+            if self.outcome is not None:
+                return False
+            self.ended = self.ended or reason
+        self.done.set()
+        return True
+
+
+_INVOCATION = "_intacct_local_invocation"
+
+
+def current_invocation() -> Invocation | None:
+    """The invocation whose handler runs in this thread (or started it), if any."""
+    invocation: Invocation | None = getattr(threading.current_thread(), _INVOCATION, None)
+    return invocation
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_guards_installed = False
+_guards_lock = threading.Lock()
+
+
+def install_guards() -> None:
+    """Fail closed, for the whole process and for good (leftover threads included): no AWS request leaves
+    for anything but this machine, and an ended invocation can neither call AWS nor Intacct.
+
+    Requests that moto answers never reach ``Endpoint._send``; anything else would go out on the network,
+    so the real endpoint is refused there. Idempotent."""
+    global _guards_installed
+    with _guards_lock:
+        if _guards_installed:
+            return
+        original_send = Endpoint._send
+        original_call = BaseClient._make_api_call
+        original_http = requests.adapters.HTTPAdapter.send
+
+        def send(self: Endpoint, request: Any) -> Any:
+            host = urlsplit(request.url).hostname or ""
+            if not _is_loopback(host):
+                raise RealAwsRefused(host=host)
+            return original_send(self, request)
+
+        def make_api_call(self: BaseClient, operation_name: str, api_params: Any) -> Any:
+            invocation = current_invocation()
+            if invocation is not None and invocation.ended:
+                raise InvocationEnded(
+                    function=invocation.function, request_id=invocation.request_id, reason=invocation.ended
+                )
+            return original_call(self, operation_name, api_params)
+
+        def http_send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            invocation = current_invocation()
+            if invocation is not None and invocation.ended:
+                raise requests.ConnectionError(
+                    f"{invocation.function} invocation {invocation.request_id} has ended "
+                    f"({invocation.ended}); its call was not sent",
+                    request=request,
+                )
+            return original_http(self, request, *args, **kwargs)
+
+        Endpoint._send = send
+        BaseClient._make_api_call = make_api_call
+        requests.adapters.HTTPAdapter.send = http_send  # type: ignore[method-assign]
+        _guards_installed = True
+
+
+@contextmanager
+def threads_inherit_invocations() -> Iterator[None]:
+    """Threads a handler starts (its executors, its ledger) belong to its invocation."""
+    original_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        invocation = current_invocation()
+        if invocation is not None and getattr(self, _INVOCATION, None) is None:
+            setattr(self, _INVOCATION, invocation)
+        original_start(self)
+
+    threading.Thread.start = start  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        threading.Thread.start = original_start  # type: ignore[method-assign]
 
 
 class FakeLambdaContext:
     """The parts of the Lambda context object that Powertools and our handlers read."""
 
-    def __init__(self, function_name: str, timeout_s: int, memory_mb: int) -> None:
+    def __init__(
+        self, function_name: str, timeout_s: int, memory_mb: int, started: float | None = None
+    ) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = memory_mb
@@ -45,7 +204,7 @@ class FakeLambdaContext:
         self.aws_request_id = f"local-{time.monotonic_ns()}"
         self.log_group_name = f"/aws/lambda/{function_name}"
         self.log_stream_name = "local"
-        self._deadline = time.monotonic() + timeout_s
+        self._deadline = (time.monotonic() if started is None else started) + timeout_s
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
@@ -73,12 +232,18 @@ class LocalStack:
     failures: list[dict[str, str]] = field(default_factory=list)
     # logical id -> invocation numbers (1-based) that crash as a Lambda runtime would (fault injection)
     crashes: dict[str, set[int]] = field(default_factory=dict)
-    in_flight: int = 0
+    # logical id -> a handler to run instead of the function's own (fault injection, e.g. one that hangs)
+    overrides: dict[str, Callable[[dict[str, Any], Any], Any]] = field(default_factory=dict)
+    in_flight: int = 0  # handler threads still running (an ended invocation's included)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    _running: set[Invocation] = field(default_factory=set)
     _modules: dict[str, ModuleType] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handler(self, logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
         """Load the function's app.py once, under a unique module name (every function has an app.py)."""
+        if logical_id in self.overrides:
+            return self.overrides[logical_id]
         with self._lock:
             if logical_id not in self._modules:
                 props = self.functions[logical_id]
@@ -95,31 +260,90 @@ class LocalStack:
         return handler
 
     def invoke(self, logical_id: str, payload: dict[str, Any]) -> tuple[bool, Any]:
-        """Run a handler as Lambda would: (ok, result) or (False, {errorType, errorMessage})."""
+        """Run a handler as Lambda would: (ok, result) or (False, {errorType, errorMessage}).
+
+        The function's Timeout is enforced: past it the invocation fails with Sandbox.Timedout, as Lambda
+        reports it to Step Functions, whatever the handler does later. A thread cannot be killed, so the
+        handler runs in a thread of its own, sees its deadline in the context, and once the invocation
+        has ended its (and its threads') AWS and Intacct calls are refused: nothing it does afterwards
+        lands or can overwrite what a retry writes. Each invocation logs Lambda's REPORT line."""
         props = self.functions[logical_id]
-        context = FakeLambdaContext(
-            logical_id, int(props.get("Timeout", 3)), int(props.get("MemorySize", 128))
-        )
+        timeout_s, memory_mb = int(props.get("Timeout", 3)), int(props.get("MemorySize", 128))
         with self._lock:
             self.invocations[logical_id] = self.invocations.get(logical_id, 0) + 1
-            crash = self.invocations[logical_id] in self.crashes.get(logical_id, set())
+            number = self.invocations[logical_id]
+            crash = number in self.crashes.get(logical_id, set())
         if crash:
             error = {"errorType": "Runtime.ExitError", "errorMessage": "simulated crash: the runtime exited"}
             with self._lock:
                 self.failures.append({"function": logical_id, **error})
             return False, error
+        if self.stopping.is_set():
+            return False, {"errorType": STOPPED_ERROR, "errorMessage": "the local run was stopped"}
+        invocation = Invocation(logical_id, f"local-{time.monotonic_ns()}", timeout_s, memory_mb)
+        context = FakeLambdaContext(logical_id, timeout_s, memory_mb, started=invocation.started)
+        context.aws_request_id = invocation.request_id
+
+        def run() -> None:
+            try:
+                outcome: tuple[bool, Any] = (True, self.handler(logical_id)(payload, context))
+            except Exception as exc:  # a Lambda "Unhandled" error: Step Functions sees errorType
+                outcome = (False, {"errorType": type(exc).__name__, "errorMessage": str(exc)})
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+            invocation.finish(outcome)
+
+        thread = threading.Thread(target=run, name=f"lambda-{logical_id}-{number}", daemon=True)
+        setattr(thread, _INVOCATION, invocation)
         with self._lock:
             self.in_flight += 1
+            self._running.add(invocation)
         try:
-            return True, self.handler(logical_id)(payload, context)
-        except Exception as exc:  # a Lambda "Unhandled" error: Step Functions sees errorType
-            error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
-            with self._lock:
-                self.failures.append({"function": logical_id, **error})
-            return False, error
+            thread.start()
+            if not invocation.done.wait(timeout_s):
+                invocation.end("timed out")
         finally:
             with self._lock:
-                self.in_flight -= 1
+                self._running.discard(invocation)
+        seconds = time.monotonic() - invocation.started
+        if invocation.ended == "timed out":
+            ok, result = (
+                False,
+                {
+                    "errorType": TIMEOUT_ERROR,
+                    "errorMessage": f"RequestId: {invocation.request_id} Error: Task timed out after "
+                    f"{timeout_s:.2f} seconds",
+                },
+            )
+        elif invocation.ended:
+            ok, result = False, {"errorType": STOPPED_ERROR, "errorMessage": "the local run was stopped"}
+        else:
+            assert invocation.outcome is not None
+            ok, result = invocation.outcome
+        status = "\tStatus: timeout" if invocation.ended == "timed out" else ""
+        report_log.info(
+            "%s REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB%s",
+            logical_id,
+            invocation.request_id,
+            seconds * 1000,
+            math.ceil(min(seconds, timeout_s) * 1000),
+            memory_mb,
+            status,
+        )
+        if not ok and invocation.ended != "stopped":
+            with self._lock:
+                self.failures.append({"function": logical_id, **result})
+        return ok, result
+
+    def stop(self) -> None:
+        """Stop: invocations running now end at once (their results discarded, their calls refused) and
+        new ones fail without running, so nothing more lands."""
+        self.stopping.set()
+        with self._lock:
+            running = list(self._running)
+        for invocation in running:
+            invocation.end("stopped")
 
     def wait_idle(self, timeout_s: float = 60.0) -> None:
         """Wait until no handler runs. As on AWS, invocations already running when an execution fails
@@ -200,6 +424,7 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
             Handler=props["Handler"],
             Code={"ZipFile": _empty_zip()},
             Timeout=int(props.get("Timeout", 3)),
+            MemorySize=int(props.get("MemorySize", 128)),
             Environment={"Variables": variables},
         )["FunctionArn"]
         assert arn == template.physical[f"{logical_id}.Arn"], arn
@@ -243,18 +468,22 @@ def local_aws(
 ) -> Iterator[LocalStack]:
     """Emulated AWS with the template deployed into it; handlers see the union of the functions'
     environment variables (each handler reads only its own names)."""
+    install_guards()
     saved_env = dict(os.environ)
     os.environ.update(FAKE_AWS_ENV)
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+    for key in REAL_AWS_ENV:
         os.environ.pop(key, None)
     original_invoke = LambdaSimpleBackend.invoke
     try:
-        with mock_aws(config=MOTO_CONFIG), atomic_dynamodb_writes():
+        with mock_aws(config=MOTO_CONFIG), atomic_dynamodb_writes(), threads_inherit_invocations():
             template = Template.load(overrides=parameters)
             stack = create_stack(template, credentials, extra_env or {})
             os.environ.update(stack.env)
             LambdaSimpleBackend.invoke = _patched_invoke(stack)  # type: ignore[method-assign]
-            yield stack
+            try:
+                yield stack
+            finally:
+                stack.stop()  # nothing still running may land once the emulator is gone
     finally:
         LambdaSimpleBackend.invoke = original_invoke  # type: ignore[method-assign]
         os.environ.clear()

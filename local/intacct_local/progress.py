@@ -13,6 +13,7 @@ class ProgressBar:
         self._tty = stream.isatty()
         self._started = time.monotonic()
         self._last_plain = 0.0
+        self._unprinted = ""  # the newest line when not on a terminal, until it is printed
 
     def update(self, records: int, total: int | None, pages: int, transactions: int) -> None:
         elapsed = time.monotonic() - self._started
@@ -33,9 +34,14 @@ class ProgressBar:
         elif time.monotonic() - self._last_plain >= self._interval:
             self._stream.write(line + "\n")
             self._stream.flush()
-            self._last_plain = time.monotonic()
+            self._last_plain, self._unprinted = time.monotonic(), ""
+        else:
+            self._unprinted = line
 
     def close(self) -> None:
+        """End the bar: a newline on a terminal, elsewhere the last state if it was not printed yet."""
         if self._tty:
             self._stream.write("\n")
-            self._stream.flush()
+        elif self._unprinted:
+            self._stream.write(self._unprinted + "\n")
+        self._stream.flush()

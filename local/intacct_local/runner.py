@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 import boto3
 
 from intacct_local.emulated_aws import REGION, LocalStack, local_aws
+from intacct_local.errors import RunError
+from intacct_local.failures import Failure, explain
+from intacct_local.layer import PartSummary, StateTable, layout, logger
+from intacct_local.outdir import OutDir
 from intacct_local.progress import ProgressBar
+from intacct_local.terminal import StopRequest
 from intacct_sim.process import SIM_CREDENTIALS, SimulatorProcess
-from intacct_sync.adapters.state_table import StateTable
-from intacct_sync.observability import logger
 
 ENV_KEYS = {
     "sender_id": "INTACCT_SENDER_ID",
@@ -30,8 +36,9 @@ ENV_KEYS = {
 }
 
 
-class RunError(Exception):
-    """A local run could not start; the message says what to change."""
+__all__ = ["SIM_CREDENTIALS", "RunError", "RunOptions", "RunResult", "local_pipeline", "run_export"]
+# How long the local runner waits to open a TCP connection to a gateway before it gives up.
+REACH_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -50,6 +57,32 @@ class RunOptions:
     quiet: bool = False
     log_level: str = "ERROR"  # the functions' Powertools log level (their JSON logs go to stdout)
     extra_request: dict[str, Any] = field(default_factory=dict)
+    filter: dict[str, Any] | None = None  # an Intacct query filter, as the workflow's input takes it
+    resume_run_id: str | None = None  # continue this run (its parts are loaded back from `out`)
+    name: str | None = None  # the execution name (default: local-<object>-<ms>)
+    stop: StopRequest | None = None  # a stop request (signals) the run polls while it waits
+
+    def request(self) -> dict[str, Any]:
+        """The state machine's input for these options."""
+        if self.resume_run_id:  # the run's own request is kept with it (_meta/runs/)
+            return {"object": self.object, "resume_run_id": self.resume_run_id, **self.extra_request}
+        request: dict[str, Any] = {"object": self.object, "mode": self.mode, **self.extra_request}
+        if self.fields:
+            request["fields"] = self.fields
+        if self.filter:
+            request["filter"] = self.filter
+        return request
+
+    def settings(self) -> dict[str, Any]:
+        """What a resume needs to reach the same source with the same request."""
+        keep = {"object", "records", "page_size", "concurrency", "gateway_url", "seed", "mode", "fields"}
+        keep |= {"latency_ms", "timezone", "filter"}
+        return {k: getattr(self, k) for k in sorted(keep)}
+
+
+def new_run_name(object_name: str) -> str:
+    """A fresh execution name (Step Functions allows 80 characters of [A-Za-z0-9-_])."""
+    return f"local-{object_name.lower()}-{time.time_ns() // 1_000_000}"
 
 
 @dataclass
@@ -63,6 +96,18 @@ class RunResult:
     transactions_seen_by_gateway: int | None
     files_written: list[str]
     failures: list[dict[str, str]]
+    failure: Failure | None = None  # the error name and cause, parsed
+    stopped: bool = False  # stopped on request (a signal) before it finished
+    progress: dict[str, int] = field(default_factory=dict)  # pages, records, transactions, total_count
+    object: str = ""
+    out: Path | None = None
+    log_path: Path | None = None
+    gateway: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def run_folder(self) -> str:
+        return layout.run_prefix(self.object, self.run_id)
 
 
 def credentials_from_env(env: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, str]:
@@ -77,11 +122,46 @@ def credentials_from_env(env: dict[str, str] | os._Environ[str] = os.environ) ->
 @contextmanager
 def simulator(options: RunOptions) -> Iterator[SimulatorProcess]:
     """The simulator in a process of its own: building and sending pages never takes the GIL from the
-    local pipeline (a 48-field export of 200k records ran 24 s in one process, 15 s this way)."""
+    local pipeline (a 48-field export of 200k records ran 24 s in one process, 15 s this way). It stops
+    with the run, however the run ends (an interrupt while it starts included)."""
     flags = ["--latency-ms", str(options.latency_ms), "--timezone", options.timezone]
     flags += ["--concurrency-limit", str(options.concurrency)]
-    with SimulatorProcess(records=options.records, seed=options.seed, options=flags) as sim:
+    sim = SimulatorProcess(records=options.records, seed=options.seed, options=flags)
+    try:
+        sim.start()
+    except RuntimeError as exc:
+        sim.stop()
+        raise RunError(f"the simulator did not start: {str(exc)[:300]}") from None
+    except BaseException:
+        sim.stop()
+        raise
+    try:
         yield sim
+    finally:
+        sim.stop()
+
+
+def check_reachable(url: str, timeout_s: float = REACH_TIMEOUT_S) -> None:
+    """Open (and close) a TCP connection to the gateway, so that an unreachable one is one clear line in
+    seconds instead of a run that retries every call. No request is sent: nothing is billed."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except socket.gaierror:
+        raise RunError(f"cannot reach the gateway: no such host {host!r}; check --gateway-url") from None
+    except TimeoutError:
+        raise RunError(
+            f"cannot reach the gateway {host}:{port}: no answer within {timeout_s:.0f} s; check "
+            "--gateway-url and the network"
+        ) from None
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise RunError(
+            f"cannot reach the gateway {host}:{port} ({reason}); check --gateway-url and the network"
+        ) from None
 
 
 def mirror_bucket(stack: LocalStack, out: Path) -> list[str]:
@@ -97,9 +177,21 @@ def mirror_bucket(stack: LocalStack, out: Path) -> list[str]:
     return written
 
 
-def wait_for(stack: LocalStack, execution_arn: str, run_id: str, bar: ProgressBar | None) -> dict[str, Any]:
+def wait_for(
+    stack: LocalStack,
+    execution_arn: str,
+    run_id: str,
+    bar: ProgressBar | None,
+    stop: threading.Event | None = None,
+    tick: Callable[[], Any] | None = None,
+    tick_interval_s: float = 2.0,
+) -> dict[str, Any] | None:
+    """Poll the execution until it ends (its description) or `stop` is set (None); `tick` runs every
+    `tick_interval_s` meanwhile (e.g. writing what has landed)."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
     state = StateTable(boto3.client("dynamodb", region_name=REGION), stack.table)
+    stop = stop or threading.Event()
+    ticked = time.monotonic()
     while True:
         described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
         if bar:
@@ -112,7 +204,11 @@ def wait_for(stack: LocalStack, execution_arn: str, run_id: str, bar: ProgressBa
             )
         if described["status"] != "RUNNING":
             return described
-        time.sleep(0.2)
+        if tick is not None and time.monotonic() - ticked >= tick_interval_s:
+            tick()
+            ticked = time.monotonic()
+        if stop.wait(0.2):
+            return None
 
 
 @dataclass
@@ -124,45 +220,105 @@ class LocalPipeline:
     options: RunOptions
 
     def export(
-        self, request: dict[str, Any] | None = None, *, name: str | None = None, stream: TextIO | None = None
+        self,
+        request: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        stream: TextIO | None = None,
+        tick: Callable[[], Any] | None = None,
+        count_landed: bool = True,
     ) -> RunResult:
         """Start one execution of the real state machine and wait for it (a failed export is returned,
-        not raised). `request` defaults to the options' object, mode and fields."""
+        not raised). `request` defaults to the options' request. When the options' `stop` is set (or the
+        wait is interrupted) the run stops at once: running invocations end, the execution is stopped,
+        and the result says what had landed (counted in the bucket, unless `count_landed` is off because
+        the caller counts it). `tick` runs every two seconds while the execution runs."""
         options = self.options
         if request is None:
-            request = {"object": options.object, "mode": options.mode, **options.extra_request}
-            if options.fields:
-                request["fields"] = options.fields
+            request = options.request()
         started = time.monotonic()
-        name = name or f"local-{str(request.get('object', 'x')).lower()}-{time.time_ns() // 1_000_000}"
+        object_name = str(request.get("object", "x")).upper()
+        name = name or new_run_name(object_name)
         run_id = str(request.get("resume_run_id") or name)
         arn = self.stack.start_export(request, name=name)
         bar = ProgressBar(stream) if stream is not None else None
-        described = wait_for(self.stack, arn, run_id, bar)
+        stop = options.stop
+        if stop is not None:
+            stop.polling = True  # a signal now asks the loop below to stop, instead of raising
+        try:
+            described = wait_for(self.stack, arn, run_id, bar, stop.event if stop else None, tick)
+        except KeyboardInterrupt:
+            described = None
+        finally:
+            if stop is not None:
+                stop.polling = False
         if bar:
             bar.close()
+        stopped = described is None
+        if stopped:
+            self.stack.stop()
+            sfn = boto3.client("stepfunctions", region_name=REGION)
+            with suppress(sfn.exceptions.ClientError):
+                sfn.stop_execution(executionArn=arn, error="States.Aborted", cause="stopped by the user")
+            described = sfn.describe_execution(executionArn=arn)
+        assert described is not None
         seconds = time.monotonic() - started
         s3 = boto3.client("s3", region_name=REGION)
         manifest = None
-        key = f"exports/object={str(request.get('object', '')).upper()}/run_id={run_id}/_manifest.json"
+        key = layout.manifest_key(object_name, run_id)
         with suppress(s3.exceptions.NoSuchKey, s3.exceptions.ClientError):
             manifest = json.loads(s3.get_object(Bucket=self.stack.bucket, Key=key)["Body"].read())
         output = json.loads(described["output"]) if described.get("output") else None
-        error = None
+        error, failure = None, None
         if described["status"] != "SUCCEEDED":
+            recorded = (manifest or {}).get("error") or {}
+            failure = Failure.parse(
+                str(recorded.get("error") or described.get("error") or ""),
+                str(recorded.get("cause") or described.get("cause") or ""),
+            )
             error = (manifest or {}).get("error") or described.get("cause") or described.get("error")
             error = json.dumps(error) if isinstance(error, dict) else str(error)
+        state = StateTable(boto3.client("dynamodb", region_name=REGION), self.stack.table)
+        progress = state.run_progress(run_id)
+        if stopped and count_landed:  # the counters are written every 2 s: count what is in the bucket
+            progress.update(self.landed(object_name, run_id))
         return RunResult(
-            status=described["status"],
+            status="ABORTED" if stopped else described["status"],  # as StopExecution leaves it
             run_id=run_id,
             seconds=seconds,
             manifest=manifest,
             output=output,
             error=error,
-            transactions_seen_by_gateway=self.sim.stats()["transactions"] if self.sim else None,
+            transactions_seen_by_gateway=self._gateway_transactions(),
             files_written=[],
             failures=list(self.stack.failures),
+            failure=failure,
+            stopped=stopped,
+            progress=progress,
+            object=object_name,
+            gateway=self.sim.url if self.sim else str(options.gateway_url or ""),
         )
+
+    def landed(self, object_name: str, run_id: str) -> dict[str, int]:
+        """The pages (parts) and records a run has in the bucket."""
+        s3 = boto3.client("s3", region_name=REGION)
+        pages = records = 0
+        prefix = layout.run_prefix(object_name, run_id)
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.stack.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                if item["Key"].rsplit("/", 1)[-1].startswith("part-"):
+                    head = s3.head_object(Bucket=self.stack.bucket, Key=item["Key"])
+                    summary = PartSummary.from_metadata(item["Key"], head.get("Metadata", {}), item["Size"])
+                    pages, records = pages + 1, records + summary.records
+        return {"pages": pages, "records": records}
+
+    def _gateway_transactions(self) -> int | None:
+        if not self.sim:
+            return None
+        try:
+            return int(self.sim.stats()["transactions"])
+        except OSError:  # the simulator went with a Ctrl-C (the terminal signals its process group too)
+            return None
 
 
 @contextmanager
@@ -199,39 +355,112 @@ def local_pipeline(
             yield LocalPipeline(stack, running_sim, options)
 
 
+def _restorable(options: RunOptions, object_name: str) -> Callable[[str], bool]:
+    """The bucket objects a run reads that an earlier run left in `out`: the object's cached field list
+    and, to resume a run, everything that run wrote (parts, summaries, its request, its deletes)."""
+    fields_prefix = layout.field_cache_key(object_name, None).rsplit("/", 1)[0] + "/"
+    prefixes = [fields_prefix]
+    if options.resume_run_id:
+        run_id = options.resume_run_id
+        prefixes += [layout.run_prefix(object_name, run_id), layout.summaries_prefix(object_name, run_id)]
+        prefixes += [layout.run_state_key(run_id), layout.deletes_key(object_name, run_id)]
+    return lambda key: key.startswith(tuple(prefixes))
+
+
 def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None) -> RunResult:
-    """Run one export end to end, mirror the bucket to options.out, and return what happened."""
-    with local_pipeline(options, sim) as pipeline:
+    """Run one export end to end and return what happened.
+
+    With `options.out`, the folder keeps the run between invocations: the state table and the objects a
+    later run reads are loaded from it first, and afterwards the bucket's new objects, the table and the
+    run's options are written back (nothing in it is deleted). The files written are in the result."""
+    if options.gateway_url and sim is None:
+        credentials_from_env()  # say what is missing before anything starts
+        check_reachable(options.gateway_url)
+    out = OutDir(options.out) if options.out else None
+    name = options.name or new_run_name(options.object)
+    with out.locked() if out else nullcontext(), local_pipeline(options, sim) as pipeline:
+        if out:
+            out.restore(pipeline.stack, _restorable(options, options.object.upper()))
+            out.save_run(name, options.settings())
         if pipeline.sim is not None:
             pipeline.sim.reset_stats()
-        result = pipeline.export(stream=None if options.quiet else stream)
-        if options.out:
-            result.files_written = mirror_bucket(pipeline.stack, options.out)
+        written: list[Path] = []
+        stack = pipeline.stack
+        try:
+            result = pipeline.export(
+                name=name,
+                stream=None if options.quiet else stream,
+                tick=(lambda: written.extend(out.sync(stack))) if out else None,
+                count_landed=out is None,
+            )
+        finally:
+            stack.stop()  # an ended run's leftover invocations land nothing more
+            if out:
+                written += out.save(stack)
+        if out:
+            if result.stopped:
+                result.progress.update(out.landed(result.run_folder))
+            result.files_written = [str(p) for p in written]
+            result.out, result.warnings = out.root, list(out.warnings)
+            result.log_path = out.log_path(name)
         return result
 
 
 def summary_table(result: RunResult) -> str:
     """A short human summary of a run."""
     m = result.manifest or {}
+    records = m.get("records_written", result.progress.get("records", 0))
+    total = m.get("total_count")
+    if total is None and result.progress.get("total_count", -1) >= 0:
+        total = result.progress["total_count"]
+    status = result.status + (" (stopped on request)" if result.stopped else "")
     rows = [
-        ("status", result.status),
+        ("status", status),
         ("run id", result.run_id),
-        ("object", m.get("object", "")),
-        ("records written", f"{m.get('records_written', 0):,}"),
-        ("Intacct total count", f"{m.get('total_count')}"),
+        ("object", m.get("object", result.object)),
+        ("records written", f"{records:,}"),
+    ]
+    if total is not None:
+        rows.append(("Intacct total count", f"{total:,}"))
+    rows += [
         ("reconciled", str(m.get("reconciled", False))),
-        ("pages (parts)", f"{m.get('pages', 0):,}"),
-        ("Intacct transactions", f"{m.get('intacct_transactions', 0):,}"),
+        ("pages (parts)", f"{m.get('pages', result.progress.get('pages', 0)):,}"),
+        (
+            "Intacct transactions",
+            f"{m.get('intacct_transactions', result.progress.get('transactions', 0)):,}",
+        ),
         ("wall time", f"{result.seconds:.1f} s"),
-        ("records/s", f"{(m.get('records_written', 0) / result.seconds) if result.seconds else 0:,.0f}"),
+        ("records/s", f"{(records / result.seconds) if result.seconds else 0:,.0f}"),
     ]
     if result.transactions_seen_by_gateway is not None:
         rows.append(("calls seen by simulator", f"{result.transactions_seen_by_gateway:,}"))
-    if result.files_written:
-        rows.append(("files in ./out", f"{len(result.files_written):,}"))
+    if result.out is not None:
+        folder = result.out / result.run_folder
+        rows.append(("files", f"{folder}{os.sep} ({len(result.files_written):,} new in {result.out})"))
+    if result.log_path is not None:
+        rows.append(("log", str(result.log_path)))
     if m.get("warnings"):
         rows.append(("warnings", "; ".join(m["warnings"])))
-    if result.error:
-        rows.append(("error", result.error))
+    if result.failure and not result.stopped:
+        rows.append(("error", result.failure.short()))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
+
+
+def what_happened(result: RunResult, out_arg: str) -> str | None:
+    """The one line after the summary of a run that did not succeed: what went wrong and what to do."""
+    if result.stopped:
+        landed = result.progress.get("pages", 0)
+        records = result.progress.get("records", 0)
+        total = result.progress.get("total_count", -1)
+        of_total = f" of {total:,}" if total >= 0 else ""
+        where = f" in {result.out / result.run_folder}{os.sep}" if result.out else ""
+        resume = f"intacct-sync run --resume {result.run_id} --out {out_arg}"
+        return (
+            f"stopped: {landed:,} pages ({records:,}{of_total} records) had landed{where}; "
+            f"continue with: {resume}"
+        )
+    if result.status == "SUCCEEDED":
+        return None
+    failure = result.failure or Failure("Unknown", "")
+    return explain(failure, result.gateway or "the gateway")

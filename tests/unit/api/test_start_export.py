@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 
 from intacct_sync.adapters.executions import Execution
 from intacct_sync.api import service
 from intacct_sync.api.errors import IdempotencyKeyReused
-from tests.conftest import load_event
+from tests.conftest import ROOT, load_event
 from tests.unit.api.conftest import DOMAIN
 
 
@@ -152,3 +153,25 @@ def test_execution_input_is_canonical_json(api):
         executionArn=api.machine_arn.replace(":stateMachine:", ":execution:") + ":" + answer.body["export_id"]
     )["input"]
     assert raw == json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+
+
+def test_export_ids_follow_the_formulas_docs_api_md_gives(api):
+    # Given the formulas as docs/API.md states them
+    docs = (ROOT / "docs" / "API.md").read_text()
+    assert "SHA-256 of `intacct-sync:idempotency-key:<key>`" in docs
+    assert 'json.dumps(request, sort_keys=True, separators=(",", ":"),' in docs
+    assert "`<request>\\n<YYYY-MM-DD>`" in docs
+    # When exports start with and without an Idempotency-Key
+    keyed = api.post({"object": "VENDOR", "mode": "full"}, Idempotency_Key="order-42")
+    before = datetime.now(UTC).date()
+    plain = api.post({"object": "customer", "mode": "full"})
+    after = datetime.now(UTC).date()
+    # Then their ids are what the formulas give
+    digest = hashlib.sha256(b"intacct-sync:idempotency-key:order-42").hexdigest()
+    assert keyed.body["export_id"] == f"key-{digest[:40]}"
+    canonical = json.dumps(plain.body["request"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    expected = set()
+    for day in {before, after}:  # a run across midnight UTC
+        digest = hashlib.sha256(f"{canonical}\n{day.isoformat()}".encode()).hexdigest()
+        expected.add(f"customer-{day:%Y%m%d}-{digest[:32]}")
+    assert plain.body["export_id"] in expected

@@ -1,0 +1,28 @@
+"""Every name the local tool takes from the Lambda layer (``intacct_sync``), in one place.
+
+The local tool drives the deployed code from outside. It reuses the layer's own request validation (so
+the command line refuses exactly what the workflow would) and object catalogue, the state table's
+progress reader, the bucket's key layout (which objects a later run reads), a part's summary (to count
+what a stopped run landed) and the shared logger (to set its level). Nothing else.
+"""
+
+from __future__ import annotations
+
+from intacct_sync.adapters.state_table import StateTable
+from intacct_sync.errors import InvalidExportRequest
+from intacct_sync.export import layout
+from intacct_sync.export.parts import PartSummary
+from intacct_sync.export.spec import ExportSpec, validate_fields
+from intacct_sync.objects import Catalogue
+from intacct_sync.observability import logger
+
+__all__ = [
+    "Catalogue",
+    "ExportSpec",
+    "InvalidExportRequest",
+    "PartSummary",
+    "StateTable",
+    "layout",
+    "logger",
+    "validate_fields",
+]

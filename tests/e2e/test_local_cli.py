@@ -1,0 +1,176 @@
+"""`intacct-sync` as a person meets it: run as a command, judged by what it prints, leaves and stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/common", "local", ".")),
+    "PYTHONUNBUFFERED": "1",
+}
+COMMAND = [sys.executable, "-m", "intacct_local.cli"]
+
+
+def intacct_sync(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *args], capture_output=True, text=True, env=env or ENV, cwd=ROOT, timeout=180
+    )
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def until(condition, what: str, seconds: float = 120.0) -> None:
+    """Wait for an event (not a duration): the bound only keeps a broken run from hanging the suite."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port on loopback that refuses connections: bound, never listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+def test_a_failed_run_is_the_summary_one_line_and_the_log_path_nothing_from_the_emulator(tmp_path):
+    # When a run fails (Intacct refuses a field)
+    done = intacct_sync(
+        "run", "--quiet", "--records", "100", "--page-size", "100", "--fields", "RECORDNO,NOPE",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    # Then it exits 1 with the summary on stdout, and on stderr one line of what to do and the log's path
+    assert done.returncode == 1, done.stderr
+    assert all(line.startswith("  ") for line in done.stdout.splitlines()), done.stdout
+    assert "Intacct total count" not in done.stdout  # not known: not printed as None
+    reason, log_line = done.stderr.splitlines()
+    assert reason.startswith("intacct-sync: Intacct refused a field") and "--fields" in reason
+    log = Path(log_line.removeprefix("intacct-sync: full log: "))
+    assert log.is_file() and log.is_relative_to(tmp_path)
+    assert len(done.stdout) + len(done.stderr) < 1500
+    for noise in ("Exception=", "moto", "Traceback", '{"level"', "object at 0x"):
+        assert noise not in done.stdout + done.stderr
+    # And the full story is in the log: the functions' JSON logs and the emulator's own report
+    text = log.read_text()
+    assert '"message":"export failed"' in text and "FailureEventException" in text
+
+
+def test_an_unreachable_gateway_is_one_line_and_nothing_starts(tmp_path, closed_port):
+    credentials = {
+        f"INTACCT_{k}": "x"
+        for k in ("SENDER_ID", "SENDER_PASSWORD", "COMPANY_ID", "USER_ID", "USER_PASSWORD")
+    }
+    done = intacct_sync(
+        "run", "--quiet", "--gateway-url", f"http://127.0.0.1:{closed_port}/ia/xml/xmlgw.phtml",
+        "--out", str(tmp_path), env={**ENV, **credentials},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("intacct-sync: cannot reach the gateway") and "--gateway-url" in line
+    assert not (tmp_path / "exports").exists()
+
+
+def test_ctrl_c_stops_at_once_the_resume_completes_the_run_and_out_keeps_everything_between_runs(tmp_path):
+    # Given an --out folder holding files of the user's own, where exports land
+    mine = [tmp_path / "exports" / "mine.txt", tmp_path / "deletes" / "notes.txt", tmp_path / "report.csv"]
+    for path in mine:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("keep me")
+    # And a run that takes a while (200 ms per Intacct call, 20 pages, two at a time)
+    run = subprocess.Popen(
+        [*COMMAND, "run", "--records", "20000", "--page-size", "1000", "--latency-ms", "200",
+         "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT,
+    )  # fmt: skip
+    logs = tmp_path / "_local" / "logs"
+    until(lambda: any("FetchPageFunction REPORT" in p.read_text() for p in logs.glob("*.log")), "a page")
+    simulator = children(run.pid)
+    assert simulator and all(alive(pid) for pid in simulator)
+    # When Ctrl-C arrives once the first page has landed
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+    # Then it exits 130 with the summary and a last line saying what landed and how to continue
+    assert run.returncode == 130, stderr
+    assert "ABORTED" in stdout and "Traceback" not in stdout + stderr
+    last = stderr.strip().splitlines()[-1].replace("\r", "")
+    found = re.search(
+        r"stopped: (\d+) pages .* had landed in .*; continue with: .* --resume (\S+) --out ", last
+    )
+    assert found, stderr
+    landed, run_id = int(found.group(1)), found.group(2)
+    assert 1 <= landed < 20
+    assert len(list((tmp_path / "exports" / "object=CUSTOMER" / f"run_id={run_id}").glob("part-*"))) == landed
+    # And the simulator it started has stopped with it
+    assert not any(alive(pid) for pid in simulator)
+
+    # When the run is resumed from the folder, and an incremental run follows
+    resumed = intacct_sync("run", "--quiet", "--json", "--resume", run_id, "--out", str(tmp_path))
+    assert resumed.returncode == 0, resumed.stderr
+    full = json.loads(resumed.stdout)
+    later = intacct_sync(
+        "run", "--quiet", "--json", "--mode", "incremental", "--records", "20000", "--out", str(tmp_path)
+    )
+    assert later.returncode == 0, later.stderr
+    incremental = json.loads(later.stdout)
+    # Then the resume completed the same run: every record once, reconciled
+    assert full["run_id"] == run_id and full["status"] == "succeeded" and full["reconciled"]
+    assert full["records_written"] == full["total_count"] == 20000
+    # And the incremental run read from that run's watermark, kept in the folder between the two
+    assert incremental["window"]["since"] == full["window"]["watermark_after"]
+    assert incremental["records_written"] < 20000
+    # And both runs sit side by side, complete, and the user's files are untouched
+    for manifest in (full, incremental):
+        folder = tmp_path / "exports" / "object=CUSTOMER" / f"run_id={manifest['run_id']}"
+        assert (folder / "_manifest.json").is_file()
+        assert len(list(folder.glob("part-*"))) == len(manifest["parts"])
+    assert all(path.read_text() == "keep me" for path in mine)
+
+
+def test_kill_of_the_local_api_stops_its_simulator_too():
+    api = subprocess.Popen(
+        [*COMMAND, "api", "--port", "0", "--records", "100"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT,
+    )  # fmt: skip
+    assert api.stderr is not None
+    banner = []
+    while "curl" not in "".join(banner) and (line := api.stderr.readline()):
+        banner.append(line)
+    assert banner[0].startswith("intacct-sync API on http://127.0.0.1:"), banner
+    simulator = children(api.pid)
+    assert simulator and all(alive(pid) for pid in simulator)
+    api.send_signal(signal.SIGTERM)
+    api.communicate(timeout=60)
+    assert api.returncode == 0
+    assert not any(alive(pid) for pid in simulator)
