@@ -12,6 +12,7 @@ import math
 import os
 import threading
 import time
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -354,10 +355,11 @@ class LocalStack:
 
     def start_export(self, request: dict[str, Any], name: str | None = None) -> str:
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        kwargs: dict[str, Any] = {"stateMachineArn": self.state_machine_arn, "input": json.dumps(request)}
-        if name:
-            kwargs["name"] = name
-        arn: str = sfn.start_execution(**kwargs)["executionArn"]
+        # AWS names an unnamed execution with a UUID, which $$.Execution.Name then gives; moto leaves the
+        # context's name empty, so the emulator always names it, as AWS would.
+        arn: str = sfn.start_execution(
+            stateMachineArn=self.state_machine_arn, input=json.dumps(request), name=name or str(uuid.uuid4())
+        )["executionArn"]
         return arn
 
 

@@ -43,8 +43,8 @@ def test_a_handler_past_its_timeout_fails_its_task_as_lambda_does_and_lands_noth
     with local_aws(dict(SIM_CREDENTIALS), PARAMETERS) as stack:
         bucket = stack.bucket
         # Given the first Task's function with a 1 s Timeout, and a handler that blocks past it
-        stack.functions["GetSessionFunction"]["Timeout"] = 1
-        stack.overrides["GetSessionFunction"] = stuck
+        stack.functions["StartExportFunction"]["Timeout"] = 1
+        stack.overrides["StartExportFunction"] = stuck
         # When an export runs
         sfn = boto3.client("stepfunctions", region_name=REGION)
         described = _finished(sfn, stack.start_export({"object": "CUSTOMER"}))
@@ -61,7 +61,7 @@ def test_a_handler_past_its_timeout_fails_its_task_as_lambda_does_and_lands_noth
         assert cause["errorType"] == "Sandbox.Timedout"
         assert cause["errorMessage"].endswith("Error: Task timed out after 1.00 seconds")
         assert described["status"] == "FAILED"
-        assert stack.failures[0]["function"] == "GetSessionFunction"
+        assert stack.failures[0]["function"] == "StartExportFunction"
         # And when the abandoned handler wakes up, it sees no time left and cannot land anything
         release.set()
         stack.wait_idle(30)
