@@ -35,6 +35,7 @@ READBYQUERY_MAX_PAGESIZE = 1000
 DEFAULT_PAGESIZE = 100
 RETURN_FORMATS = ("xml", "json", "csv")
 QUERY_FUNCTIONS = ("query", "readByQuery", "readMore")
+JSON_CONTENT_TYPE = "application/json"
 
 Error = tuple[str, str, str, str]
 
@@ -488,7 +489,9 @@ def _bare(returnformat: str, labels: list[str], columns: list[list[str]]) -> tup
     rows = list(zip(*columns, strict=True))
     if returnformat == "json":
         body = json.dumps([dict(zip(labels, row, strict=True)) for row in rows], ensure_ascii=False)
-        return "application/json; charset=UTF-8", body.encode("utf-8")
+        # Exactly ``application/json``: Estuary's production connector (source-sage-intacct, sage.py
+        # ``_req_json``) treats any other Content-Type of a returnformat=json answer as an XML error.
+        return JSON_CONTENT_TYPE, body.encode("utf-8")
     if not rows:
         return "text/csv; charset=UTF-8", b""
     buffer = io.StringIO()

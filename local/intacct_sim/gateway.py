@@ -26,7 +26,8 @@ from .stats import Stats
 from .timeutil import iso_with_offset
 from .xmlwriter import XmlWriter
 
-XML_CONTENT_TYPE = 'text/xml; encoding="UTF-8"'
+# Exactly as every recorded real response (real-objects/README.md): note the odd double parameter.
+XML_CONTENT_TYPE = 'text/xml; encoding="UTF-8";charset=UTF-8'
 ROLLBACK_ERROR = (
     "XL03000009",
     "",

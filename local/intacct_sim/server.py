@@ -71,7 +71,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every response carries Content-Length
-    server_version = "IntacctSimulator/1.0"
+    server_version = "cloudflare"  # the recorded ``Server`` header (real-objects/README.md)
     timeout = 120  # idle keep-alive connections are dropped after this many seconds
     disable_nagle_algorithm = True  # headers and body go out in separate writes: avoid 40 ms ACK stalls
     _in_flight = False  # this connection's current gateway call is counted in Stats.in_flight
@@ -82,6 +82,9 @@ class _Handler(BaseHTTPRequestHandler):
     @property
     def sim(self) -> Simulator:
         return self.server.simulator
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.sim.config.verbose:
@@ -308,7 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 _PLACEHOLDER = (
-    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<?xml version="1.0" encoding="utf-8"?>\n'
     b"<response><control><status>success</status></control></response>\n"
 )
 
