@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", type=_json_list, default=[], help="JSON list of fault rules")
     p.add_argument("--mutations", type=_json_any, default=[], help="JSON mutations_per_query rule(s)")
     p.add_argument("--readmore-ttl-seconds", type=float, default=d.readmore_ttl_seconds)
+    p.add_argument("--date-format", default=d.date_format, help="user dateformat, e.g. /mdY, .dmy, -Ymd")
+    p.add_argument("--clock", type=int, choices=(12, 24), default=d.clock, help="user clock")
+    p.add_argument("--locale", default=d.locale)
+    p.add_argument("--gmtoffset-style", choices=("colon", "compact"), default=d.gmtoffset_style)
     p.add_argument("--verbose", action="store_true", help="log every HTTP request to stderr")
     return p
 
@@ -85,6 +89,10 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         readmore_ttl_seconds=args.readmore_ttl_seconds,
         endpoint_url=args.endpoint_url,
         verbose=args.verbose,
+        date_format=args.date_format,
+        clock=args.clock,
+        locale=args.locale,
+        gmtoffset_style=args.gmtoffset_style,
     )
 
 

@@ -14,11 +14,21 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .timeutil import NULL_TIME, format_naive, parse_intacct_datetime
+from .formats import Formats, iso_text
+from .timeutil import NULL_TIME
 
 
 class FilterValueError(ValueError):
-    """A filter value cannot be compared with a field (bad number, bad date...)."""
+    """A filter value cannot be compared with a field (bad number, bad date...).
+
+    ``kind`` 'date' marks a date/timestamp value that does not parse in the active filter format.
+    """
+
+    def __init__(self, message: str, field: str = "", value: str = "", kind: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+        self.kind = kind
 
 
 def like_regex(pattern: str, case_insensitive: bool) -> re.Pattern[str]:
@@ -169,22 +179,33 @@ def _compare_ordered(data: np.ndarray, op: str, vals: list) -> np.ndarray:
 
 
 class TimeColumn(Column):
-    """Timestamps or dates as tenant-local naive seconds (see timeutil)."""
+    """Timestamps or dates as tenant-local naive seconds (see timeutil).
 
-    def __init__(self, name: str, values: np.ndarray, date_only: bool = False) -> None:
+    Values are written and filter values read through ``formats`` (the API user's preferences), which
+    the dataset shares between all its time columns so a change applies everywhere at once.
+    """
+
+    def __init__(
+        self, name: str, values: np.ndarray, date_only: bool = False, formats: Formats | None = None
+    ) -> None:
         super().__init__(name)
         self.values = values.astype(np.int64, copy=False)
         self.n = len(values)
         self.date_only = date_only
+        self.formats = formats if formats is not None else Formats()
 
     def render(self, rows: np.ndarray) -> list[str]:
-        return format_naive(self.values[rows], self.date_only)
+        return self.formats.render(self.values[rows], self.date_only)
+
+    def render_iso(self, rows: np.ndarray) -> list[str]:
+        """Canonical 'YYYY-MM-DD HH:MM:SS' values (internal round trips only)."""
+        return ["" if v == NULL_TIME else iso_text(v, self.date_only) for v in self.values[rows].tolist()]
 
     def _parse(self, text: str) -> int:
         try:
-            return parse_intacct_datetime(text)
+            return self.formats.parse_filter(text)
         except ValueError as exc:
-            raise FilterValueError(f"Invalid date value for field {self.name}: {exc}") from None
+            raise FilterValueError(str(exc), field=self.name, value=text, kind="date") from None
 
     def compare(self, op: str, values: Sequence[str], ci: bool) -> np.ndarray:
         if op in ("like", "notlike"):
@@ -205,8 +226,11 @@ class TimeColumn(Column):
     def set_value(self, row: int, text: str) -> None:
         if text.strip() == "":
             self.values[row] = NULL_TIME
-        else:
-            self.values[row] = self._parse(text)
+            return
+        try:
+            self.values[row] = self.formats.parse_stored(text)
+        except ValueError as exc:
+            raise ValueError(f"{self.name}: {exc}") from None
 
     def extend(self, count: int) -> None:
         self.values = _grow(self.values, self.n + count, NULL_TIME)

@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .formats import validate_clock, validate_dateformat
+
 # Fields that can change while the simulator runs; the rest shape the data or the socket.
 RUNTIME_FIELDS = {
     "latency_ms",
@@ -20,7 +22,12 @@ RUNTIME_FIELDS = {
     "user_id",
     "user_password",
     "endpoint_url",
+    "date_format",
+    "clock",
+    "locale",
+    "gmtoffset_style",
 }
+GMTOFFSET_STYLES = ("colon", "compact")
 
 
 @dataclass
@@ -53,6 +60,11 @@ class SimulatorConfig:
     readmore_ttl_seconds: float = 1800.0
     endpoint_url: str | None = None  # what getAPISession returns; default: this simulator's gateway URL
     verbose: bool = False
+    # The API user's preferences (readUserFormatting); every TIMESTAMP/DATE value is written in them.
+    date_format: str = "/mdY"
+    clock: int = 24
+    locale: str = "en_US"
+    gmtoffset_style: str = "colon"  # '+hh:mm' as the official docs show, or 'compact' ('-0800')
 
     def __post_init__(self) -> None:
         self.mutations_per_query = normalise_mutations(self.mutations_per_query)
@@ -61,6 +73,10 @@ class SimulatorConfig:
             self.session_minutes = None
         if self.records < 0:
             raise ValueError("records must be >= 0")
+        validate_dateformat(self.date_format)
+        self.clock = validate_clock(self.clock)
+        if self.gmtoffset_style not in GMTOFFSET_STYLES:
+            raise ValueError(f"gmtoffset_style must be one of {list(GMTOFFSET_STYLES)}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view (passwords included: this is a local test double)."""
@@ -104,6 +120,12 @@ def apply_runtime_changes(config: SimulatorConfig, changes: dict[str, Any]) -> N
             value = normalise_mutations(value)
         elif key == "concurrency_limit":
             value = None if value in (None, 0) else int(value)
+        elif key == "date_format":
+            value = validate_dateformat(value)
+        elif key == "clock":
+            value = validate_clock(value)
+        elif key == "gmtoffset_style" and value not in GMTOFFSET_STYLES:
+            raise ValueError(f"gmtoffset_style must be one of {list(GMTOFFSET_STYLES)}")
         elif key in ("latency_ms", "latency_per_record_ms", "session_seconds", "readmore_ttl_seconds"):
             value = float(value)
             if value < 0:

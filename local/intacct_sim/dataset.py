@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from .columns import Column, NumberColumn, TimeColumn
+from .formats import Formats, iso_text
 from .generators import (
     AUDIT_OBJECT_TYPES,
     BUILDERS,
@@ -20,9 +21,10 @@ from .generators import (
     Entity,
     RowBasis,
     build_audithistory,
+    build_userinfo,
 )
 from .schema import OBJECTS, ObjectSpec
-from .timeutil import format_one, now_naive, utc_to_local_naive
+from .timeutil import now_naive, utc_to_local_naive
 
 # Generated history spans these UTC instants; run-time changes happen "now", after all of it.
 HISTORY_START = int(datetime(2015, 1, 1, tzinfo=UTC).timestamp())
@@ -79,6 +81,12 @@ class Table:
             rows = rows[np.argsort(self.recordno.values[rows], kind="stable")]
         return rows
 
+    def share_formats(self, formats: Formats) -> None:
+        """Make every time column write and read through ``formats``."""
+        for column in self.columns.values():
+            if isinstance(column, TimeColumn):
+                column.formats = formats
+
     def max_recordno(self) -> int:
         """Highest RECORDNO ever used (deleted rows included: keys are never reused)."""
         return int(np.nanmax(self.recordno.values[: self.n])) if self.n else 0
@@ -97,10 +105,14 @@ class Table:
         columns = self.render_columns(rows, fields)
         return [list(values) for values in zip(*columns, strict=True)] if columns else [[] for _ in rows]
 
-    def row_dicts(self, rows: np.ndarray) -> list[dict[str, str]]:
-        """Rows as {field: string} with every field."""
+    def row_dicts(self, rows: np.ndarray, canonical: bool = False) -> list[dict[str, str]]:
+        """Rows as {field: string} with every field (``canonical``: times as ISO, for internal copies)."""
         names = [f.name for f in self.spec.fields]
-        return [dict(zip(names, values, strict=True)) for values in self.render(rows, names)]
+        columns = [
+            column.render_iso(rows) if canonical and isinstance(column, TimeColumn) else column.render(rows)
+            for column in (self.columns[name] for name in names)
+        ]
+        return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
     def append(self, records: list[dict[str, str]]) -> list[int]:
         """Append rows (string values, missing fields NULL); returns their row numbers."""
@@ -162,8 +174,12 @@ class Dataset:
         seed: int,
         timezone: str = "America/Los_Angeles",
         entities: tuple[Entity, ...] = DEFAULT_ENTITIES,
+        sim_login: str = "sim-user",
+        formats: Formats | None = None,
     ) -> None:
         self.tz = ZoneInfo(timezone)
+        self.formats = formats if formats is not None else Formats()
+        self.sim_login = sim_login
         self.entities = entities
         self.seed = seed
         self.lock = threading.RLock()
@@ -187,6 +203,33 @@ class Dataset:
         self.tables["AUDITHISTORY"] = Table(
             OBJECTS["AUDITHISTORY"], build_audithistory(audit_basis, rng, events)
         )
+        user_times = utc_to_local_naive(
+            HISTORY_START + np.arange(len(USERS), dtype=np.int64) * 86_400 * 40, self.tz
+        )
+        self.tables["USERINFO"] = Table(
+            OBJECTS["USERINFO"], build_userinfo(sim_login, user_times, user_times)
+        )
+        for table in self.tables.values():
+            table.share_formats(self.formats)
+
+    def rename_sim_user(self, login: str) -> None:
+        """The simulator's own user (USERINFO RECORDNO 3) signs in as ``login`` (credentials changed)."""
+        with self.lock:
+            table = self.tables["USERINFO"]
+            row = table.find_row(SIM_USER_RECORDNO)
+            if row is not None:
+                table.update(row, {"LOGINID": login, "CONTACTINFO.EMAIL1": f"{login}@example.com"})
+            self.sim_login = login
+
+    def find_by_name(self, name: str, field: str, values: list[str]) -> np.ndarray:
+        """Rows (live, in the order of ``values``) whose ``field`` equals one of ``values``."""
+        with self.lock:
+            table = self.table(name)
+            rendered = table.columns[field].render(table.live_rows())
+            by_value: dict[str, int] = {}
+            for row, value in zip(table.live_rows().tolist(), rendered, strict=True):
+                by_value.setdefault(value, row)
+            return np.array([by_value[v] for v in values if v in by_value], dtype=np.int64)
 
     # ----- generation -------------------------------------------------------------------------
 
@@ -270,7 +313,8 @@ class Dataset:
         )
         columns = BUILDERS[name](basis, self._mutation_rng, self.entities)
         table = Table(OBJECTS[name], columns)
-        rows = table.row_dicts(np.arange(count))
+        table.share_formats(self.formats)
+        rows = table.row_dicts(np.arange(count), canonical=True)
         for row in rows:
             row["CREATEDBY"] = row["MODIFIEDBY"] = str(SIM_USER_RECORDNO)
         return rows
@@ -364,7 +408,7 @@ class Dataset:
                 base = self._fresh_rows(table.name, 1, np.array([key], dtype=np.int64), now)[0]
             else:
                 base = {"RECORDNO": str(key), "STATUS": "active"}
-                base["WHENCREATED"] = base["WHENMODIFIED"] = format_one(now)
+                base["WHENCREATED"] = base["WHENMODIFIED"] = iso_text(now)
             base.update(values)
             base["RECORDNO"] = str(key)
             if "WHENMODIFIED" in values and "WHENCREATED" not in values:
@@ -396,7 +440,7 @@ class Dataset:
 
     def _update_row(self, table: Table, row: int, values: Mapping[str, str], now: int) -> None:
         change = dict(values)
-        change.setdefault("WHENMODIFIED", format_one(now))
+        change.setdefault("WHENMODIFIED", iso_text(now))
         change.setdefault("MODIFIEDBY", str(SIM_USER_RECORDNO))
         table.update(row, change)
         if table.name in BUILDERS:
@@ -410,8 +454,8 @@ class Dataset:
 
     def _audit(self, name: str, key: int, mode: str, when: int) -> None:
         audit = self.tables["AUDITHISTORY"]
-        stamp = format_one(when)
-        user_no, login = next(u for u in USERS if u[0] == SIM_USER_RECORDNO)
+        stamp = iso_text(when)
+        user_no, login = SIM_USER_RECORDNO, self.sim_login
         audit.append(
             [
                 {

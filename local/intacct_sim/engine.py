@@ -19,7 +19,7 @@ import numpy as np
 from .columns import CategoryColumn, NumberColumn, TextColumn, TimeColumn, decimal_text
 from .dataset import Table
 from .filters import Node, evaluate
-from .timeutil import NULL_TIME, format_one
+from .timeutil import NULL_TIME
 
 AGGREGATES = ("count", "min", "max", "sum", "avg")
 
@@ -99,7 +99,8 @@ def matching_rows(
 ) -> np.ndarray:
     """Ordered row numbers of live records matching the filter (cached per table version)."""
     scoped = entity if entity and table.spec.entity_scoped else None
-    key = ("rows", table.name, table.version, repr(node), order, scoped, case_insensitive)
+    formats = next((c.formats.version for c in table.columns.values() if isinstance(c, TimeColumn)), 0)
+    key = ("rows", table.name, table.version, repr(node), order, scoped, case_insensitive, formats)
     rows = cache.get(key)
     if rows is not None:
         return rows
@@ -164,7 +165,9 @@ def _aggregate(table: Table, rows: np.ndarray, item: SelectItem) -> str:
     if isinstance(column, TimeColumn):
         values = column.values[non_null]
         values = values[values != NULL_TIME]
-        return format_one(int(values.min() if item.kind == "min" else values.max()), column.date_only)
+        return column.formats.render_one(
+            int(values.min() if item.kind == "min" else values.max()), column.date_only
+        )
     assert isinstance(column, CategoryColumn | TextColumn)
     strings = column.render(non_null)
     return min(strings) if item.kind == "min" else max(strings)

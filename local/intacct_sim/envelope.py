@@ -24,11 +24,18 @@ CONTROL_CHILDREN = {
     "includewhitespace",
     "showadditionalerrorinfo",
 }
-IMPLEMENTED_FUNCTIONS = {"getAPISession", "query", "readByQuery", "readMore", "lookup"}
+IMPLEMENTED_FUNCTIONS = {
+    "getAPISession",
+    "query",
+    "readByQuery",
+    "readMore",
+    "lookup",
+    "readByName",
+    "readUserFormatting",
+}
 # Valid 3.0 functions the simulator does not implement: they fail as functions, not as schema errors.
 KNOWN_FUNCTIONS = IMPLEMENTED_FUNCTIONS | {
     "read",
-    "readByName",
     "readRelated",
     "readView",
     "readReport",

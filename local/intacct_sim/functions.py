@@ -24,6 +24,7 @@ from .dataset import Dataset, Table
 from .engine import AGGREGATES, Order, QueryCache, SelectItem, aggregate_rows, matching_rows
 from .envelope import FunctionCall
 from .filters import FilterError, Node, parse_xml_filter, referenced_fields
+from .formats import gmt_offset
 from .readbyquery_parser import parse_query_string
 from .schema import ObjectSpec, find_object
 from .sessions import Session, SessionStore
@@ -38,6 +39,14 @@ QUERY_FUNCTIONS = ("query", "readByQuery", "readMore")
 JSON_CONTENT_TYPE = "application/json"
 
 Error = tuple[str, str, str, str]
+
+# The "name" field readByName looks records up by (official docs: USERINFO keys are LOGINIDs).
+NAME_FIELDS = {
+    "USERINFO": "LOGINID",
+    "CUSTOMER": "CUSTOMERID",
+    "VENDOR": "VENDORID",
+    "GLACCOUNT": "ACCOUNTNO",
+}
 
 
 class FunctionFailure(Exception):
@@ -160,6 +169,8 @@ class FunctionRunner:
             "readByQuery": self._read_by_query,
             "readMore": self._read_more,
             "lookup": self._lookup,
+            "readByName": self._read_by_name,
+            "readUserFormatting": self._read_user_formatting,
         }.get(call.name)
         try:
             if handler is None:
@@ -228,6 +239,80 @@ class FunctionRunner:
                     w.end()
                 w.end()
             w.end()
+            w.end()
+            w.end()
+
+        outcome.write_data = write
+
+    # ----- readByName / readUserFormatting ---------------------------------------------------
+
+    def _read_by_name(self, element: ET.Element, auth: Auth, outcome: Outcome) -> None:
+        """``readByName``: records by their name field (USERINFO: LOGINID), e.g. Estuary's start-up call
+        ``<readByName><object>USERINFO</object><keys>{userid}</keys><fields>RECORDNO</fields>``."""
+        allowed = {"object", "keys", "fields", "returnFormat", "docparid"}
+        for child in element:
+            if child.tag not in allowed:
+                raise FunctionFailure(f"Unexpected element <{child.tag}> in readByName")
+        spec = self._object(element)
+        name_field = NAME_FIELDS.get(spec.name)
+        if name_field is None:
+            raise FunctionFailure(f"readByName is not supported for object {spec.name}")
+        outcome.object = spec.name
+        keys = [k.strip() for k in (element.findtext("keys") or "").split(",") if k.strip()]
+        if not keys:
+            raise FunctionFailure("Required element <keys> is missing or empty")
+        fields_text = (element.findtext("fields") or "").strip()
+        if fields_text in ("", "*"):
+            fields = [f.name for f in spec.fields]
+        else:
+            fields = [self._field(spec, n.strip(), "fields") for n in fields_text.split(",") if n.strip()]
+        returnformat = (element.findtext("returnFormat") or "xml").strip().lower() or "xml"
+        if returnformat not in RETURN_FORMATS:
+            raise FunctionFailure(f"Invalid returnFormat '{returnformat}'; use xml, json or csv")
+        with self.dataset.lock:
+            table = self.dataset.table(spec.name)
+            rows = self.dataset.find_by_name(spec.name, name_field, keys)
+            columns = table.render_columns(rows, fields)
+        outcome.records = len(rows)
+        if returnformat != "xml":
+            outcome.raw = _bare(returnformat, fields, columns)
+            return
+        attrs = {"listtype": spec.name, "count": str(len(rows))}
+        outcome.write_data = _data_writer(attrs, spec.name, fields, columns, len(rows))
+
+    def _read_user_formatting(self, element: ET.Element, auth: Auth, outcome: Outcome) -> None:
+        """The user's date/time preferences, shaped as the official "Users" page documents:
+        ``<userformatting><recordno/><locale/><dateformat/><gmtoffset/><clock/></userformatting>``."""
+        key = (element.findtext("key") or "").strip()
+        login = (element.findtext("userId") or "").strip()
+        if not key and not login:
+            raise FunctionFailure("readUserFormatting needs a <key> (user RECORDNO) or a <userId> (LOGINID)")
+        with self.dataset.lock:
+            table = self.dataset.table("USERINFO")
+            if key:
+                row = table.find_row(int(key)) if key.isdigit() else None
+            else:
+                found = self.dataset.find_by_name("USERINFO", "LOGINID", [login])
+                row = int(found[0]) if len(found) else None
+            if row is None:
+                raise FunctionFailure(
+                    f"No user found for {'key ' + key if key else 'userId ' + login}",
+                    errorno="DL02000001",
+                    description="There was an error processing the request.",
+                )
+            recordno = table.columns["RECORDNO"].value(row)
+        formats = self.dataset.formats
+        user = formats.user
+        offset = gmt_offset(self.dataset.tz, self.config.gmtoffset_style)
+
+        def write(w: XmlWriter) -> None:
+            w.start("data")
+            w.start("userformatting")
+            w.leaf("recordno", recordno)
+            w.leaf("locale", formats.locale)
+            w.leaf("dateformat", user.dateformat)
+            w.leaf("gmtoffset", offset)
+            w.leaf("clock", str(user.clock))
             w.end()
             w.end()
 

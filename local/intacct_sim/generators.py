@@ -605,3 +605,46 @@ def build_audithistory(basis: RowBasis, rng: np.random.Generator, events: AuditE
 
 
 BUILDERS = {"CUSTOMER": build_customer, "VENDOR": build_vendor, "GLACCOUNT": build_glaccount}
+
+# USERINFO rows: the USERS above. (record number, first name, last name, user type, admin, web-services only)
+USER_DETAILS = {
+    1: ("Ada", "Admin", "business user", "Full", "false"),
+    3: ("Sim", "Integration", "business user", "Full", "true"),
+    7: ("John", "Doe", "business user", "Limited", "false"),
+    12: ("Monika", "Schmidt", "employee user", "Off", "false"),
+    28: ("Integration", "Bot", "business user", "Full", "true"),
+}
+
+
+def build_userinfo(sim_login: str, created: np.ndarray, modified: np.ndarray) -> dict[str, Column]:
+    """Columns of USERINFO: one row per USERS entry; the simulator's own user carries ``sim_login``."""
+    logins = [sim_login if number == 3 else login for number, login in USERS]
+    details = [USER_DETAILS[number] for number, _ in USERS]
+    n = len(USERS)
+    rows = np.arange(n, dtype=np.int32)
+
+    def texts(values: list[str]) -> TextColumn:
+        return TextColumn("", n, lambda sel: [values[i] for i in sel.tolist()])
+
+    columns: dict[str, Column] = {
+        "RECORDNO": NumberColumn("RECORDNO", np.array([u for u, _ in USERS], dtype=np.float64), integer=True),
+        "LOGINID": texts(logins),
+        "DESCRIPTION": texts([f"{first} {last}" for first, last, *_ in details]),
+        "USERTYPE": _cat("USERTYPE", rows, [d[2] for d in details]),
+        "ADMIN": _cat("ADMIN", rows, [d[3] for d in details]),
+        "STATUS": _cat("STATUS", np.zeros(n, dtype=np.int32), ("active", "lockedout"), STATUS_ALIASES),
+        "LOGINDISABLED": _cat("LOGINDISABLED", rows, [d[4] for d in details], BOOL_ALIASES),
+        "SSO_ENABLED": _cat("SSO_ENABLED", np.zeros(n, dtype=np.int32), ("false", "true"), BOOL_ALIASES),
+        "SSO_FEDERATED_ID": texts([""] * n),
+        "CONTACTINFO.CONTACTNAME": texts([f"{last}, {first}" for first, last, *_ in details]),
+        "CONTACTINFO.FIRSTNAME": texts([d[0] for d in details]),
+        "CONTACTINFO.LASTNAME": texts([d[1] for d in details]),
+        "CONTACTINFO.EMAIL1": texts([f"{login}@example.com" for login in logins]),
+        "WHENCREATED": TimeColumn("WHENCREATED", created),
+        "WHENMODIFIED": TimeColumn("WHENMODIFIED", modified),
+        "CREATEDBY": NumberColumn("CREATEDBY", np.ones(n, dtype=np.float64), integer=True),
+        "MODIFIEDBY": NumberColumn("MODIFIEDBY", np.ones(n, dtype=np.float64), integer=True),
+    }
+    for name, column in columns.items():
+        column.name = name
+    return columns

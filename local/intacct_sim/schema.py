@@ -222,7 +222,37 @@ AUDITHISTORY = ObjectSpec(
     entity_scoped=False,
 )
 
-OBJECTS: dict[str, ObjectSpec] = {spec.name: spec for spec in (CUSTOMER, VENDOR, GLACCOUNT, AUDITHISTORY)}
+# The fields the official "Users" page documents for USERINFO (developer.intacct.com/api/company-console/
+# users/: lookup/query/create examples and the USERINFO table), plus the audit fields every object has.
+USERINFO = ObjectSpec(
+    "USERINFO",
+    (
+        _RECORDNO,
+        _f("LOGINID", "User ID", required=True),
+        _f("DESCRIPTION", "User name"),
+        _f(
+            "USERTYPE",
+            "User type",
+            "ENUM",
+            valid_values=("business user", "employee user", "view only user", "platform user"),
+        ),
+        _f("ADMIN", "Admin privileges", "ENUM", valid_values=("Off", "Limited", "Full")),
+        _f("STATUS", "Status", "ENUM", valid_values=("active", "lockedout")),
+        _f("LOGINDISABLED", "Web services only", "BOOLEAN", valid_values=_BOOL),
+        _f("SSO_ENABLED", "Single sign on enabled", "BOOLEAN", valid_values=_BOOL),
+        _f("SSO_FEDERATED_ID", "SSO federated ID"),
+        _f("CONTACTINFO.CONTACTNAME", "Contact name"),
+        _f("CONTACTINFO.FIRSTNAME", "First name"),
+        _f("CONTACTINFO.LASTNAME", "Last name"),
+        _f("CONTACTINFO.EMAIL1", "Primary email address"),
+        *_AUDIT,
+    ),
+    entity_scoped=False,
+)
+
+OBJECTS: dict[str, ObjectSpec] = {
+    spec.name: spec for spec in (CUSTOMER, VENDOR, GLACCOUNT, AUDITHISTORY, USERINFO)
+}
 _FIELD_INDEX = {spec.name: {f.name.upper(): f for f in spec.fields} for spec in OBJECTS.values()}
 
 

@@ -17,6 +17,7 @@ from .config import SimulatorConfig, apply_runtime_changes
 from .dataset import Dataset
 from .envelope import EnvelopeError, Request, control_failure, gateway_failure, parse_request
 from .faults import FaultEngine, FaultRule, corrupt, html_error, truncate
+from .formats import Formats, UserFormat
 from .functions import FunctionRunner
 from .gateway import XML_CONTENT_TYPE, Gateway, Reply, xml_reply
 from .generators import DEFAULT_ENTITIES, Entity
@@ -344,7 +345,15 @@ class Simulator:
     def __init__(self, config: SimulatorConfig) -> None:
         started = time.perf_counter()
         self.config = config
-        self.dataset = Dataset(config.records, config.seed, config.timezone, _entities(config.entities))
+        self.formats = Formats(UserFormat(config.date_format, config.clock), locale=config.locale)
+        self.dataset = Dataset(
+            config.records,
+            config.seed,
+            config.timezone,
+            _entities(config.entities),
+            sim_login=config.user_id,
+            formats=self.formats,
+        )
         self.stats_store = Stats()
         self.sessions = SessionStore(lambda: self.config.session_seconds)
         self.faults = FaultEngine(config.seed)
@@ -395,7 +404,12 @@ class Simulator:
     def configure(self, **fields: Any) -> None:
         """Change run-time settings: latency_ms, latency_per_record_ms, concurrency_limit, session_seconds
         (or session_minutes), mutations_per_query, readmore_ttl_seconds, credentials, endpoint_url."""
-        apply_runtime_changes(self.config, fields)
+        with self.dataset.lock:
+            apply_runtime_changes(self.config, fields)
+            cfg = self.config
+            self.formats.update(dateformat=cfg.date_format, clock=cfg.clock, locale=cfg.locale)
+            if "user_id" in fields:
+                self.dataset.rename_sim_user(cfg.user_id)
 
     def mutate(
         self, object: str, inserts: int = 0, updates: int = 0, deletes: int = 0

@@ -23,8 +23,12 @@ def _local(stamp: str) -> datetime:
     return datetime.strptime(stamp, "%m/%d/%Y %H:%M:%S")
 
 
+GENERATED = ("CUSTOMER", "VENDOR", "GLACCOUNT", "AUDITHISTORY")
+
+
 def test_records_have_every_field_as_strings(shared_sim: Simulator) -> None:
-    for name, spec in OBJECTS.items():
+    for name in GENERATED:
+        spec = OBJECTS[name]
         rows = shared_sim.records(name)
         assert len(rows) == 300
         assert all(list(r) == [f.name for f in spec.fields] for r in rows)
@@ -34,7 +38,7 @@ def test_records_have_every_field_as_strings(shared_sim: Simulator) -> None:
 
 def test_data_is_deterministic_per_seed(make_sim: Callable[..., Simulator]) -> None:
     a, b, c = make_sim(records=80, seed=3), make_sim(records=80, seed=3), make_sim(records=80, seed=4)
-    for name in OBJECTS:
+    for name in GENERATED:
         assert a.records(name) == b.records(name)
         assert a.records(name) != c.records(name)
 
@@ -154,7 +158,7 @@ def test_upsert_rejects_unknown_fields_and_bad_values(make_sim: Callable[..., Si
     with pytest.raises(ValueError, match="NOPE"):
         sim.upsert("CUSTOMER", {"NOPE": "x"})
     with pytest.raises(ValueError):
-        sim.upsert("CUSTOMER", {"WHENMODIFIED": "2024-01-01"})
+        sim.upsert("CUSTOMER", {"WHENMODIFIED": "13/45/2024"})
 
 
 def test_upsert_out_of_order_recordno_keeps_ordering_correct(make_sim: Callable[..., Simulator]) -> None:
