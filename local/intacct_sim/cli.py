@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date-format", default=d.date_format, help="user dateformat, e.g. /mdY, .dmy, -Ymd")
     p.add_argument("--clock", type=int, choices=(12, 24), default=d.clock, help="user clock")
     p.add_argument("--locale", default=d.locale)
+    p.add_argument(
+        "--filter-date-format",
+        choices=("standard", "user"),
+        default=d.filter_date_format,
+        help="how date filter values are read: MM/DD/YYYY [HH:MM:SS] or the user's format",
+    )
     p.add_argument("--gmtoffset-style", choices=("colon", "compact"), default=d.gmtoffset_style)
     p.add_argument("--verbose", action="store_true", help="log every HTTP request to stderr")
     return p
@@ -93,6 +99,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         clock=args.clock,
         locale=args.locale,
         gmtoffset_style=args.gmtoffset_style,
+        filter_date_format=args.filter_date_format,
     )
 
 

@@ -24,11 +24,14 @@ class FilterValueError(ValueError):
     ``kind`` 'date' marks a date/timestamp value that does not parse in the active filter format.
     """
 
-    def __init__(self, message: str, field: str = "", value: str = "", kind: str = "") -> None:
+    def __init__(
+        self, message: str, field: str = "", value: str = "", kind: str = "", expected: str = ""
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.value = value
         self.kind = kind
+        self.expected = expected
 
 
 def like_regex(pattern: str, case_insensitive: bool) -> re.Pattern[str]:
@@ -205,7 +208,9 @@ class TimeColumn(Column):
         try:
             return self.formats.parse_filter(text)
         except ValueError as exc:
-            raise FilterValueError(str(exc), field=self.name, value=text, kind="date") from None
+            raise FilterValueError(
+                str(exc), field=self.name, value=text, kind="date", expected=self.formats.filter_format()
+            ) from None
 
     def compare(self, op: str, values: Sequence[str], ci: bool) -> np.ndarray:
         if op in ("like", "notlike"):

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .formats import validate_clock, validate_dateformat
+from .formats import FILTER_DATE_FORMATS, validate_clock, validate_dateformat
 
 # Fields that can change while the simulator runs; the rest shape the data or the socket.
 RUNTIME_FIELDS = {
@@ -26,6 +26,7 @@ RUNTIME_FIELDS = {
     "clock",
     "locale",
     "gmtoffset_style",
+    "filter_date_format",
 }
 GMTOFFSET_STYLES = ("colon", "compact")
 
@@ -65,6 +66,8 @@ class SimulatorConfig:
     clock: int = 24
     locale: str = "en_US"
     gmtoffset_style: str = "colon"  # '+hh:mm' as the official docs show, or 'compact' ('-0800')
+    # How date/timestamp filter values are read: 'standard' (MM/DD/YYYY [HH:MM:SS], 24 h) or 'user'.
+    filter_date_format: str = "standard"
 
     def __post_init__(self) -> None:
         self.mutations_per_query = normalise_mutations(self.mutations_per_query)
@@ -75,6 +78,8 @@ class SimulatorConfig:
             raise ValueError("records must be >= 0")
         validate_dateformat(self.date_format)
         self.clock = validate_clock(self.clock)
+        if self.filter_date_format not in FILTER_DATE_FORMATS:
+            raise ValueError(f"filter_date_format must be one of {list(FILTER_DATE_FORMATS)}")
         if self.gmtoffset_style not in GMTOFFSET_STYLES:
             raise ValueError(f"gmtoffset_style must be one of {list(GMTOFFSET_STYLES)}")
 
@@ -124,6 +129,8 @@ def apply_runtime_changes(config: SimulatorConfig, changes: dict[str, Any]) -> N
             value = validate_dateformat(value)
         elif key == "clock":
             value = validate_clock(value)
+        elif key == "filter_date_format" and value not in FILTER_DATE_FORMATS:
+            raise ValueError(f"filter_date_format must be one of {list(FILTER_DATE_FORMATS)}")
         elif key == "gmtoffset_style" and value not in GMTOFFSET_STYLES:
             raise ValueError(f"gmtoffset_style must be one of {list(GMTOFFSET_STYLES)}")
         elif key in ("latency_ms", "latency_per_record_ms", "session_seconds", "readmore_ttl_seconds"):

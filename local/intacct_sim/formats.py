@@ -259,6 +259,12 @@ class Formats:
             return self.user.parse(text)
         return parse_standard(text)
 
+    def filter_format(self) -> str:
+        """The form filter values must take now, for error messages."""
+        if self.filter_mode == "user":
+            return self.user.describe()
+        return "MM/DD/YYYY or MM/DD/YYYY HH:MM:SS"
+
     def parse_stored(self, text: str) -> int:
         """A value given to the control API (upsert): the canonical ISO form, else the user's format."""
         iso = parse_iso(text)

@@ -59,6 +59,31 @@ class FunctionFailure(Exception):
         self.error: Error = (errorno, description, description2, correction)
 
 
+PROCESSING_ERROR = "There was an error processing the request."
+
+
+def support_id() -> str:
+    """A Support ID like the ones real error texts end with (54 characters, '~' written as %7E)."""
+    return (
+        f"{secrets.token_urlsafe(4)[:5]}EBXMLGW{secrets.randbelow(10**9):09d}-AG%7E"
+        f"{secrets.token_urlsafe(24)[:27]}"
+    )
+
+
+def invalid_date(field_name: str, value: str, expected: str) -> FunctionFailure:
+    """A date/timestamp filter value that does not parse in the active format.
+
+    errorno DL02000001: a production connector saw Intacct reject ISO-8601 WHENMODIFIED filter values
+    with DL02000001 (MemberJunction CHANGELOG 5.30.0, Sage Intacct connector). The wording after the
+    generic DL02000001 text is the simulator's own (no real text naming the value was found).
+    """
+    return FunctionFailure(
+        f"{PROCESSING_ERROR} Invalid date '{value}' for field {field_name}: expected {expected} "
+        f"[Support ID: {support_id()}]",
+        errorno="DL02000001",
+    )
+
+
 @dataclass
 class Auth:
     """Who is calling: from a login or a session."""
@@ -380,6 +405,8 @@ class FunctionRunner:
         try:
             return matching_rows(table, node, order, auth.locationid or None, ci, self.cache)
         except FilterError as exc:
+            if exc.bad_date is not None:
+                raise invalid_date(*exc.bad_date) from None
             raise FunctionFailure(str(exc)) from None
 
     def _object(self, element: ET.Element) -> ObjectSpec:

@@ -345,7 +345,11 @@ class Simulator:
     def __init__(self, config: SimulatorConfig) -> None:
         started = time.perf_counter()
         self.config = config
-        self.formats = Formats(UserFormat(config.date_format, config.clock), locale=config.locale)
+        self.formats = Formats(
+            UserFormat(config.date_format, config.clock),
+            filter_mode=config.filter_date_format,
+            locale=config.locale,
+        )
         self.dataset = Dataset(
             config.records,
             config.seed,
@@ -407,7 +411,12 @@ class Simulator:
         with self.dataset.lock:
             apply_runtime_changes(self.config, fields)
             cfg = self.config
-            self.formats.update(dateformat=cfg.date_format, clock=cfg.clock, locale=cfg.locale)
+            self.formats.update(
+                dateformat=cfg.date_format,
+                clock=cfg.clock,
+                filter_mode=cfg.filter_date_format,
+                locale=cfg.locale,
+            )
             if "user_id" in fields:
                 self.dataset.rename_sim_user(cfg.user_id)
 
