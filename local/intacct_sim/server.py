@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from .config import SimulatorConfig, apply_runtime_changes
 from .dataset import Dataset
 from .envelope import EnvelopeError, Request, control_failure, gateway_failure, parse_request
-from .faults import FaultEngine, FaultRule, corrupt, html_error, truncate
+from .faults import IN_BAND_KINDS, FaultEngine, FaultRule, corrupt, html_error, truncate
 from .formats import Formats, UserFormat
 from .functions import FunctionRunner
 from .gateway import XML_CONTENT_TYPE, Gateway, Reply, xml_reply
@@ -212,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
                     sim.wait(rule.delay_ms / 1000)
                 else:
                     self._wait_latency(started, 0)
-                    self._fault(rule, None)
+                    self._fault(rule, None, request)
                     return
             if request is not None:
                 reply = sim.gateway.execute(request)
@@ -224,7 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if rule.kind == "slow":
                     sim.wait(rule.delay_ms / 1000)
                 else:
-                    self._fault(rule, reply)
+                    self._fault(rule, reply, request)
                     return
             self._send(reply)
         finally:
@@ -236,8 +236,12 @@ class _Handler(BaseHTTPRequestHandler):
         if delay > 0:
             self.sim.wait(delay)
 
-    def _fault(self, rule: FaultRule, reply: Reply | None) -> None:
+    def _fault(self, rule: FaultRule, reply: Reply | None, request: Request | None) -> None:
         kind = rule.kind
+        if kind in IN_BAND_KINDS:
+            body = self.sim.gateway.in_band_failure(request, kind, rule.level or IN_BAND_KINDS[kind])
+            self._send(Reply(200, body, XML_CONTENT_TYPE))
+            return
         if kind == "connection_reset":
             self._reset_connection()
             return
