@@ -83,7 +83,7 @@ def _sort_permutation(table: Table, order: tuple[Order, ...], cache: QueryCache)
     if perm is None:
         keys = [table.columns[o.field].sort_key(o.descending) for o in reversed(order)]
         if not table.recordno_sorted:
-            keys.insert(0, table.recordno.values[: table.n])  # deterministic tie-break by RECORDNO
+            keys.insert(0, table.keys[: table.n])  # deterministic tie-break by RECORDNO
         perm = np.lexsort(keys) if len(keys) > 1 else np.argsort(keys[0], kind="stable")
         cache.put(key, perm)
     return perm
@@ -109,11 +109,12 @@ def matching_rows(
         mask = mask & evaluate(node, table, case_insensitive)
     if scoped:
         mask = mask & table.columns["MEGAENTITYID"].compare("equalto", [scoped], False)
+    by_key = Order(table.key_field)
     if not order and not table.recordno_sorted:
-        order = (Order("RECORDNO"),)
-    if not order or (order == (Order("RECORDNO"),) and table.recordno_sorted):
-        rows = np.flatnonzero(mask)  # physical order is RECORDNO order: no sort needed
-    elif order == (Order("RECORDNO", True),) and table.recordno_sorted:
+        order = (by_key,)
+    if not order or (order == (by_key,) and table.recordno_sorted and not table.text_key):
+        rows = np.flatnonzero(mask)  # physical order is key order: no sort needed
+    elif order == (Order(table.key_field, True),) and table.recordno_sorted and not table.text_key:
         rows = np.flatnonzero(mask)[::-1].copy()
     else:
         perm = _sort_permutation(table, order, cache)
@@ -142,7 +143,7 @@ def aggregate_rows(table: Table, rows: np.ndarray, items: list[SelectItem]) -> l
 
 
 def _aggregate(table: Table, rows: np.ndarray, item: SelectItem) -> str:
-    column = table.columns[item.field]
+    column = table.columns[item.field].concrete()
     non_null = rows[~column.null_mask()[rows]] if len(rows) else rows
     if item.kind == "count":
         return str(len(non_null))

@@ -32,6 +32,7 @@ IMPLEMENTED_FUNCTIONS = {
     "lookup",
     "readByName",
     "readUserFormatting",
+    "getDimensions",
 }
 # Valid 3.0 functions the simulator does not implement: they fail as functions, not as schema errors.
 KNOWN_FUNCTIONS = IMPLEMENTED_FUNCTIONS | {
@@ -45,7 +46,6 @@ KNOWN_FUNCTIONS = IMPLEMENTED_FUNCTIONS | {
     "update",
     "delete",
     "getUserPermissions",
-    "getDimensions",
     "getDimensionRestrictedData",
     "getFinancialSetup",
     "installApp",

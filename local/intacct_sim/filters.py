@@ -113,7 +113,8 @@ def evaluate(node: Node, table: Table, case_insensitive: bool) -> np.ndarray:
         for mask in masks[1:]:
             result = combine(result, mask)
         return result
-    column = table.columns.get(node.field.upper())
+    spec = table.spec.field(node.field)
+    column = table.columns.get(spec.name) if spec is not None else None
     if column is None:
         raise FilterError(f"Field '{node.field}' in filter is not a field of object {table.name}")
     if node.op == "isnull":

@@ -26,7 +26,7 @@ from .envelope import FunctionCall
 from .filters import FilterError, Node, parse_xml_filter, referenced_fields
 from .formats import gmt_offset
 from .readbyquery_parser import parse_query_string
-from .schema import ObjectSpec, find_object
+from .schema import DIMENSIONS, ObjectSpec, find_object
 from .sessions import Session, SessionStore
 from .stats import Stats
 from .xmlwriter import XmlWriter
@@ -196,6 +196,7 @@ class FunctionRunner:
             "lookup": self._lookup,
             "readByName": self._read_by_name,
             "readUserFormatting": self._read_user_formatting,
+            "getDimensions": self._get_dimensions,
         }.get(call.name)
         try:
             if handler is None:
@@ -269,6 +270,28 @@ class FunctionRunner:
 
         outcome.write_data = write
 
+    # ----- getDimensions ----------------------------------------------------------------------
+
+    def _get_dimensions(self, element: ET.Element, auth: Auth, outcome: Outcome) -> None:
+        """The dimensions list, shaped as recorded: ``<data>`` without attributes, then
+        ``<dimensions><dimension>`` with camelCase children (real-objects/README.md, getDimensions)."""
+
+        def write(w: XmlWriter) -> None:
+            w.start("data")
+            w.start("dimensions")
+            for name, label_text, term, user_defined, enabled in DIMENSIONS:
+                w.start("dimension")
+                w.leaf("objectName", name)
+                w.leaf("objectLabel", label_text)
+                w.leaf("termLabel", term)
+                w.leaf("userDefinedDimension", "true" if user_defined else "false")
+                w.leaf("enabledInGL", "true" if enabled else "false")
+                w.end()
+            w.end()
+            w.end()
+
+        outcome.write_data = write
+
     # ----- readByName / readUserFormatting ---------------------------------------------------
 
     def _read_by_name(self, element: ET.Element, auth: Auth, outcome: Outcome) -> None:
@@ -279,7 +302,7 @@ class FunctionRunner:
             if child.tag not in allowed:
                 raise FunctionFailure(f"Unexpected element <{child.tag}> in readByName")
         spec = self._object(element)
-        name_field = NAME_FIELDS.get(spec.name)
+        name_field = spec.meta.name_field  # official docs: USERINFO keys are LOGINIDs
         if name_field is None:
             raise FunctionFailure(f"readByName is not supported for object {spec.name}")
         outcome.object = spec.name
@@ -291,6 +314,7 @@ class FunctionRunner:
             fields = [f.name for f in spec.fields]
         else:
             fields = [self._field(spec, n.strip(), "fields") for n in fields_text.split(",") if n.strip()]
+        labels = [label(f) for f in fields]
         returnformat = (element.findtext("returnFormat") or "xml").strip().lower() or "xml"
         if returnformat not in RETURN_FORMATS:
             raise FunctionFailure(f"Invalid returnFormat '{returnformat}'; use xml, json or csv")
@@ -300,10 +324,10 @@ class FunctionRunner:
             columns = table.render_columns(rows, fields)
         outcome.records = len(rows)
         if returnformat != "xml":
-            outcome.raw = _bare(returnformat, fields, columns)
+            outcome.raw = _bare(returnformat, labels, columns)
             return
         attrs = {"listtype": spec.name, "count": str(len(rows))}
-        outcome.write_data = _data_writer(attrs, spec.name, fields, columns, len(rows))
+        outcome.write_data = _data_writer(attrs, spec.name, labels, columns, len(rows))
 
     def _read_user_formatting(self, element: ET.Element, auth: Auth, outcome: Outcome) -> None:
         """The user's date/time preferences, shaped as the official "Users" page documents:
@@ -438,8 +462,14 @@ class FunctionRunner:
                     "Returning all fields with '*' is not supported by query; list the fields"
                 )
             column = self._field(spec, name, "select")
-            label = name if child.tag == "field" else f"{child.tag.upper()}.{name}"
-            items.append(SelectItem(child.tag, column, label))
+            # Real tenants answer a field named with '#' under the name without it (LIABACCT# ->
+            # <LIABACCT>), so DEPT and DEPT# give two sibling <DEPT> elements (real-objects/README.md).
+            element = name.replace("#", "")
+            items.append(
+                SelectItem(
+                    child.tag, column, element if child.tag == "field" else f"{child.tag.upper()}.{element}"
+                )
+            )
         return items
 
     def _filter(self, parse: Callable[[], Node | None], spec: ObjectSpec) -> Node | None:
@@ -507,11 +537,11 @@ class FunctionRunner:
         fields_text = (element.findtext("fields") or "").strip()
         if fields_text in ("", "*"):
             fields = [f.name for f in spec.fields]
-            labels = list(fields)
+            labels = [label(f) for f in fields]
         else:
-            labels = [name.strip() for name in fields_text.split(",") if name.strip()]
-            fields = [self._field(spec, name, "fields") for name in labels]
-            labels = fields  # readByQuery answers with the canonical upper-case names
+            names = [name.strip() for name in fields_text.split(",") if name.strip()]
+            fields = [self._field(spec, name, "fields") for name in names]
+            labels = [label(f) for f in fields]  # readByQuery answers with the canonical names
         node = (
             self._filter(lambda: parse_query_string(element.findtext("query")), spec)
             if (element.findtext("query") or "").strip()
@@ -596,14 +626,27 @@ def _data_writer(
     return write
 
 
+def label(field_name: str) -> str:
+    """The element/key a field answers under: the name without '#' (real tenants drop it)."""
+    return field_name.replace("#", "")
+
+
 def _bare(returnformat: str, labels: list[str], columns: list[list[str]]) -> tuple[str, bytes]:
-    """JSON array of flat string objects, or CSV with a header (empty body when there are no rows)."""
+    """JSON array of flat string objects, or CSV with a header (empty body when there are no rows).
+
+    Two fields can answer under one name (DEPT and DEPT#); JSON then repeats the key, as the XML repeats
+    the element, rather than silently keeping one (the harsher case: no JSON evidence was recorded).
+    """
     rows = list(zip(*columns, strict=True))
     if returnformat == "json":
-        body = json.dumps([dict(zip(labels, row, strict=True)) for row in rows], ensure_ascii=False)
-        # Exactly ``application/json``: Estuary's production connector (source-sage-intacct, sage.py
-        # ``_req_json``) treats any other Content-Type of a returnformat=json answer as an XML error.
-        return JSON_CONTENT_TYPE, body.encode("utf-8")
+        keys = [json.dumps(name, ensure_ascii=False) for name in labels]
+        objects = [
+            "{"
+            + ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in zip(keys, row, strict=True))
+            + "}"
+            for row in rows
+        ]
+        return JSON_CONTENT_TYPE, ("[" + ", ".join(objects) + "]").encode("utf-8")
     if not rows:
         return "text/csv; charset=UTF-8", b""
     buffer = io.StringIO()

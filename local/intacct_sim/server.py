@@ -14,15 +14,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .config import SimulatorConfig, apply_runtime_changes
-from .dataset import Dataset
+from .dataset import Dataset, Key
 from .envelope import EnvelopeError, Request, control_failure, gateway_failure, parse_request
 from .faults import IN_BAND_KINDS, FaultEngine, FaultRule, corrupt, html_error, truncate
 from .formats import Formats, UserFormat
 from .functions import FunctionRunner
 from .gateway import XML_CONTENT_TYPE, Gateway, Reply, xml_reply
-from .generators import DEFAULT_ENTITIES, Entity
 from .sessions import SessionStore
 from .stats import Stats
+from .vocab import DEFAULT_ENTITIES, Entity
 
 GATEWAY_PATH = "/ia/xml/xmlgw.phtml"
 CONTROL_PREFIX = "/__sim__/"
@@ -339,7 +339,7 @@ def _mutate(sim: Simulator, payload: dict[str, Any]) -> dict[str, Any]:
         obj, int(payload.get("inserts", 0)), int(payload.get("updates", 0)), int(payload.get("deletes", 0))
     )
     result["upserted"] = [sim.upsert(obj, record) for record in payload.get("records", [])]
-    result["deleted"] += [int(k) for k in payload.get("delete_keys", []) if sim.delete(obj, int(k))]
+    result["deleted"] += [k for k in payload.get("delete_keys", []) if sim.delete(obj, k)]
     return result
 
 
@@ -426,7 +426,7 @@ class Simulator:
 
     def mutate(
         self, object: str, inserts: int = 0, updates: int = 0, deletes: int = 0
-    ) -> dict[str, list[int]]:
+    ) -> dict[str, list[Key]]:
         """Random inserts/updates/deletes now; returns {"inserted", "updated", "deleted"} RECORDNO lists."""
         changed = self.dataset.mutate(object, inserts, updates, deletes)
         for kind, keys in changed.items():
@@ -441,13 +441,13 @@ class Simulator:
         """Current live records exactly as the API renders them (all fields, strings), RECORDNO order."""
         return self.dataset.records(object, entity)
 
-    def upsert(self, object: str, record: dict[str, Any]) -> int:
+    def upsert(self, object: str, record: dict[str, Any]) -> Key:
         """Insert or update one record (API-style values, e.g. WHENMODIFIED '11/03/2024 01:30:00')."""
         return self.dataset.upsert(object, record)
 
-    def delete(self, object: str, recordno: int) -> bool:
+    def delete(self, object: str, key: Key) -> bool:
         """Delete one record (adds an AUDITHISTORY 'D' row)."""
-        return self.dataset.delete(object, recordno)
+        return self.dataset.delete(object, key)
 
     def stop(self) -> None:
         """Stop serving and release the port."""

@@ -163,10 +163,10 @@ def test_single_page_results_have_an_empty_result_id(gw: Gateway) -> None:
 
 
 def test_read_more_by_object_continues_the_last_read_by_query(gw: Gateway, shared_sim: Simulator) -> None:
-    first = gw.result(rbq("GLACCOUNT", "", "RECORDNO", pagesize=100))
-    second = gw.result("<readMore><object>GLACCOUNT</object></readMore>")
+    first = gw.result(rbq("VENDOR", "", "RECORDNO", pagesize=100))
+    second = gw.result("<readMore><object>VENDOR</object></readMore>")
     keys = [r["RECORDNO"] for r in records_of(first) + records_of(second)]
-    assert keys == [r["RECORDNO"] for r in shared_sim.records("GLACCOUNT")][:200]
+    assert keys == [r["RECORDNO"] for r in shared_sim.records("VENDOR")][:200]
 
 
 def test_read_more_is_a_snapshot_of_the_original_result_set(make_sim: Callable[..., Simulator]) -> None:
@@ -241,6 +241,10 @@ def test_lookup_shape_and_fields(gw: Gateway) -> None:
     assert [v.text for v in by_id["STATUS"].findall("./VALIDVALUES/VALIDVALUE")] == ["active", "inactive"]
 
 
+# Objects the recorded tenant answered empty (real-objects/README.md), generated empty as well.
+EMPTY_OBJECTS = ("CUSTOM_EVENT", "DONOR", "ORDER_NUMBER", "AFFILIATEENTITY", "LOCATIONENTITY")
+
+
 @pytest.mark.parametrize("obj", sorted(OBJECTS))
 def test_every_looked_up_field_is_queryable(gw: Gateway, obj: str) -> None:
     fields = [
@@ -249,7 +253,11 @@ def test_every_looked_up_field_is_queryable(gw: Gateway, obj: str) -> None:
     ]
     result = gw.query(obj, fields, pagesize=3)
     assert result.findtext("status") == "success"
-    assert [c.tag for c in result.findall(f"./data/{obj}")[0]] == fields
+    records = result.findall(f"./data/{obj}")
+    if obj in EMPTY_OBJECTS:
+        assert records == [], obj
+        return
+    assert [c.tag for c in records[0]] == [f.replace("#", "") for f in fields]
 
 
 def test_lookup_of_an_unknown_object_fails(gw: Gateway) -> None:
