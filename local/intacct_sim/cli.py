@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clock", type=int, choices=(12, 24), default=d.clock, help="user clock")
     p.add_argument("--locale", default=d.locale)
     p.add_argument(
+        "--never-modified-percent",
+        type=float,
+        default=d.never_modified_percent,
+        help="share of records never modified (empty WHENMODIFIED); 0 = none",
+    )
+    p.add_argument(
         "--filter-date-format",
         choices=("standard", "user"),
         default=d.filter_date_format,
@@ -100,6 +106,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         locale=args.locale,
         gmtoffset_style=args.gmtoffset_style,
         filter_date_format=args.filter_date_format,
+        never_modified_percent=args.never_modified_percent,
     )
 
 

@@ -66,6 +66,9 @@ class SimulatorConfig:
     clock: int = 24
     locale: str = "en_US"
     gmtoffset_style: str = "colon"  # '+hh:mm' as the official docs show, or 'compact' ('-0800')
+    # Share of generated records created and never modified: their WHENMODIFIED is empty (Estuary's
+    # connector reads them with WHENMODIFIED isnull). 0 turns it off. Shapes the data: start-up only.
+    never_modified_percent: float = 2.0
     # How date/timestamp filter values are read: 'standard' (MM/DD/YYYY [HH:MM:SS], 24 h) or 'user'.
     filter_date_format: str = "standard"
 
@@ -76,6 +79,8 @@ class SimulatorConfig:
             self.session_minutes = None
         if self.records < 0:
             raise ValueError("records must be >= 0")
+        if not 0 <= self.never_modified_percent <= 100:
+            raise ValueError("never_modified_percent must be within 0..100")
         validate_dateformat(self.date_format)
         self.clock = validate_clock(self.clock)
         if self.filter_date_format not in FILTER_DATE_FORMATS:

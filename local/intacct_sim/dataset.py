@@ -27,7 +27,7 @@ from .generators import (
 from .hashing import below, stream, uniform
 from .keyspace import HISTORY_END, HISTORY_START, KeySpace, LineSpace, Space, to_local
 from .schema import GENERATED_OBJECTS, OBJECT_META, OBJECTS, ObjectSpec, record_count
-from .timeutil import now_naive, utc_to_local_naive
+from .timeutil import NULL_TIME, now_naive, utc_to_local_naive
 from .vocab import DEFAULT_ENTITIES, USERS, Entity
 
 SIM_USER_RECORDNO = 3  # CREATEDBY/MODIFIEDBY of run-time changes (USERS entry "sim-user")
@@ -214,8 +214,10 @@ class Dataset:
         entities: tuple[Entity, ...] = DEFAULT_ENTITIES,
         sim_login: str = "sim-user",
         formats: Formats | None = None,
+        never_modified_percent: float = 0.0,
     ) -> None:
         self.records_base = records
+        self.never_modified = never_modified_percent / 100
         self.tz = ZoneInfo(timezone)
         self.entities = entities
         self.seed = seed
@@ -243,7 +245,11 @@ class Dataset:
                     space = LineSpace(self.seed, name, header, meta.lines)
                 else:
                     space = KeySpace(
-                        self.seed, name, record_count(meta, self.records_base), len(self.entities)
+                        self.seed,
+                        name,
+                        record_count(meta, self.records_base),
+                        len(self.entities),
+                        never_modified=self.never_modified,
                     )
                 self._spaces[name] = space
             return self._spaces[name]
@@ -364,6 +370,7 @@ class Dataset:
             slots = present[below(seed, salt ^ 3, kept, len(present))]
             key[kept] = space.key(slots)
             created, modified = space.created_utc(slots), space.modified_utc(slots)
+            mode[kept] = np.where(modified == NULL_TIME, 0, mode[kept])  # never modified: no 'M' event
             when_utc[kept] = np.where(mode[kept] == 0, created, modified)
             gone = gaps[below(seed, salt ^ 4, deleted, len(gaps))]
             key[deleted] = space.key(gone)

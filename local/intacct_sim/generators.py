@@ -17,6 +17,7 @@ from .columns import CategoryColumn, Column, LazyColumn, NumberColumn, TextColum
 from .fieldgen import FieldContext, generic_column
 from .formats import Formats
 from .schema import ObjectSpec
+from .timeutil import NULL_TIME
 from .vocab import (
     ADDRESS2,
     BOOL_ALIASES,
@@ -104,9 +105,8 @@ def common_columns(
     meta = spec.meta
     n = basis.n
     created_by = USER_NUMBERS[_pick(rng, n, [5, 3, 2, 1, 4])]
-    modified_by = np.where(
-        basis.modified != basis.created, USER_NUMBERS[_pick(rng, n, [4, 3, 2, 2, 5])], created_by
-    )
+    changed = (basis.modified != basis.created) & (basis.modified != NULL_TIME)
+    modified_by = np.where(changed, USER_NUMBERS[_pick(rng, n, [4, 3, 2, 2, 5])], created_by)
     by_created, by_modified = (
         ("createdBy", "updatedBy") if meta.key_field == "id" else ("CREATEDBY", "MODIFIEDBY")
     )

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from .hashing import below, stream, uniform
-from .timeutil import utc_to_local_naive
+from .timeutil import NULL_TIME, utc_to_local_naive
 
 # Generated history spans these UTC instants; run-time changes happen "now", after all of it.
 HISTORY_START = int(datetime(2015, 1, 1, tzinfo=UTC).timestamp())
@@ -36,7 +36,7 @@ class Materialised:
     slot: np.ndarray  # slot index (int64)
     key: np.ndarray  # RECORDNO / id (int64)
     created_utc: np.ndarray
-    modified_utc: np.ndarray  # equal to created_utc when never changed
+    modified_utc: np.ndarray  # NULL_TIME for records never modified
     entity: np.ndarray  # entity code (int32)
     header_slot: np.ndarray | None = None  # line objects: the header's slot
     line_no: np.ndarray | None = None  # line objects: 1-based line number within the header
@@ -49,8 +49,17 @@ class Materialised:
 class KeySpace:
     """Slots of a header or standalone object holding exactly ``count`` records."""
 
-    def __init__(self, seed: int, name: str, count: int, entities: int, start_key: int | None = None) -> None:
+    def __init__(
+        self,
+        seed: int,
+        name: str,
+        count: int,
+        entities: int,
+        start_key: int | None = None,
+        never_modified: float = 0.0,
+    ) -> None:
         self.seed = seed
+        self.never_modified = never_modified
         self.name = name
         self.count = count
         self.entities = max(1, entities)
@@ -90,7 +99,12 @@ class KeySpace:
         jitter = uniform(self.seed, self._salt ^ 2, slot) * 0.9
         return (HISTORY_START + (slot + jitter) * step).astype(np.int64)
 
+    def never_modified_mask(self, slot: np.ndarray) -> np.ndarray:
+        """Records created and never modified: their WHENMODIFIED is empty (NULL)."""
+        return uniform(self.seed, self._salt ^ 7, slot) < self.never_modified
+
     def modified_utc(self, slot: np.ndarray) -> np.ndarray:
+        """Modification times; NULL_TIME for records never modified."""
         created = self.created_utc(slot)
         changed = uniform(self.seed, self._salt ^ 3, slot) < CHANGED_SHARE
         later = created + (uniform(self.seed, self._salt ^ 4, slot) * (HISTORY_END - created)).astype(
@@ -99,7 +113,8 @@ class KeySpace:
         modified = np.where(changed, later, created)
         # A bulk update: many records share one WHENMODIFIED second (keyset paging must tie-break).
         bulk = (uniform(self.seed, self._salt ^ 5, slot) < self.bulk_share) & (created < BULK_UPDATE_AT)
-        return np.where(bulk, BULK_UPDATE_AT, modified)
+        modified = np.where(bulk, BULK_UPDATE_AT, modified)
+        return np.where(self.never_modified_mask(slot) & ~bulk, NULL_TIME, modified)
 
     def entity(self, slot: np.ndarray) -> np.ndarray:
         return below(self.seed, self._salt ^ 6, slot, self.entities).astype(np.int32)
@@ -160,7 +175,7 @@ class LineSpace:
         header_slot, j = self.split(slot)
         created = self.header.created_utc(header_slot)
         modified = self.header.modified_utc(header_slot)
-        return np.where(modified == created, created + j, modified)
+        return np.where(modified == created, created + j, modified)  # NULL stays NULL (lines follow)
 
     def entity(self, slot: np.ndarray) -> np.ndarray:
         return self.header.entity(self.split(slot)[0])
@@ -200,6 +215,10 @@ Space = KeySpace | LineSpace
 
 
 def to_local(utc: np.ndarray, tz: ZoneInfo, date_only: bool = False) -> np.ndarray:
-    """UTC seconds as tenant wall-clock naive seconds (midnight of the day when ``date_only``)."""
-    local = utc_to_local_naive(utc, tz)
-    return local // 86_400 * 86_400 if date_only else local
+    """UTC seconds as tenant wall-clock naive seconds (midnight of the day when ``date_only``);
+    NULL_TIME stays NULL_TIME."""
+    nulls = utc == NULL_TIME
+    local = utc_to_local_naive(np.where(nulls, HISTORY_START, utc), tz)
+    if date_only:
+        local = local // 86_400 * 86_400
+    return np.where(nulls, NULL_TIME, local)

@@ -361,6 +361,7 @@ class Simulator:
             _entities(config.entities),
             sim_login=config.user_id,
             formats=self.formats,
+            never_modified_percent=config.never_modified_percent,
         )
         self.stats_store = Stats()
         self.sessions = SessionStore(lambda: self.config.session_seconds)

@@ -24,7 +24,7 @@ def pattern(dateformat: str, clock: int) -> str:
 
 def _pivot(customers: list[dict[str, str]], fmt: str) -> datetime:
     """A WHENMODIFIED value (parsed with ``fmt``) that splits the records in two."""
-    stamps = sorted(datetime.strptime(r["WHENMODIFIED"], fmt) for r in customers)
+    stamps = sorted(datetime.strptime(r["WHENMODIFIED"], fmt) for r in customers if r["WHENMODIFIED"])
     return stamps[len(stamps) // 2]
 
 
@@ -62,7 +62,7 @@ def test_standard_mode_reads_mm_dd_yyyy_whatever_the_user_format(
     expected = [
         r["RECORDNO"]
         for r in customers
-        if datetime.strptime(r["WHENMODIFIED"], pattern(dateformat, clock)) >= pivot
+        if r["WHENMODIFIED"] and datetime.strptime(r["WHENMODIFIED"], pattern(dateformat, clock)) >= pivot
     ]
     assert 0 < len(expected) < len(customers)
     assert _selected(gw, "greaterthanorequalto", pivot.strftime(STANDARD)) == expected
@@ -85,13 +85,14 @@ def test_user_mode_reads_the_users_own_format(
     customers = sim.records("CUSTOMER")
     fmt = pattern(dateformat, clock)
     pivot = _pivot(customers, fmt)
-    expected = [r["RECORDNO"] for r in customers if datetime.strptime(r["WHENMODIFIED"], fmt) < pivot]
+    stamped = [r for r in customers if r["WHENMODIFIED"]]  # an empty WHENMODIFIED matches nothing
+    expected = [r["RECORDNO"] for r in stamped if datetime.strptime(r["WHENMODIFIED"], fmt) < pivot]
     assert _selected(gw, "lessthan", pivot.strftime(fmt)) == expected
     assert _read_by_query(gw, f"WHENMODIFIED < '{pivot.strftime(fmt)}'") == expected
     date_only = pivot.strftime(fmt.split(" ")[0])
     day = datetime.strptime(date_only, fmt.split(" ")[0])
     assert _selected(gw, "lessthan", date_only) == [
-        r["RECORDNO"] for r in customers if datetime.strptime(r["WHENMODIFIED"], fmt) < day
+        r["RECORDNO"] for r in stamped if datetime.strptime(r["WHENMODIFIED"], fmt) < day
     ]
     error = _selected(gw, "lessthan", pivot.strftime(STANDARD))
     assert isinstance(error, dict) and error["errorno"] == "DL02000001"

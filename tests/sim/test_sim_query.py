@@ -80,38 +80,52 @@ def test_keyset_paging_by_recordno_returns_exactly_the_records(gw: Gateway, shar
     assert got == [_pick(r, fields) for r in shared_sim.records("VENDOR")]
 
 
-def test_keyset_paging_on_whenmodified_with_recordno_tie_break(gw: Gateway, shared_sim: Simulator) -> None:
-    """Records share WHENMODIFIED seconds (a bulk update), so the cursor needs (WHENMODIFIED, RECORDNO)."""
-    rows = shared_sim.records("CUSTOMER")
-    stamps = [r["WHENMODIFIED"] for r in rows]
-    assert len(stamps) - len(set(stamps)) >= 20  # the generated bulk update
+def _keyset(gw: Gateway, time_field: str, base: str) -> list[str]:
+    """Keyset walk over (time_field, RECORDNO) within ``base`` (Estuary's realtime/creations queries)."""
     seen: list[str] = []
     cursor: tuple[str, str] | None = None
     while True:
         if cursor is None:
-            filter_xml = ""
+            filter_xml = base
         else:
             stamp, key = cursor
             filter_xml = (
-                "<or>"
-                + cmp("greaterthan", "WHENMODIFIED", stamp)
+                "<and>"
+                + base
+                + "<or>"
+                + cmp("greaterthan", time_field, stamp)
                 + "<and>"
-                + cmp("equalto", "WHENMODIFIED", stamp)
+                + cmp("equalto", time_field, stamp)
                 + cmp("greaterthan", "RECORDNO", key)
-                + "</and></or>"
+                + "</and></or></and>"
             )
         result = gw.query(
             "CUSTOMER",
-            ["RECORDNO", "WHENMODIFIED"],
+            ["RECORDNO", time_field],
             filter_xml=filter_xml,
-            order=[("WHENMODIFIED", "ascending"), ("RECORDNO", "ascending")],
+            order=[(time_field, "ascending"), ("RECORDNO", "ascending")],
             pagesize=25,
         )
+        assert result.findtext("status") == "success", result.findtext(".//description2")
         page = records_of(result)
         seen.extend(r["RECORDNO"] for r in page)
         if data_attrs(result)["numremaining"] == "0":
-            break
-        cursor = (page[-1]["WHENMODIFIED"], page[-1]["RECORDNO"])
+            return seen
+        cursor = (page[-1][time_field], page[-1]["RECORDNO"])
+
+
+def test_keyset_paging_on_whenmodified_with_recordno_tie_break(gw: Gateway, shared_sim: Simulator) -> None:
+    """Records share WHENMODIFIED seconds (a bulk update), so the cursor needs (WHENMODIFIED, RECORDNO);
+    records never modified have no WHENMODIFIED and are read by WHENCREATED (Estuary's creations query)."""
+    rows = shared_sim.records("CUSTOMER")
+    stamps = [r["WHENMODIFIED"] for r in rows if r["WHENMODIFIED"]]
+    assert len(stamps) - len(set(stamps)) >= 20  # the generated bulk update
+    never = [r["RECORDNO"] for r in rows if not r["WHENMODIFIED"]]
+    assert never, "some records were never modified (never_modified_percent)"
+    modified = _keyset(gw, "WHENMODIFIED", "<isnotnull><field>WHENMODIFIED</field></isnotnull>")
+    created = _keyset(gw, "WHENCREATED", "<isnull><field>WHENMODIFIED</field></isnull>")
+    assert sorted(created, key=int) == never
+    seen = modified + created
     assert sorted(seen, key=int) == [r["RECORDNO"] for r in rows]
     assert len(seen) == len(set(seen))
 
