@@ -43,6 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clock", type=int, choices=(12, 24), default=d.clock, help="user clock")
     p.add_argument("--locale", default=d.locale)
     p.add_argument(
+        "--top-level-percent",
+        type=float,
+        default=d.top_level_percent,
+        help="share of records created at the top level of the multi-entity company",
+    )
+    p.add_argument(
+        "--private-needs-showprivate",
+        choices=("true", "false"),
+        default=str(d.private_needs_showprivate).lower(),
+        help="top-level queries see entity-owned records only with <showprivate>true</showprivate>",
+    )
+    p.add_argument(
         "--never-modified-percent",
         type=float,
         default=d.never_modified_percent,
@@ -107,6 +119,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         gmtoffset_style=args.gmtoffset_style,
         filter_date_format=args.filter_date_format,
         never_modified_percent=args.never_modified_percent,
+        top_level_percent=args.top_level_percent,
+        private_needs_showprivate=args.private_needs_showprivate == "true",
     )
 
 

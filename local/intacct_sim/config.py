@@ -27,6 +27,7 @@ RUNTIME_FIELDS = {
     "locale",
     "gmtoffset_style",
     "filter_date_format",
+    "private_needs_showprivate",
 }
 GMTOFFSET_STYLES = ("colon", "compact")
 
@@ -69,6 +70,12 @@ class SimulatorConfig:
     # Share of generated records created and never modified: their WHENMODIFIED is empty (Estuary's
     # connector reads them with WHENMODIFIED isnull). 0 turns it off. Shapes the data: start-up only.
     never_modified_percent: float = 2.0
+    # Multi-entity: share of generated records created at the top level (MEGAENTITY* empty); the rest
+    # belong to an entity. Start-up only.
+    top_level_percent: float = 40.0
+    # A top-level session sees entity-owned ("private") records only with <showprivate>true</showprivate>
+    # (query) and never through readByQuery/readByName, which have no such option. False: sees all.
+    private_needs_showprivate: bool = True
     # How date/timestamp filter values are read: 'standard' (MM/DD/YYYY [HH:MM:SS], 24 h) or 'user'.
     filter_date_format: str = "standard"
 
@@ -81,6 +88,8 @@ class SimulatorConfig:
             raise ValueError("records must be >= 0")
         if not 0 <= self.never_modified_percent <= 100:
             raise ValueError("never_modified_percent must be within 0..100")
+        if not 0 <= self.top_level_percent <= 100:
+            raise ValueError("top_level_percent must be within 0..100")
         validate_dateformat(self.date_format)
         self.clock = validate_clock(self.clock)
         if self.filter_date_format not in FILTER_DATE_FORMATS:
@@ -117,6 +126,16 @@ def normalise_mutations(value: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "1", "on", "yes"):
+        return True
+    if str(value).lower() in ("false", "0", "off", "no"):
+        return False
+    raise ValueError(f"expected a boolean, got {value!r}")
+
+
 def apply_runtime_changes(config: SimulatorConfig, changes: dict[str, Any]) -> None:
     """Validate and apply run-time changes (``session_minutes`` is accepted as well)."""
     changes = dict(changes)
@@ -134,6 +153,8 @@ def apply_runtime_changes(config: SimulatorConfig, changes: dict[str, Any]) -> N
             value = validate_dateformat(value)
         elif key == "clock":
             value = validate_clock(value)
+        elif key == "private_needs_showprivate":
+            value = _boolean(value)
         elif key == "filter_date_format" and value not in FILTER_DATE_FORMATS:
             raise ValueError(f"filter_date_format must be one of {list(FILTER_DATE_FORMATS)}")
         elif key == "gmtoffset_style" and value not in GMTOFFSET_STYLES:

@@ -72,6 +72,16 @@ class Table:
         self.version = 0  # bumped on every change; part of every cache key
         self.recordno_sorted = bool(np.all(np.diff(self.keys) > 0)) if self.n > 1 else True
         self.queries = 0  # successful queries, for mutations_per_query
+        # Line objects have no MEGAENTITY fields of their own: they belong to their header's owner
+        # (owner_ids[code], '' = top level), which decides who may see them.
+        self.owner: np.ndarray | None = None
+        self.owner_ids: tuple[str, ...] = ("",)
+
+    def owner_mask(self, entity: str) -> np.ndarray:
+        """Rows owned by ``entity`` ('' = created at the top level)."""
+        assert self.owner is not None
+        code = self.owner_ids.index(entity) if entity in self.owner_ids else -1
+        return self.owner[: self.n] == code
 
     def key_of(self, row: int) -> Key:
         """The API key of a row (text for GLDETAIL)."""
@@ -160,6 +170,10 @@ class Table:
             keys = np.zeros(grown, dtype=np.int64)
             keys[:start] = self.keys[:start]
             self.keys = keys
+            if self.owner is not None:
+                owner = np.zeros(grown, dtype=np.int32)
+                owner[:start] = self.owner[:start]
+                self.owner = owner
         self.live[start : self.n] = True
         top = self.max_recordno_before(start)
         self.version += 1
@@ -215,9 +229,11 @@ class Dataset:
         sim_login: str = "sim-user",
         formats: Formats | None = None,
         never_modified_percent: float = 0.0,
+        top_level_percent: float = 0.0,
     ) -> None:
         self.records_base = records
         self.never_modified = never_modified_percent / 100
+        self.top_level = top_level_percent / 100
         self.tz = ZoneInfo(timezone)
         self.entities = entities
         self.seed = seed
@@ -250,6 +266,7 @@ class Dataset:
                         record_count(meta, self.records_base),
                         len(self.entities),
                         never_modified=self.never_modified,
+                        top_level=self.top_level,
                     )
                 self._spaces[name] = space
             return self._spaces[name]
@@ -279,6 +296,7 @@ class Dataset:
             header_key=header_key,
             line_no=rows.line_no,
             created_exact=created,
+            private=rows.private,
         )
 
     def _build(self, name: str) -> Table:
@@ -297,7 +315,11 @@ class Dataset:
         if name == "GLDETAIL":
             columns.update(self._gldetail_columns(basis))
         columns.update(self._reference_columns(spec, basis))
-        return Table(spec, columns, keys=basis.recordno)
+        table = Table(spec, columns, keys=basis.recordno)
+        if (spec.meta.header or spec.meta.mirror) and basis.private is not None:
+            table.owner = np.where(basis.private, basis.entity + 1, 0).astype(np.int32)
+            table.owner_ids = ("", *(e.id for e in self.entities))
+        return table
 
     def _reference_columns(self, spec: ObjectSpec, basis: RowBasis) -> dict[str, Column]:
         """Fields holding another object's key: an existing record of it, chosen by hash."""
@@ -428,6 +450,7 @@ class Dataset:
             created=np.full(count, now, dtype=np.int64),
             modified=np.full(count, now, dtype=np.int64),
             entity=self._mutation_rng.integers(0, len(self.entities), count).astype(np.int32),
+            private=self._mutation_rng.random(count) >= self.top_level,
             index=(1 << 40) + self._fresh_counter + np.arange(count, dtype=np.int64),
             fresh=True,
             header_key=header_key,
@@ -558,6 +581,7 @@ class Dataset:
                 keys = table.max_recordno() + np.cumsum(steps)
                 fresh = self._fresh_rows(name, inserts, keys.astype(np.int64), now)
                 rows = table.append(fresh)
+                self._inherit_owner(table, rows)
                 for row in rows:
                     inserted.append(table.key_of(row))
                     self._audit(table, row, "C", now)
@@ -602,6 +626,7 @@ class Dataset:
             if modified in values and created not in values:
                 base[created] = values[modified]
             rows = table.append([base])
+            self._inherit_owner(table, rows)
             if table.name in OBJECT_META:
                 self._audit(table, rows[0], "C", table.timestamp(created, rows[0]))
             return table.key_of(rows[0])
@@ -616,8 +641,26 @@ class Dataset:
             self._delete_row(table, row, now_naive(self.tz))
             return True
 
+    def _inherit_owner(self, table: Table, rows: list[int]) -> None:
+        """New lines belong to their header's owner."""
+        meta = table.spec.meta
+        header_name = meta.header or (OBJECT_META[meta.mirror].header if meta.mirror else None)
+        if table.owner is None or header_name is None:
+            return
+        header = self.table(header_name)
+        field = meta.header_field or "BATCHKEY"
+        for row in rows:
+            header_row = header.find_row(table.columns[field].value(row))
+            owner = header.columns["MEGAENTITYID"].value(header_row) if header_row is not None else ""
+            table.owner[row] = table.owner_ids.index(owner) if owner in table.owner_ids else 0
+
     def _fill_entity(self, table: Table, values: dict[str, str]) -> None:
-        """Keep MEGAENTITYKEY/NAME (and CUSTOMER.ENTITY) consistent with a given MEGAENTITYID."""
+        """Keep MEGAENTITYKEY/NAME (and CUSTOMER.ENTITY) consistent with a given MEGAENTITYID ('' makes
+        a top-level record)."""
+        if table.spec.entity_scoped and values.get("MEGAENTITYID") == "":
+            values.setdefault("MEGAENTITYKEY", "")
+            values.setdefault("MEGAENTITYNAME", "")
+            return
         entity = self.entity(values.get("MEGAENTITYID", "")) if table.spec.entity_scoped else None
         if entity is None:
             return

@@ -89,26 +89,76 @@ def _sort_permutation(table: Table, order: tuple[Order, ...], cache: QueryCache)
     return perm
 
 
+@dataclass(frozen=True)
+class Visibility:
+    """Which records a caller may see in a multi-entity company.
+
+    ``entity``: the session's entity ('' = top level). ``showprivate``: the query's option.
+    ``hide_private``: the simulator setting ``private_needs_showprivate``.
+    """
+
+    entity: str = ""
+    showprivate: bool = False
+    hide_private: bool = False
+
+    def mask(self, table: Table) -> np.ndarray | None:
+        """Visible rows, or None for all. Entity sessions see their entity's records and the top-level
+        ones not restricted to the top (OBJECTRESTRICTION RootOnly/Restricted); top-level sessions see
+        entity-owned ("private") records only with showprivate (official docs: "set the showprivate
+        element to true to query data in private entities")."""
+        if table.spec.entity_scoped:
+            owner = table.columns["MEGAENTITYID"]
+            top = owner.null_mask()
+            own = owner.compare("equalto", [self.entity], False) if self.entity else top
+        elif table.owner is not None:  # lines: their header's owner
+            top = table.owner_mask("")
+            own = table.owner_mask(self.entity) if self.entity else top
+        else:
+            return None
+        if self.entity:
+            restriction = table.columns.get("OBJECTRESTRICTION")
+            if restriction is not None:
+                top = top & ~restriction.compare("in", ["RootOnly", "Restricted"], False)
+            return own | top
+        if self.hide_private and not self.showprivate:
+            return top
+        return None
+
+    def cache_key(self, table: Table) -> tuple[str, bool]:
+        if not table.spec.entity_scoped and table.owner is None:
+            return ("", False)
+        return (self.entity, bool(self.hide_private and not self.showprivate))
+
+
 def matching_rows(
     table: Table,
     node: Node | None,
     order: tuple[Order, ...],
-    entity: str | None,
+    visibility: Visibility,
     case_insensitive: bool,
     cache: QueryCache,
 ) -> np.ndarray:
-    """Ordered row numbers of live records matching the filter (cached per table version)."""
-    scoped = entity if entity and table.spec.entity_scoped else None
+    """Ordered row numbers of visible live records matching the filter (cached per table version)."""
     formats = next((c.formats.version for c in table.columns.values() if isinstance(c, TimeColumn)), 0)
-    key = ("rows", table.name, table.version, repr(node), order, scoped, case_insensitive, formats)
+    key = (
+        "rows",
+        table.name,
+        table.version,
+        repr(node),
+        order,
+        visibility.cache_key(table),
+        case_insensitive,
+        formats,
+    )
     rows = cache.get(key)
     if rows is not None:
         return rows
     mask = table.live_mask()
     if node is not None:
         mask = mask & evaluate(node, table, case_insensitive)
-    if scoped:
-        mask = mask & table.columns["MEGAENTITYID"].compare("equalto", [scoped], False)
+    visible = visibility.mask(table)
+    if visible is not None:
+        mask = mask & visible
     by_key = Order(table.key_field)
     if not order and not table.recordno_sorted:
         order = (by_key,)

@@ -21,7 +21,7 @@ import numpy as np
 
 from .config import SimulatorConfig
 from .dataset import Dataset, Table
-from .engine import AGGREGATES, Order, QueryCache, SelectItem, aggregate_rows, matching_rows
+from .engine import AGGREGATES, Order, QueryCache, SelectItem, Visibility, aggregate_rows, matching_rows
 from .envelope import FunctionCall
 from .filters import FilterError, Node, parse_xml_filter, referenced_fields
 from .formats import gmt_offset
@@ -321,6 +321,9 @@ class FunctionRunner:
         with self.dataset.lock:
             table = self.dataset.table(spec.name)
             rows = self.dataset.find_by_name(spec.name, name_field, keys)
+            visible = Visibility(auth.locationid, False, self.config.private_needs_showprivate).mask(table)
+            if visible is not None:
+                rows = rows[visible[rows]]
             columns = table.render_columns(rows, fields)
         outcome.records = len(rows)
         if returnformat != "xml":
@@ -385,7 +388,7 @@ class FunctionRunner:
         order = self._orderby(element.find("orderby"), spec)
         options = element.find("options")
         case_insensitive = self._option_bool(options, "caseinsensitive")
-        self._option_bool(options, "showprivate")  # accepted; top level already sees every entity
+        showprivate = self._option_bool(options, "showprivate")
         returnformat = self._option_text(options, "returnformat", "xml").lower()
         if returnformat not in RETURN_FORMATS:
             raise FunctionFailure(f"Invalid returnformat '{returnformat}'; use xml, json or csv")
@@ -394,7 +397,7 @@ class FunctionRunner:
         aggregated = any(i.kind != "field" for i in items)
 
         with self.dataset.lock:
-            rows = self._matching(table, node, order, auth, case_insensitive)
+            rows = self._matching(table, node, order, auth, case_insensitive, showprivate)
             if aggregated:
                 try:
                     groups = aggregate_rows(table, rows, items)
@@ -424,10 +427,17 @@ class FunctionRunner:
         outcome.write_data = _data_writer(attrs, spec.name, labels, columns, count)
 
     def _matching(
-        self, table: Table, node: Node | None, order: tuple[Order, ...], auth: Auth, ci: bool
+        self,
+        table: Table,
+        node: Node | None,
+        order: tuple[Order, ...],
+        auth: Auth,
+        ci: bool,
+        showprivate: bool = False,
     ) -> np.ndarray:
+        visibility = Visibility(auth.locationid, showprivate, self.config.private_needs_showprivate)
         try:
-            return matching_rows(table, node, order, auth.locationid or None, ci, self.cache)
+            return matching_rows(table, node, order, visibility, ci, self.cache)
         except FilterError as exc:
             if exc.bad_date is not None:
                 raise invalid_date(*exc.bad_date) from None

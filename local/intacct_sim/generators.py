@@ -56,6 +56,7 @@ class RowBasis:
     header_key: np.ndarray | None = None
     line_no: np.ndarray | None = None
     created_exact: np.ndarray | None = None  # the creation timestamp when WHENCREATED is date-only
+    private: np.ndarray | None = None  # owned by its entity (else a top-level record); None: all owned
 
     def __post_init__(self) -> None:
         if self.index is None:
@@ -124,11 +125,13 @@ def common_columns(
             "STATUS", (rng.random(n) < 0.1).astype(np.int32), ("active", "inactive"), STATUS_ALIASES
         )
     if spec.entity_scoped:
-        cols["MEGAENTITYKEY"] = NumberColumn(
-            "MEGAENTITYKEY", np.array([e.key for e in entities], dtype=np.float64)[basis.entity], integer=True
-        )
-        cols["MEGAENTITYID"] = _cat("MEGAENTITYID", basis.entity, [e.id for e in entities])
-        cols["MEGAENTITYNAME"] = _cat("MEGAENTITYNAME", basis.entity, [e.name for e in entities])
+        # Top-level records carry empty MEGAENTITY fields (recorded: CLASS 7 filled, 4 and 6 empty).
+        owned = basis.private if basis.private is not None else np.ones(n, dtype=bool)
+        codes = np.where(owned, basis.entity + 1, 0).astype(np.int32)
+        keys = np.array([np.nan, *(e.key for e in entities)], dtype=np.float64)
+        cols["MEGAENTITYKEY"] = NumberColumn("MEGAENTITYKEY", keys[codes], integer=True)
+        cols["MEGAENTITYID"] = _cat("MEGAENTITYID", codes, ["", *(e.id for e in entities)])
+        cols["MEGAENTITYNAME"] = _cat("MEGAENTITYNAME", codes, ["", *(e.name for e in entities)])
     return cols
 
 

@@ -38,6 +38,7 @@ class Materialised:
     created_utc: np.ndarray
     modified_utc: np.ndarray  # NULL_TIME for records never modified
     entity: np.ndarray  # entity code (int32)
+    private: np.ndarray  # owned by that entity (True) or a top-level record (False)
     header_slot: np.ndarray | None = None  # line objects: the header's slot
     line_no: np.ndarray | None = None  # line objects: 1-based line number within the header
 
@@ -57,8 +58,10 @@ class KeySpace:
         entities: int,
         start_key: int | None = None,
         never_modified: float = 0.0,
+        top_level: float = 0.0,
     ) -> None:
         self.seed = seed
+        self.top_level = top_level
         self.never_modified = never_modified
         self.name = name
         self.count = count
@@ -119,6 +122,10 @@ class KeySpace:
     def entity(self, slot: np.ndarray) -> np.ndarray:
         return below(self.seed, self._salt ^ 6, slot, self.entities).astype(np.int32)
 
+    def private(self, slot: np.ndarray) -> np.ndarray:
+        """Records owned by an entity (the rest were created at the top level: MEGAENTITY* empty)."""
+        return uniform(self.seed, self._salt ^ 8, slot) >= self.top_level
+
     # ----- sets of records ----------------------------------------------------------------------
 
     def present_slots(self) -> np.ndarray:
@@ -137,6 +144,7 @@ class KeySpace:
             created_utc=self.created_utc(slot),
             modified_utc=self.modified_utc(slot),
             entity=self.entity(slot),
+            private=self.private(slot),
         )
 
 
@@ -180,6 +188,9 @@ class LineSpace:
     def entity(self, slot: np.ndarray) -> np.ndarray:
         return self.header.entity(self.split(slot)[0])
 
+    def private(self, slot: np.ndarray) -> np.ndarray:
+        return self.header.private(self.split(slot)[0])
+
     @property
     def count(self) -> int:
         return int(self.lines(self.header.present_slots()).sum())
@@ -197,6 +208,7 @@ class LineSpace:
             created_utc=self.created_utc(slot),
             modified_utc=self.modified_utc(slot),
             entity=self.entity(slot),
+            private=self.private(slot),
             header_slot=header_slot,
             line_no=j + 1,
         )

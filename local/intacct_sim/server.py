@@ -362,6 +362,7 @@ class Simulator:
             sim_login=config.user_id,
             formats=self.formats,
             never_modified_percent=config.never_modified_percent,
+            top_level_percent=config.top_level_percent,
         )
         self.stats_store = Stats()
         self.sessions = SessionStore(lambda: self.config.session_seconds)

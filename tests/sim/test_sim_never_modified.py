@@ -73,7 +73,8 @@ def test_sql_null_semantics_in_filters(sim: Simulator) -> None:
         "<readByQuery><object>CUSTOMER</object><query>WHENMODIFIED IS NULL</query><fields>RECORDNO</fields>"
         "<pagesize>1000</pagesize></readByQuery>"
     )
-    assert [r["RECORDNO"] for r in records_of(result)] == never
+    top = {r["RECORDNO"] for r in rows if not r["MEGAENTITYID"]}  # readByQuery: no showprivate option
+    assert [r["RECORDNO"] for r in records_of(result)] == [k for k in never if k in top]
 
 
 def test_estuarys_creations_query(sim: Simulator) -> None:

@@ -318,7 +318,8 @@ def test_json_request_that_fails_answers_with_the_xml_error_document(gw: Gateway
 def test_aggregates_without_group_by(gw: Gateway, shared_sim: Simulator) -> None:
     inner = (
         "<query><object>CUSTOMER</object><select><count>RECORDNO</count><sum>TOTALDUE</sum><min>TOTALDUE</min>"
-        "<max>WHENCREATED</max><avg>CREDITLIMIT</avg><count>CREDITLIMIT</count></select></query>"
+        "<max>WHENCREATED</max><avg>CREDITLIMIT</avg><count>CREDITLIMIT</count></select>"
+        "<options><showprivate>true</showprivate></options></query>"
     )
     result = gw.result(inner)
     (record,) = records_of(result)
@@ -337,7 +338,8 @@ def test_aggregates_without_group_by(gw: Gateway, shared_sim: Simulator) -> None
 def test_aggregates_group_by_the_plain_fields(gw: Gateway, shared_sim: Simulator) -> None:
     inner = (
         "<query><object>VENDOR</object><select><field>MEGAENTITYID</field><count>RECORDNO</count></select>"
-        "<orderby><order><field>MEGAENTITYID</field><ascending/></order></orderby></query>"
+        "<orderby><order><field>MEGAENTITYID</field><ascending/></order></orderby>"
+        "<options><showprivate>true</showprivate></options></query>"
     )
     got = {r["MEGAENTITYID"]: int(r["COUNT.RECORDNO"]) for r in records_of(gw.result(inner))}
     expected: dict[str, int] = {}

@@ -96,7 +96,7 @@ def test_sageintacctsdk_logs_in_and_pages_through_all_customers(make_sim: Callab
     customers = Customers()
     customers.set_sender_id("intacct-sim")
     customers.set_sender_password("intacct-sim-pw")
-    customers.set_show_private(False)
+    customers.set_show_private(True)  # the SDK's option (fylein PR #65): entity-owned records too
     # First call goes to a different spelling of the simulator; afterwards the SDK must use the endpoint.
     customers._ApiBase__api_url = sim.url.replace("127.0.0.1", "localhost")  # type: ignore[attr-defined]
     sessionid = customers.get_session_id("sim-user", "SIMCO", "sim-user-pw")
