@@ -39,6 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", type=_json_list, default=[], help="JSON list of fault rules")
     p.add_argument("--mutations", type=_json_any, default=[], help="JSON mutations_per_query rule(s)")
     p.add_argument("--readmore-ttl-seconds", type=float, default=d.readmore_ttl_seconds)
+    p.add_argument(
+        "--refused-fields",
+        type=_json_any,
+        default=d.refused_fields,
+        help='JSON {"OBJECT": [fields]}: listed by lookup, refused by query',
+    )
+    p.add_argument(
+        "--omitted-fields",
+        type=_json_any,
+        default=d.omitted_fields,
+        help='JSON {"OBJECT": [fields]}: silently absent from every record',
+    )
     p.add_argument("--date-format", default=d.date_format, help="user dateformat, e.g. /mdY, .dmy, -Ymd")
     p.add_argument("--clock", type=int, choices=(12, 24), default=d.clock, help="user clock")
     p.add_argument("--locale", default=d.locale)
@@ -111,6 +123,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         faults=args.faults,
         mutations_per_query=args.mutations,
         readmore_ttl_seconds=args.readmore_ttl_seconds,
+        refused_fields=args.refused_fields,
+        omitted_fields=args.omitted_fields,
         endpoint_url=args.endpoint_url,
         verbose=args.verbose,
         date_format=args.date_format,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .formats import FILTER_DATE_FORMATS, validate_clock, validate_dateformat
+from .schema import ITEM_SILENTLY_OMITTED, PROJECT_REFUSED
 
 # Fields that can change while the simulator runs; the rest shape the data or the socket.
 RUNTIME_FIELDS = {
@@ -28,6 +29,8 @@ RUNTIME_FIELDS = {
     "gmtoffset_style",
     "filter_date_format",
     "private_needs_showprivate",
+    "refused_fields",
+    "omitted_fields",
 }
 GMTOFFSET_STYLES = ("colon", "compact")
 
@@ -76,11 +79,21 @@ class SimulatorConfig:
     # A top-level session sees entity-owned ("private") records only with <showprivate>true</showprivate>
     # (query) and never through readByQuery/readByName, which have no such option. False: sees all.
     private_needs_showprivate: bool = True
+    # Fields lookup lists but query refuses (the query fails with DL02000001 naming them): object ->
+    # fields. Default: the 10 recorded PROJECT fields.
+    refused_fields: dict[str, list[str]] = field(default_factory=lambda: {"PROJECT": list(PROJECT_REFUSED)})
+    # Fields a query may name but every record silently lacks (no element, no error): object -> fields.
+    # Default: the 7 recorded ITEM fields.
+    omitted_fields: dict[str, list[str]] = field(
+        default_factory=lambda: {"ITEM": list(ITEM_SILENTLY_OMITTED)}
+    )
     # How date/timestamp filter values are read: 'standard' (MM/DD/YYYY [HH:MM:SS], 24 h) or 'user'.
     filter_date_format: str = "standard"
 
     def __post_init__(self) -> None:
         self.mutations_per_query = normalise_mutations(self.mutations_per_query)
+        self.refused_fields = normalise_field_map(self.refused_fields, "refused_fields")
+        self.omitted_fields = normalise_field_map(self.omitted_fields, "omitted_fields")
         if self.session_minutes is not None:
             self.session_seconds = float(self.session_minutes) * 60
             self.session_minutes = None
@@ -126,6 +139,15 @@ def normalise_mutations(value: Any) -> list[dict[str, Any]]:
     return out
 
 
+def normalise_field_map(value: Any, name: str) -> dict[str, list[str]]:
+    """{object: [field, ...]} with upper-case object names (None or {} for none)."""
+    if not value:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, list | tuple) for v in value.values()):
+        raise ValueError(f"{name} must map object names to lists of field names")
+    return {str(k).upper(): [str(f) for f in v] for k, v in value.items()}
+
+
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -153,6 +175,8 @@ def apply_runtime_changes(config: SimulatorConfig, changes: dict[str, Any]) -> N
             value = validate_dateformat(value)
         elif key == "clock":
             value = validate_clock(value)
+        elif key in ("refused_fields", "omitted_fields"):
+            value = normalise_field_map(value, key)
         elif key == "private_needs_showprivate":
             value = _boolean(value)
         elif key == "filter_date_format" and value not in FILTER_DATE_FORMATS:

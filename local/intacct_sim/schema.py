@@ -276,7 +276,35 @@ OBJECT_META: dict[str, ObjectMeta] = {m.name: m for m in META}
 USER_DEFINED_DIMENSIONS = ("DIMENSION", "CUSTOM_EVENT", "DONOR", "ORDER_NUMBER", "SALES_CHANNEL", "SECTOR")
 
 
+# PROJECT's first recorded data query asked for 139 fields and failed on these 10, which the tenant's
+# lookup listed but its query refused (PROJECT.first-attempt.fields; Estuary's FORBIDDEN_FIELDS lists the
+# same 10). They sit after ROOTPARENTNAME in that list. Never filled.
+PROJECT_REFUSED = (
+    "CFDA",
+    "FUNDEDNAME",
+    "AGENCY",
+    "PAYER",
+    "FUNDINGOTHERID",
+    "ASSISTANCETYPE",
+    "REVRESTRICTION",
+    "RESTRICTIONEXPIRY",
+    "RESTRICTIONEXPIRATIONDATE",
+    "TIMESATISFACTIONSCHEDULED",
+)
+
+
+def _project_with_refused() -> tuple[tuple[str, str, float, int, str], ...]:
+    out = []
+    for row in PROFILES["PROJECT"]:
+        out.append(row)
+        if row[0] == "ROOTPARENTNAME":
+            out += [(n, "DATE" if n.endswith("DATE") else "TEXT", 0.0, 0, "") for n in PROJECT_REFUSED]
+    return tuple(out)
+
+
 def _profile(name: str) -> tuple[tuple[str, str, float, int, str], ...]:
+    if name == "PROJECT":
+        return _project_with_refused()
     if name in PROFILES:
         return PROFILES[name]
     if name in USER_DEFINED_DIMENSIONS:
