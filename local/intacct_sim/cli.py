@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.refused_fields,
         help='JSON {"OBJECT": [fields]}: listed by lookup, refused by query',
     )
+    p.add_argument("--audit-objectkey", choices=("name", "rec"), default=d.audit_objectkey)
+    p.add_argument("--audit-bare-key-percent", type=float, default=d.audit_bare_key_percent)
+    p.add_argument("--audit-recordno", choices=("empty", "absent", "present"), default=d.audit_recordno)
+    p.add_argument("--denied-objects", default="", help="comma-separated objects the user may not query")
+    p.add_argument("--audit-denial-errorno", default=d.audit_denial_errorno, help="'' or PL04000005")
     p.add_argument(
         "--omitted-fields",
         type=_json_any,
@@ -125,6 +130,11 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         readmore_ttl_seconds=args.readmore_ttl_seconds,
         refused_fields=args.refused_fields,
         omitted_fields=args.omitted_fields,
+        audit_objectkey=args.audit_objectkey,
+        audit_bare_key_percent=args.audit_bare_key_percent,
+        audit_recordno=args.audit_recordno,
+        denied_objects=[o.strip() for o in args.denied_objects.split(",") if o.strip()],
+        audit_denial_errorno=args.audit_denial_errorno,
         endpoint_url=args.endpoint_url,
         verbose=args.verbose,
         date_format=args.date_format,

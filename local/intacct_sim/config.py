@@ -31,7 +31,11 @@ RUNTIME_FIELDS = {
     "private_needs_showprivate",
     "refused_fields",
     "omitted_fields",
+    "denied_objects",
+    "audit_denial_errorno",
 }
+AUDIT_OBJECTKEY_FORMS = ("name", "rec")
+AUDIT_RECORDNO_MODES = ("empty", "absent", "present")
 GMTOFFSET_STYLES = ("colon", "compact")
 
 
@@ -87,6 +91,21 @@ class SimulatorConfig:
     omitted_fields: dict[str, list[str]] = field(
         default_factory=lambda: {"ITEM": list(ITEM_SILENTLY_OMITTED)}
     )
+    # AUDITHISTORY OBJECTKEY: 'name' = the object's unique name field (CUSTOMERID, VENDORID, ACCOUNTNO...;
+    # estuary/connectors PR #5217) and '<RECORDNO>--REC' for objects without one; 'rec' = always
+    # '<RECORDNO>--REC' (the only form Estuary's first model accepted). Start-up only.
+    audit_objectkey: str = "name"
+    # Share of '<RECORDNO>--REC' keys written as a bare RECORDNO instead (Estuary: "bare, or as
+    # '<RECORDNO>--REC'"). Start-up only.
+    audit_bare_key_percent: float = 0.0
+    # AUDITHISTORY RECORDNO: 'empty' (selectable, never filled: no usable RECORDNO), 'absent' (not a
+    # field: naming it fails like any unknown field) or 'present' (numbered like ID). Start-up only.
+    audit_recordno: str = "empty"
+    # Objects the API user may not query (PL04000005 'You do not have permission for API operation ...').
+    denied_objects: list[str] = field(default_factory=list)
+    # errorno of an AUDITHISTORY denial: '' as Estuary's connector meets it ("AUDITHISTORY denials arrive
+    # without an errorno"), or 'PL04000005' like other objects.
+    audit_denial_errorno: str = ""
     # How date/timestamp filter values are read: 'standard' (MM/DD/YYYY [HH:MM:SS], 24 h) or 'user'.
     filter_date_format: str = "standard"
 
@@ -101,6 +120,13 @@ class SimulatorConfig:
             raise ValueError("records must be >= 0")
         if not 0 <= self.never_modified_percent <= 100:
             raise ValueError("never_modified_percent must be within 0..100")
+        if self.audit_objectkey not in AUDIT_OBJECTKEY_FORMS:
+            raise ValueError(f"audit_objectkey must be one of {list(AUDIT_OBJECTKEY_FORMS)}")
+        if self.audit_recordno not in AUDIT_RECORDNO_MODES:
+            raise ValueError(f"audit_recordno must be one of {list(AUDIT_RECORDNO_MODES)}")
+        if not 0 <= self.audit_bare_key_percent <= 100:
+            raise ValueError("audit_bare_key_percent must be within 0..100")
+        self.denied_objects = [str(o).upper() for o in self.denied_objects]
         if not 0 <= self.top_level_percent <= 100:
             raise ValueError("top_level_percent must be within 0..100")
         validate_dateformat(self.date_format)
@@ -175,6 +201,10 @@ def apply_runtime_changes(config: SimulatorConfig, changes: dict[str, Any]) -> N
             value = validate_dateformat(value)
         elif key == "clock":
             value = validate_clock(value)
+        elif key == "denied_objects":
+            if not isinstance(value, list | tuple):
+                raise ValueError("denied_objects must be a list of object names")
+            value = [str(o).upper() for o in value]
         elif key in ("refused_fields", "omitted_fields"):
             value = normalise_field_map(value, key)
         elif key == "private_needs_showprivate":

@@ -23,6 +23,7 @@ from .generators import (
     build_audithistory,
     build_object,
     build_userinfo,
+    name_value,
 )
 from .hashing import below, stream, uniform
 from .keyspace import HISTORY_END, HISTORY_START, KeySpace, LineSpace, Space, to_local
@@ -230,8 +231,14 @@ class Dataset:
         formats: Formats | None = None,
         never_modified_percent: float = 0.0,
         top_level_percent: float = 0.0,
+        audit_objectkey: str = "rec",
+        audit_bare_key_percent: float = 0.0,
+        audit_recordno: str = "present",
     ) -> None:
         self.records_base = records
+        self.audit_objectkey = audit_objectkey
+        self.audit_bare = audit_bare_key_percent / 100
+        self.audit_recordno = audit_recordno
         self.never_modified = never_modified_percent / 100
         self.top_level = top_level_percent / 100
         self.tz = ZoneInfo(timezone)
@@ -401,11 +408,18 @@ class Dataset:
         valid = key > 0
         when = utc_to_local_naive(when_utc, self.tz)
         order = np.flatnonzero(valid)[np.argsort(when[valid], kind="stable")]
-        recordnos = (
-            1000
+        # IDs ascend with time and have gaps; they start low, so they grow by digits (as TEXT, '999' sorts
+        # after '1000': a client comparing them as numbers against the server's text order goes wrong).
+        ids = (
+            1
             + np.arange(len(order), dtype=np.int64)
             + np.cumsum((uniform(seed, salt ^ 6, order) < 0.1) * (1 + below(seed, salt ^ 7, order, 5)))
         )
+        bare = uniform(seed, salt ^ 9, order) < self.audit_bare
+        object_keys = [
+            self._object_key(audited[t], int(k), bool(b))
+            for t, k, b in zip(object_type[order].tolist(), key[order].tolist(), bare.tolist(), strict=True)
+        ]
         audit = AuditEvents(
             object_type=object_type[order],
             object_key=key[order],
@@ -414,14 +428,25 @@ class Dataset:
             user=below(seed, salt ^ 8, order, len(USERS)).astype(np.int32),
         )
         basis = RowBasis(
-            recordno=recordnos,
+            recordno=ids,
             created=audit.access_time,
             modified=audit.access_time,
             entity=np.zeros(len(order), dtype=np.int32),
         )
         rng = np.random.default_rng([seed, stream("AUDITHISTORY") & 0xFFFF_FFFF])
-        columns = build_audithistory(basis, rng, audit, object_types, self.formats)
-        return Table(OBJECTS["AUDITHISTORY"], columns)
+        columns = build_audithistory(
+            basis, rng, audit, object_types, self.formats, object_keys, self.audit_recordno
+        )
+        return Table(OBJECTS["AUDITHISTORY"], columns, keys=ids)
+
+    def _object_key(self, obj: str, key: int, bare: bool = False, name: str | None = None) -> str:
+        """AUDITHISTORY OBJECTKEY of a record: its unique name field ('name' form, objects having one;
+        estuary/connectors PR #5217: VENDORID for a vendor, CUSTOMERID for a customer), else
+        '<RECORDNO>--REC' (Estuary's model), or the bare RECORDNO for a share of rows."""
+        name_field = OBJECT_META[obj].name_field if obj in OBJECT_META else None
+        if self.audit_objectkey == "name" and name_field:
+            return name if name is not None else name_value(obj, key)
+        return str(key) if bare else f"{key}--REC"
 
     @staticmethod
     def _sample_slots(space: Space) -> tuple[np.ndarray, np.ndarray]:
@@ -690,13 +715,21 @@ class Dataset:
     def _audit(self, table: Table, row: int, mode: str, when: int) -> None:
         audit = self.table("AUDITHISTORY")
         stamp = iso_text(when)
-        key = table.key_of(row)
+        name_field = table.spec.meta.name_field
+        name = table.columns[name_field].value(row) if name_field and name_field in table.columns else None
+        bare = bool(self._mutation_rng.random() < self.audit_bare)
+        if table.text_key:
+            object_key = f"{table.key_of(row)}--REC"
+        else:
+            object_key = self._object_key(table.name, int(table.keys[row]), bare, name)
+        audit_id = audit.max_recordno() + 1
         audit.append(
             [
                 {
-                    "RECORDNO": str(audit.max_recordno() + 1),
+                    "RECORDNO": str(audit_id) if self.audit_recordno == "present" else "",
+                    "ID": str(audit_id),
                     "OBJECTTYPE": table.name.lower(),
-                    "OBJECTKEY": str(key),
+                    "OBJECTKEY": object_key,
                     "ACCESSMODE": mode,
                     "ACCESSTIME": stamp,
                     "USERID": self.sim_login,

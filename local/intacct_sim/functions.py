@@ -262,12 +262,15 @@ class FunctionRunner:
     def _lookup(self, element: ET.Element, auth: Auth, outcome: Outcome) -> None:
         spec = self._object(element)
         outcome.object = spec.name
+        hidden = self._hidden(spec)
 
         def write(w: XmlWriter) -> None:
             w.start("data", {"listtype": "All", "count": "1"})
             w.start("Type", {"Name": spec.name, "DocumentType": ""})
             w.start("Fields")
             for f in spec.fields:
+                if f.name in hidden:
+                    continue
                 w.start("Field")
                 w.leaf("ID", f.name)
                 w.leaf("LABEL", f.label)
@@ -320,6 +323,7 @@ class FunctionRunner:
             if child.tag not in allowed:
                 raise FunctionFailure(f"Unexpected element <{child.tag}> in readByName")
         spec = self._object(element)
+        self._check_permission(spec, "READ_BY_NAME")
         name_field = spec.meta.name_field  # official docs: USERINFO keys are LOGINIDs
         if name_field is None:
             raise FunctionFailure(f"readByName is not supported for object {spec.name}")
@@ -398,6 +402,7 @@ class FunctionRunner:
             if child.tag not in allowed:
                 raise FunctionFailure(f"Unexpected element <{child.tag}> in query")
         spec = self._object(element)
+        self._check_permission(spec, "QUERY")
         table = self.dataset.table(spec.name)
         outcome.object = spec.name
         items = self._select(element.find("select"), spec)
@@ -475,12 +480,37 @@ class FunctionRunner:
     def _refused(self, spec: ObjectSpec) -> set[str]:
         return {f.upper() for f in self.config.refused_fields.get(spec.name, [])}
 
+    def _hidden(self, spec: ObjectSpec) -> set[str]:
+        """Fields that do not exist in this configuration (AUDITHISTORY RECORDNO when 'absent')."""
+        if spec.name == "AUDITHISTORY" and self.config.audit_recordno == "absent":
+            return {"RECORDNO"}
+        return set()
+
+    def _check_permission(self, spec: ObjectSpec, operation: str) -> None:
+        """PL04000005 for objects the user may not query (denied_objects). Real text, for readByQuery:
+        "You do not have permission for API operation READ_BY_QUERY on objects of type arinvoice
+        [Support ID: ...]"; Estuary probes every object this way and skips the denied ones. AUDITHISTORY
+        denials carry no errorno in Estuary's experience ("AUDITHISTORY denials arrive without an errorno",
+        models.py), only text containing "do not have permission to view audit history"."""
+        if spec.name not in self.config.denied_objects:
+            return
+        if spec.name == "AUDITHISTORY":
+            raise FunctionFailure(
+                f"You do not have permission to view audit history. [Support ID: {support_id()}]",
+                errorno=self.config.audit_denial_errorno,
+            )
+        raise FunctionFailure(
+            f"You do not have permission for API operation {operation} on objects of type "
+            f"{spec.name.lower()} [Support ID: {support_id()}]",
+            errorno="PL04000005",
+        )
+
     def _omitted(self, spec: ObjectSpec) -> set[str]:
         return {f.upper() for f in self.config.omitted_fields.get(spec.name, [])}
 
     def _fields(self, spec: ObjectSpec, names: list[str]) -> list[str]:
         """Canonical names of requested fields; every unknown or refused one fails the function at once."""
-        refused = self._refused(spec)
+        refused = self._refused(spec) | self._hidden(spec)
         bad = [n for n in names if spec.field(n) is None or n.upper() in refused]
         if bad:
             raise invalid_fields(spec, bad)
@@ -491,7 +521,7 @@ class FunctionRunner:
 
     def _all_fields(self, spec: ObjectSpec) -> list[str]:
         """What ``*`` means: the fields the tenant really has (refused and omitted ones excluded)."""
-        hidden = self._refused(spec) | self._omitted(spec)
+        hidden = self._refused(spec) | self._omitted(spec) | self._hidden(spec)
         return [f.name for f in spec.fields if f.name.upper() not in hidden]
 
     def _present(self, spec: ObjectSpec, fields: list[str]) -> list[str]:
@@ -586,6 +616,7 @@ class FunctionRunner:
             if child.tag not in allowed:
                 raise FunctionFailure(f"Unexpected element <{child.tag}> in readByQuery")
         spec = self._object(element)
+        self._check_permission(spec, "READ_BY_QUERY")
         table = self.dataset.table(spec.name)
         outcome.object = spec.name
         fields_text = (element.findtext("fields") or "").strip()
@@ -635,6 +666,7 @@ class FunctionRunner:
                 errorno="Query Failed",
                 correction="Run readByQuery again.",
             )
+        self._check_permission(cursor.spec, "READ_BY_QUERY")
         self._page(cursor, result_id, outcome, "readMore")
 
     def _page(self, cursor: _Cursor, result_id: str | None, outcome: Outcome, function: str) -> None:

@@ -329,6 +329,21 @@ def _parent_columns(
     }
 
 
+def name_value(obj: str, key: int) -> str:
+    """The generated value of an object's name field for a record key (the ID a deleted record had)."""
+    if obj == "CUSTOMER":
+        return f"C-{key:07d}"
+    if obj == "VENDOR":
+        return f"V-{key:07d}"
+    if obj == "GLACCOUNT":
+        return str(10_000 + key)
+    return f"{_name_prefix(obj)}-{key:06d}"
+
+
+def _name_prefix(obj: str) -> str:
+    return "".join(ch for ch in obj if ch.isalpha())[:4]
+
+
 def _id_column(name: str, basis: RowBasis, prefix: str) -> TextColumn:
     recno = basis.recordno
     return _text(name, basis.n, lambda rows: [f"{prefix}-{int(r):07d}" for r in recno[rows].tolist()])
@@ -555,16 +570,22 @@ def build_audithistory(
     events: AuditEvents,
     object_types: tuple[str, ...],
     formats: Formats,
+    object_keys: list[str],
+    recordno: str,
 ) -> dict[str, Column]:
-    """Columns of AUDITHISTORY from events already sorted by time (basis.recordno ascends with time)."""
+    """Columns of AUDITHISTORY from events already sorted by time (``basis.recordno``: the IDs, which
+    ascend with time). ``object_keys``: the OBJECTKEY texts; ``recordno``: 'present' numbers RECORDNO
+    like the ID, otherwise it is empty."""
     n = basis.n
-    keys = events.object_key
+    ids = basis.recordno
     user_nos = USER_NUMBERS[events.user]
     stamp = TimeColumn("ACCESSTIME", events.access_time, formats=formats)
+    numbers = ids.astype(np.float64) if recordno == "present" else np.full(n, np.nan)
     return {
-        "RECORDNO": NumberColumn("RECORDNO", basis.recordno, integer=True),
+        "RECORDNO": NumberColumn("RECORDNO", numbers, integer=True),
+        "ID": _text("ID", n, lambda rows: [str(int(i)) for i in ids[rows].tolist()]),
         "OBJECTTYPE": _cat("OBJECTTYPE", events.object_type, object_types),
-        "OBJECTKEY": _text("OBJECTKEY", n, lambda rows: [str(int(k)) for k in keys[rows].tolist()]),
+        "OBJECTKEY": _text("OBJECTKEY", n, lambda rows: [object_keys[r] for r in rows.tolist()]),
         "ACCESSMODE": _cat("ACCESSMODE", events.access_mode, ACCESS_MODES),
         "ACCESSTIME": stamp,
         "USERID": _cat("USERID", events.user, USER_LOGINS),
@@ -638,7 +659,7 @@ def build_object(
     if "LINE_NO" in wanted and basis.line_no is not None:
         cols["LINE_NO"] = NumberColumn("LINE_NO", basis.line_no.astype(np.float64), integer=True)
     if meta.name_field and meta.name_field in wanted and meta.name_field not in cols:
-        prefix = "".join(ch for ch in spec.name if ch.isalpha())[:4]
+        prefix = _name_prefix(spec.name)
         keys = basis.recordno
         cols[meta.name_field] = _text(
             meta.name_field, n, lambda rows: [f"{prefix}-{int(k):06d}" for k in keys[rows].tolist()]

@@ -339,10 +339,14 @@ _AUDIT_FIELDS = (
 )
 _RECORDNO = _f("RECORDNO", "Record number", "INTEGER", readonly=True)
 
+# AUDITHISTORY rows are keyed by ID: production connectors select OBJECTKEY, ACCESSTIME and ID and
+# break ties by ``ID > last`` ordered by ID; Estuary types ID as TEXT (sage.py deletion model). RECORDNO:
+# see the audit_recordno setting.
 AUDITHISTORY = ObjectSpec(
     "AUDITHISTORY",
     (
         _RECORDNO,
+        _f("ID", "ID", readonly=True),
         _f("OBJECTTYPE", "Object type", readonly=True),
         _f("OBJECTKEY", "Object key", readonly=True),
         _f("ACCESSMODE", "Access mode", "ENUM", readonly=True, valid_values=("C", "M", "D")),
@@ -353,7 +357,7 @@ AUDITHISTORY = ObjectSpec(
         *_AUDIT_FIELDS,
     ),
     entity_scoped=False,
-    meta=ObjectMeta("AUDITHISTORY", 1.0, audited=False),
+    meta=ObjectMeta("AUDITHISTORY", 1.0, key_field="ID", audited=False),
 )
 
 # The fields the official "Users" page documents for USERINFO (developer.intacct.com/api/company-console/

@@ -363,6 +363,9 @@ class Simulator:
             formats=self.formats,
             never_modified_percent=config.never_modified_percent,
             top_level_percent=config.top_level_percent,
+            audit_objectkey=config.audit_objectkey,
+            audit_bare_key_percent=config.audit_bare_key_percent,
+            audit_recordno=config.audit_recordno,
         )
         self.stats_store = Stats()
         self.sessions = SessionStore(lambda: self.config.session_seconds)

@@ -306,5 +306,5 @@ def test_filter_on_audithistory_deletes(gateway: Gateway, shared_sim: Simulator)
     assert deleted
     assert {r["ACCESSMODE"] for r in records_of(result)} == {"D"}
     assert int(data_attrs(result)["totalcount"]) == len(records_of(result))
-    live = {r["RECORDNO"] for r in shared_sim.records("CUSTOMER")}
-    assert not deleted & live  # generated deletes refer to keys that no longer exist
+    live = {r["CUSTOMERID"] for r in shared_sim.records("CUSTOMER")}  # OBJECTKEY: the CUSTOMERID
+    assert not deleted & live  # generated deletes refer to records that no longer exist
