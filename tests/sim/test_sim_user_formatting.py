@@ -146,6 +146,29 @@ def test_every_time_value_follows_the_user_preference(
     assert formatting.findtext("./data/userformatting/clock") == str(clock)
 
 
+@pytest.mark.parametrize("dateformat", [".dmy", "-Ymd", " dmY"])
+def test_date_fields_follow_the_preference(make_sim: Callable[..., Simulator], dateformat: str) -> None:
+    sim = make_sim(records=60)
+    fields = ["RECORDNO", "WHENCREATED", "WHENDUE", "AUWHENCREATED"]  # date-only, DATE, TIMESTAMP
+    standard = records_of(Gateway(sim).query("ARINVOICE", fields, pagesize=2000))
+    sim.configure(date_format=dateformat)
+    changed = records_of(Gateway(sim).query("ARINVOICE", fields, pagesize=2000))
+    date_pattern = strftime_pattern(dateformat, 24).rsplit(" ", 1)[0]
+
+    def as_date(value: str) -> str:
+        return datetime.strptime(value, "%m/%d/%Y").strftime(date_pattern) if value else ""
+
+    assert changed == [
+        {
+            "RECORDNO": r["RECORDNO"],
+            "WHENCREATED": as_date(r["WHENCREATED"]),
+            "WHENDUE": as_date(r["WHENDUE"]),
+            "AUWHENCREATED": convert(r["AUWHENCREATED"], dateformat, 24),
+        }
+        for r in standard
+    ]
+
+
 def test_twelve_hour_clock_is_written_with_am_pm(make_sim: Callable[..., Simulator]) -> None:
     sim = make_sim(records=5, clock=12)
     key = sim.upsert("CUSTOMER", {"WHENMODIFIED": "02/19/2024 08:18:00 AM"})
