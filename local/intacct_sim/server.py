@@ -415,8 +415,9 @@ class Simulator:
         self.faults.clear()
 
     def configure(self, **fields: Any) -> None:
-        """Change run-time settings: latency_ms, latency_per_record_ms, concurrency_limit, session_seconds
-        (or session_minutes), mutations_per_query, readmore_ttl_seconds, credentials, endpoint_url."""
+        """Change run-time settings (``config.RUNTIME_FIELDS``: latency, concurrency, sessions, mutations,
+        credentials, user formats, filter format, showprivate, refused/omitted/denied fields...); settings
+        that shape the generated data are start-up only and raise ValueError."""
         with self.dataset.lock:
             apply_runtime_changes(self.config, fields)
             cfg = self.config
