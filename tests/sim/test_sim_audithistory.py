@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -21,9 +21,9 @@ DELETIONS = (
 
 
 @pytest.fixture(scope="module")
-def sim() -> Simulator:
+def sim() -> Iterator[Simulator]:
     started = start_simulator(SimulatorConfig(records=3000, seed=13, port=0))
-    yield started  # type: ignore[misc]
+    yield started
     started.stop()
 
 
@@ -42,7 +42,8 @@ def _json(
             options="<returnformat>json</returnformat>",
         )
     ).content
-    return json.loads(body)  # type: ignore[no-any-return]
+    rows: list[dict[str, str]] = json.loads(body)
+    return rows
 
 
 def test_rows_are_keyed_by_a_text_id(sim: Simulator, gw_factory: Callable[[Simulator], Gateway]) -> None:
@@ -106,7 +107,7 @@ def test_estuarys_deletion_walk_finds_every_delete_once(
 
 def test_objectkey_is_the_objects_name_field_or_recordno_rec(sim: Simulator) -> None:
     rows = sim.records("AUDITHISTORY")
-    keys = {}
+    keys: dict[str, set[str]] = {}
     for r in rows:
         keys.setdefault(r["OBJECTTYPE"], set()).add(r["OBJECTKEY"])
     assert all(re.fullmatch(r"C-\d{7}", k) for k in keys["customer"])  # CUSTOMERID (estuary #5217)

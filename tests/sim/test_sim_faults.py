@@ -188,7 +188,7 @@ def test_invalid_rules_are_refused(sim: Simulator, rules: object) -> None:
     assert response.status_code == 400
     assert "error" in response.json()
     with pytest.raises((ValueError, TypeError)):
-        sim.set_faults(rules if isinstance(rules, list) else [rules, 1])  # type: ignore[list-item]
+        sim.set_faults(rules if isinstance(rules, list) else [rules, 1])
 
 
 def test_phase_can_be_overridden(sim: Simulator) -> None:

@@ -175,7 +175,7 @@ def expected(customers: list[dict[str, str]], tree: Tree, ci: bool = False) -> l
     return [r["RECORDNO"] for r in customers if reference(tree, r, ci)]
 
 
-EXPLICIT_CASES = [
+EXPLICIT_CASES: list[Cmp | Bool] = [
     Cmp("equalto", "STATUS", ("inactive",)),
     Cmp("notequalto", "CURRENCY", ("USD",)),
     Cmp("lessthan", "RECORDNO", ("150",)),

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
@@ -17,11 +17,11 @@ ISNULL = "<isnull><field>WHENMODIFIED</field></isnull>"
 
 
 @pytest.fixture(scope="module")
-def sim() -> Simulator:
+def sim() -> Iterator[Simulator]:
     from intacct_sim import start_simulator
 
     started = start_simulator(SimulatorConfig(records=2000, seed=21, port=0))
-    yield started  # type: ignore[misc]
+    yield started
     started.stop()
 
 

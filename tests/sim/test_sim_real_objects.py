@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,9 +37,9 @@ SIZES = {"CUSTOMER": 10_100, "VENDOR": 12_500, "PODOCUMENT": 12_000, "ARINVOICE"
 
 
 @pytest.fixture(scope="module")
-def sim() -> Simulator:
+def sim() -> Iterator[Simulator]:
     started = start_simulator(SimulatorConfig(records=400, seed=5, port=0))
-    yield started  # type: ignore[misc]
+    yield started
     started.stop()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -14,9 +15,9 @@ from tests.sim.sim_support import Gateway, envelope, error_of, function, login_x
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 
 
-def _auth_times(doc) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
-    stamp = doc.findtext("./operation/authentication/sessiontimestamp")
-    timeout = doc.findtext("./operation/authentication/sessiontimeout")
+def _auth_times(doc: ET.Element) -> tuple[datetime, datetime]:
+    stamp = doc.findtext("./operation/authentication/sessiontimestamp", "")
+    timeout = doc.findtext("./operation/authentication/sessiontimeout", "")
     assert ISO_WITH_OFFSET.match(stamp) and ISO_WITH_OFFSET.match(timeout), (stamp, timeout)
     return datetime.fromisoformat(stamp), datetime.fromisoformat(timeout)
 
@@ -124,7 +125,7 @@ def test_login_locationid_scopes_queries_to_that_entity(gw: Gateway, shared_sim:
     assert _entities_seen(gw, top) == {"US", "UK", "DE", ""}  # with showprivate (the test client sends it)
     entity_session = gw.login(locationid="UK")
     assert _entities_seen(gw, entity_session) == {"UK", ""}
-    count = int(gw.query("CUSTOMER", ["RECORDNO"], pagesize=1).find("data").get("totalcount"))  # type: ignore[union-attr]
+    count = int(gw.query("CUSTOMER", ["RECORDNO"], pagesize=1).find("data").get("totalcount"))  # type: ignore[union-attr, arg-type]
     assert count == len(_visible_to("UK", shared_sim.records("CUSTOMER")))
     assert count < len(shared_sim.records("CUSTOMER"))
     doc = gw.call(function(query_xml("CUSTOMER", ["RECORDNO"], pagesize=1)))

@@ -26,7 +26,7 @@ def _query(
 ) -> tuple[list[str], dict[str, str]]:
     result = gw.query(
         obj, ["RECORDNO"], options=options, showprivate=False, order=[("RECORDNO", "ascending")], **kwargs
-    )  # type: ignore[arg-type]
+    )
     assert result.findtext("status") == "success", result.findtext(".//description2")
     return [r["RECORDNO"] for r in records_of(result)], data_attrs(result)
 
