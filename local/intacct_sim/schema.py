@@ -393,6 +393,10 @@ OBJECTS: dict[str, ObjectSpec] = {m.name: _spec(m) for m in META}
 OBJECTS["AUDITHISTORY"] = AUDITHISTORY
 OBJECTS["USERINFO"] = USERINFO
 GENERATED_OBJECTS = tuple(m.name for m in META)  # the objects with generated records
+# Module-level names kept for callers that imported the original three objects.
+CUSTOMER = OBJECTS["CUSTOMER"]
+VENDOR = OBJECTS["VENDOR"]
+GLACCOUNT = OBJECTS["GLACCOUNT"]
 # ITEM answers without these requested fields (recorded: no error, the elements are simply absent).
 ITEM_SILENTLY_OMITTED = ITEM_OMITTED
 
