@@ -94,6 +94,10 @@ def _pooled(name: str, spec: FieldSpec, salt: int) -> list[str] | None:
     last = _last(name)
     n = POOL
     r = range(n)
+    if name.endswith("#"):
+        # LIABACCT#, LOCATION#, DEPT#: recorded values are all digits (7710, 9806, 3417, 8846, 3979)
+        width = max(2, min(spec.length or 4, 12))
+        return [f"{1 + (i * 7919 + salt) % (10**width - 1)}" for i in r]
     if "EMAIL" in last:
         return [
             f"{FIRST_ASCII[i % len(FIRST_ASCII)]}.{LAST_ASCII[i % len(LAST_ASCII)]}{i}@example.com" for i in r
@@ -143,7 +147,7 @@ def _pooled(name: str, spec: FieldSpec, salt: int) -> list[str] | None:
     if last.endswith(("NO", "NUMBER", "NUM")) and not last.endswith("MEMO"):
         width = max(3, min(spec.length or 5, 12))
         return [f"{(i * 7919 + salt) % 10**width:0{width}d}" for i in r]  # digits, leading zeros kept
-    if last.endswith(("ID", "CODE", "KEY")):
+    if last.endswith(("ID", "CODE", "KEY")) or last in ("DEPT", "LOCATION"):  # DEPT/LOCATION: the ID
         width = max(2, min(spec.length or 6, 20))
         return [f"{last[:2]}{(i * 7919 + salt) % 10 ** (width - 2):0{width - 2}d}" for i in r]
     return _pool_words(salt, spec.length or 10)

@@ -128,6 +128,9 @@ def test_hash_names_come_back_without_the_hash_as_sibling_elements(gw: Gateway, 
     for record, row in zip(records, expected_rows, strict=True):
         assert [c.tag for c in record] == ["RECORDNO", "LIABACCT", "DEPT", "DEPT", "LOCATION", "LOCATION"]
         assert [c.text or "" for c in record] == [row[f] for f in fields]
+        for name in ("LIABACCT#", "DEPT#", "LOCATION#"):  # recorded '#' values are digits (7710, 9806)
+            assert row[name] == "" or row[name].isdigit(), (name, row[name])
+    assert any(row["LOCATION#"] for row in expected_rows)
     body = gw.raw(
         query_xml(
             "CREDITCARD",
