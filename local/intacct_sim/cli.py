@@ -39,6 +39,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", type=_json_list, default=[], help="JSON list of fault rules")
     p.add_argument("--mutations", type=_json_any, default=[], help="JSON mutations_per_query rule(s)")
     p.add_argument("--readmore-ttl-seconds", type=float, default=d.readmore_ttl_seconds)
+    p.add_argument(
+        "--refused-fields",
+        type=_json_any,
+        default=d.refused_fields,
+        help='JSON {"OBJECT": [fields]}: listed by lookup, refused by query',
+    )
+    p.add_argument("--audit-objectkey", choices=("name", "rec"), default=d.audit_objectkey)
+    p.add_argument("--audit-bare-key-percent", type=float, default=d.audit_bare_key_percent)
+    p.add_argument("--audit-recordno", choices=("empty", "absent", "present"), default=d.audit_recordno)
+    p.add_argument("--denied-objects", default="", help="comma-separated objects the user may not query")
+    p.add_argument("--audit-denial-errorno", default=d.audit_denial_errorno, help="'' or PL04000005")
+    p.add_argument(
+        "--omitted-fields",
+        type=_json_any,
+        default=d.omitted_fields,
+        help='JSON {"OBJECT": [fields]}: silently absent from every record',
+    )
+    p.add_argument("--date-format", default=d.date_format, help="user dateformat, e.g. /mdY, .dmy, -Ymd")
+    p.add_argument("--clock", type=int, choices=(12, 24), default=d.clock, help="user clock")
+    p.add_argument("--locale", default=d.locale)
+    p.add_argument(
+        "--top-level-percent",
+        type=float,
+        default=d.top_level_percent,
+        help="share of records created at the top level of the multi-entity company",
+    )
+    p.add_argument(
+        "--private-needs-showprivate",
+        choices=("true", "false"),
+        default=str(d.private_needs_showprivate).lower(),
+        help="top-level queries see entity-owned records only with <showprivate>true</showprivate>",
+    )
+    p.add_argument(
+        "--never-modified-percent",
+        type=float,
+        default=d.never_modified_percent,
+        help="share of records never modified (empty WHENMODIFIED); 0 = none",
+    )
+    p.add_argument(
+        "--filter-date-format",
+        choices=("standard", "user"),
+        default=d.filter_date_format,
+        help="how date filter values are read: MM/DD/YYYY [HH:MM:SS] or the user's format",
+    )
+    p.add_argument("--gmtoffset-style", choices=("colon", "compact"), default=d.gmtoffset_style)
     p.add_argument("--verbose", action="store_true", help="log every HTTP request to stderr")
     return p
 
@@ -83,8 +128,23 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         faults=args.faults,
         mutations_per_query=args.mutations,
         readmore_ttl_seconds=args.readmore_ttl_seconds,
+        refused_fields=args.refused_fields,
+        omitted_fields=args.omitted_fields,
+        audit_objectkey=args.audit_objectkey,
+        audit_bare_key_percent=args.audit_bare_key_percent,
+        audit_recordno=args.audit_recordno,
+        denied_objects=[o.strip() for o in args.denied_objects.split(",") if o.strip()],
+        audit_denial_errorno=args.audit_denial_errorno,
         endpoint_url=args.endpoint_url,
         verbose=args.verbose,
+        date_format=args.date_format,
+        clock=args.clock,
+        locale=args.locale,
+        gmtoffset_style=args.gmtoffset_style,
+        filter_date_format=args.filter_date_format,
+        never_modified_percent=args.never_modified_percent,
+        top_level_percent=args.top_level_percent,
+        private_needs_showprivate=args.private_needs_showprivate == "true",
     )
 
 

@@ -14,11 +14,24 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .timeutil import NULL_TIME, format_naive, parse_intacct_datetime
+from .formats import Formats, iso_text
+from .timeutil import NULL_TIME
 
 
 class FilterValueError(ValueError):
-    """A filter value cannot be compared with a field (bad number, bad date...)."""
+    """A filter value cannot be compared with a field (bad number, bad date...).
+
+    ``kind`` 'date' marks a date/timestamp value that does not parse in the active filter format.
+    """
+
+    def __init__(
+        self, message: str, field: str = "", value: str = "", kind: str = "", expected: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+        self.kind = kind
+        self.expected = expected
 
 
 def like_regex(pattern: str, case_insensitive: bool) -> re.Pattern[str]:
@@ -79,23 +92,30 @@ class Column(ABC):
         """The API string value of one row."""
         return self.render(np.array([row], dtype=np.int64))[0]
 
+    def concrete(self) -> Column:
+        """The column holding every value (a LazyColumn materialises itself)."""
+        return self
+
 
 class NumberColumn(Column):
     """Integer or decimal values; float64 storage with NaN for NULL (integers up to 2**53 are exact)."""
 
-    def __init__(self, name: str, values: np.ndarray, integer: bool) -> None:
+    def __init__(self, name: str, values: np.ndarray, integer: bool, places: int = 2) -> None:
         super().__init__(name)
         self.values = values.astype(np.float64, copy=False)
         self.n = len(values)
         self.integer = integer
+        self.places = places
 
     def render(self, rows: np.ndarray) -> list[str]:
         data = self.values[rows]
         nulls = np.isnan(data)
         if self.integer:
             texts = list(map(str, np.where(nulls, 0, data).astype(np.int64).tolist()))
-        else:
+        elif self.places == 2:
             texts = [decimal_text(v) for v in data.tolist()]
+        else:
+            texts = [decimal_text(v, self.places) for v in data.tolist()]
         if nulls.any():
             for i in np.flatnonzero(nulls).tolist():
                 texts[i] = ""
@@ -137,11 +157,12 @@ class NumberColumn(Column):
         return self.values[rows]
 
 
-def decimal_text(value: float) -> str:
-    """Intacct-style decimal: at most two places, no trailing zeros (``1234.5``, ``3797``)."""
+def decimal_text(value: float, places: int = 2) -> str:
+    """Intacct-style decimal: plain digits, no thousands separators, no trailing zeros (``1234.5``,
+    ``3797``, ``72.3296742688617``: real-objects/README.md "Value forms")."""
     if value != value:  # NaN = NULL
         return ""
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    text = f"{value:.{places}f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 
@@ -169,22 +190,35 @@ def _compare_ordered(data: np.ndarray, op: str, vals: list) -> np.ndarray:
 
 
 class TimeColumn(Column):
-    """Timestamps or dates as tenant-local naive seconds (see timeutil)."""
+    """Timestamps or dates as tenant-local naive seconds (see timeutil).
 
-    def __init__(self, name: str, values: np.ndarray, date_only: bool = False) -> None:
+    Values are written and filter values read through ``formats`` (the API user's preferences), which
+    the dataset shares between all its time columns so a change applies everywhere at once.
+    """
+
+    def __init__(
+        self, name: str, values: np.ndarray, date_only: bool = False, formats: Formats | None = None
+    ) -> None:
         super().__init__(name)
         self.values = values.astype(np.int64, copy=False)
         self.n = len(values)
         self.date_only = date_only
+        self.formats = formats if formats is not None else Formats()
 
     def render(self, rows: np.ndarray) -> list[str]:
-        return format_naive(self.values[rows], self.date_only)
+        return self.formats.render(self.values[rows], self.date_only)
+
+    def render_iso(self, rows: np.ndarray) -> list[str]:
+        """Canonical 'YYYY-MM-DD HH:MM:SS' values (internal round trips only)."""
+        return ["" if v == NULL_TIME else iso_text(v, self.date_only) for v in self.values[rows].tolist()]
 
     def _parse(self, text: str) -> int:
         try:
-            return parse_intacct_datetime(text)
+            return self.formats.parse_filter(text)
         except ValueError as exc:
-            raise FilterValueError(f"Invalid date value for field {self.name}: {exc}") from None
+            raise FilterValueError(
+                str(exc), field=self.name, value=text, kind="date", expected=self.formats.filter_format()
+            ) from None
 
     def compare(self, op: str, values: Sequence[str], ci: bool) -> np.ndarray:
         if op in ("like", "notlike"):
@@ -205,8 +239,11 @@ class TimeColumn(Column):
     def set_value(self, row: int, text: str) -> None:
         if text.strip() == "":
             self.values[row] = NULL_TIME
-        else:
-            self.values[row] = self._parse(text)
+            return
+        try:
+            self.values[row] = self.formats.parse_stored(text)
+        except ValueError as exc:
+            raise ValueError(f"{self.name}: {exc}") from None
 
     def extend(self, count: int) -> None:
         self.values = _grow(self.values, self.n + count, NULL_TIME)
@@ -372,3 +409,71 @@ class TextColumn(Column):
         self._rank_cache = None
         if self._full is not None and len(self._full) < self.n:
             self._full = _grow(self._full, self.n, "")
+
+
+class LazyColumn(Column):
+    """A column computed on demand from a pure function of the row number.
+
+    ``build(rows)`` returns a concrete column holding the values of exactly those rows (rows below
+    ``base_n``, the generated records). A page renders only its own rows; a filter, sort or aggregate
+    materialises the whole column once. Later rows (run-time inserts) and changed rows live in
+    ``overrides`` (API strings), like TextColumn.
+    """
+
+    def __init__(self, name: str, n: int, build: Callable[[np.ndarray], Column]) -> None:
+        super().__init__(name)
+        self.n = n
+        self.base_n = n
+        self._build = build
+        self.overrides: dict[int, str] = {}
+        self._full: Column | None = None
+
+    def concrete(self) -> Column:
+        if self._full is None:
+            full = self._build(np.arange(self.base_n, dtype=np.int64))
+            full.extend(self.n - self.base_n)
+            for row, text in self.overrides.items():
+                full.set_value(row, text)
+            self._full = full
+        return self._full
+
+    def render(self, rows: np.ndarray) -> list[str]:
+        if self._full is not None:
+            return self._full.render(rows)
+        if len(rows) == 0:
+            return []
+        if not self.overrides and rows.max() < self.base_n:
+            return self._build(rows).render(np.arange(len(rows), dtype=np.int64))
+        base = rows < self.base_n
+        generated = (
+            iter(self._build(rows[base]).render(np.arange(int(base.sum()), dtype=np.int64)))
+            if base.any()
+            else iter(())
+        )
+        overrides = self.overrides
+        out = []
+        for row, is_base in zip(rows.tolist(), base.tolist(), strict=True):
+            value = next(generated) if is_base else ""
+            out.append(overrides.get(row, value))
+        return out
+
+    def compare(self, op: str, values: Sequence[str], ci: bool) -> np.ndarray:
+        return self.concrete().compare(op, values, ci)
+
+    def null_mask(self) -> np.ndarray:
+        return self.concrete().null_mask()
+
+    def sort_key(self, descending: bool) -> np.ndarray:
+        return self.concrete().sort_key(descending)
+
+    def set_value(self, row: int, text: str) -> None:
+        if self._full is not None:
+            self._full.set_value(row, text)
+        else:
+            self._build(np.zeros(1, dtype=np.int64)).set_value(0, text)  # validates like the real column
+        self.overrides[row] = text
+
+    def extend(self, count: int) -> None:
+        self.n += count
+        if self._full is not None:
+            self._full.extend(count)

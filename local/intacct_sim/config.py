@@ -6,6 +6,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .formats import FILTER_DATE_FORMATS, validate_clock, validate_dateformat
+from .schema import ITEM_SILENTLY_OMITTED, PROJECT_REFUSED
+
 # Fields that can change while the simulator runs; the rest shape the data or the socket.
 RUNTIME_FIELDS = {
     "latency_ms",
@@ -20,7 +23,20 @@ RUNTIME_FIELDS = {
     "user_id",
     "user_password",
     "endpoint_url",
+    "date_format",
+    "clock",
+    "locale",
+    "gmtoffset_style",
+    "filter_date_format",
+    "private_needs_showprivate",
+    "refused_fields",
+    "omitted_fields",
+    "denied_objects",
+    "audit_denial_errorno",
 }
+AUDIT_OBJECTKEY_FORMS = ("name", "rec")
+AUDIT_RECORDNO_MODES = ("empty", "absent", "present")
+GMTOFFSET_STYLES = ("colon", "compact")
 
 
 @dataclass
@@ -53,14 +69,72 @@ class SimulatorConfig:
     readmore_ttl_seconds: float = 1800.0
     endpoint_url: str | None = None  # what getAPISession returns; default: this simulator's gateway URL
     verbose: bool = False
+    # The API user's preferences (readUserFormatting); every TIMESTAMP/DATE value is written in them.
+    date_format: str = "/mdY"
+    clock: int = 24
+    locale: str = "en_US"
+    gmtoffset_style: str = "colon"  # '+hh:mm' as the official docs show, or 'compact' ('-0800')
+    # Share of generated records created and never modified: their WHENMODIFIED is empty (Estuary's
+    # connector reads them with WHENMODIFIED isnull). 0 turns it off. Shapes the data: start-up only.
+    never_modified_percent: float = 2.0
+    # Multi-entity: share of generated records created at the top level (MEGAENTITY* empty); the rest
+    # belong to an entity. Start-up only.
+    top_level_percent: float = 40.0
+    # A top-level session sees entity-owned ("private") records only with <showprivate>true</showprivate>
+    # (query) and never through readByQuery/readByName, which have no such option. False: sees all.
+    private_needs_showprivate: bool = True
+    # Fields lookup lists but query refuses (the query fails with DL02000001 naming them): object ->
+    # fields. Default: the 10 recorded PROJECT fields.
+    refused_fields: dict[str, list[str]] = field(default_factory=lambda: {"PROJECT": list(PROJECT_REFUSED)})
+    # Fields a query may name but every record silently lacks (no element, no error): object -> fields.
+    # Default: the 7 recorded ITEM fields.
+    omitted_fields: dict[str, list[str]] = field(
+        default_factory=lambda: {"ITEM": list(ITEM_SILENTLY_OMITTED)}
+    )
+    # AUDITHISTORY OBJECTKEY: 'name' = the object's unique name field (CUSTOMERID, VENDORID, ACCOUNTNO...;
+    # estuary/connectors PR #5217) and '<RECORDNO>--REC' for objects without one; 'rec' = always
+    # '<RECORDNO>--REC' (the only form Estuary's first model accepted). Start-up only.
+    audit_objectkey: str = "name"
+    # Share of '<RECORDNO>--REC' keys written as a bare RECORDNO instead (Estuary: "bare, or as
+    # '<RECORDNO>--REC'"). Start-up only.
+    audit_bare_key_percent: float = 0.0
+    # AUDITHISTORY RECORDNO: 'empty' (selectable, never filled: no usable RECORDNO), 'absent' (not a
+    # field: naming it fails like any unknown field) or 'present' (numbered like ID). Start-up only.
+    audit_recordno: str = "empty"
+    # Objects the API user may not query (PL04000005 'You do not have permission for API operation ...').
+    denied_objects: list[str] = field(default_factory=list)
+    # errorno of an AUDITHISTORY denial: '' as Estuary's connector meets it ("AUDITHISTORY denials arrive
+    # without an errorno"), or 'PL04000005' like other objects.
+    audit_denial_errorno: str = ""
+    # How date/timestamp filter values are read: 'standard' (MM/DD/YYYY [HH:MM:SS], 24 h) or 'user'.
+    filter_date_format: str = "standard"
 
     def __post_init__(self) -> None:
         self.mutations_per_query = normalise_mutations(self.mutations_per_query)
+        self.refused_fields = normalise_field_map(self.refused_fields, "refused_fields")
+        self.omitted_fields = normalise_field_map(self.omitted_fields, "omitted_fields")
         if self.session_minutes is not None:
             self.session_seconds = float(self.session_minutes) * 60
             self.session_minutes = None
         if self.records < 0:
             raise ValueError("records must be >= 0")
+        if not 0 <= self.never_modified_percent <= 100:
+            raise ValueError("never_modified_percent must be within 0..100")
+        if self.audit_objectkey not in AUDIT_OBJECTKEY_FORMS:
+            raise ValueError(f"audit_objectkey must be one of {list(AUDIT_OBJECTKEY_FORMS)}")
+        if self.audit_recordno not in AUDIT_RECORDNO_MODES:
+            raise ValueError(f"audit_recordno must be one of {list(AUDIT_RECORDNO_MODES)}")
+        if not 0 <= self.audit_bare_key_percent <= 100:
+            raise ValueError("audit_bare_key_percent must be within 0..100")
+        self.denied_objects = [str(o).upper() for o in self.denied_objects]
+        if not 0 <= self.top_level_percent <= 100:
+            raise ValueError("top_level_percent must be within 0..100")
+        validate_dateformat(self.date_format)
+        self.clock = validate_clock(self.clock)
+        if self.filter_date_format not in FILTER_DATE_FORMATS:
+            raise ValueError(f"filter_date_format must be one of {list(FILTER_DATE_FORMATS)}")
+        if self.gmtoffset_style not in GMTOFFSET_STYLES:
+            raise ValueError(f"gmtoffset_style must be one of {list(GMTOFFSET_STYLES)}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view (passwords included: this is a local test double)."""
@@ -91,6 +165,25 @@ def normalise_mutations(value: Any) -> list[dict[str, Any]]:
     return out
 
 
+def normalise_field_map(value: Any, name: str) -> dict[str, list[str]]:
+    """{object: [field, ...]} with upper-case object names (None or {} for none)."""
+    if not value:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, list | tuple) for v in value.values()):
+        raise ValueError(f"{name} must map object names to lists of field names")
+    return {str(k).upper(): [str(f) for f in v] for k, v in value.items()}
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "1", "on", "yes"):
+        return True
+    if str(value).lower() in ("false", "0", "off", "no"):
+        return False
+    raise ValueError(f"expected a boolean, got {value!r}")
+
+
 def apply_runtime_changes(config: SimulatorConfig, changes: dict[str, Any]) -> None:
     """Validate and apply run-time changes (``session_minutes`` is accepted as well)."""
     changes = dict(changes)
@@ -104,6 +197,22 @@ def apply_runtime_changes(config: SimulatorConfig, changes: dict[str, Any]) -> N
             value = normalise_mutations(value)
         elif key == "concurrency_limit":
             value = None if value in (None, 0) else int(value)
+        elif key == "date_format":
+            value = validate_dateformat(value)
+        elif key == "clock":
+            value = validate_clock(value)
+        elif key == "denied_objects":
+            if not isinstance(value, list | tuple):
+                raise ValueError("denied_objects must be a list of object names")
+            value = [str(o).upper() for o in value]
+        elif key in ("refused_fields", "omitted_fields"):
+            value = normalise_field_map(value, key)
+        elif key == "private_needs_showprivate":
+            value = _boolean(value)
+        elif key == "filter_date_format" and value not in FILTER_DATE_FORMATS:
+            raise ValueError(f"filter_date_format must be one of {list(FILTER_DATE_FORMATS)}")
+        elif key == "gmtoffset_style" and value not in GMTOFFSET_STYLES:
+            raise ValueError(f"gmtoffset_style must be one of {list(GMTOFFSET_STYLES)}")
         elif key in ("latency_ms", "latency_per_record_ms", "session_seconds", "readmore_ttl_seconds"):
             value = float(value)
             if value < 0:

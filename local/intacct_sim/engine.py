@@ -19,7 +19,7 @@ import numpy as np
 from .columns import CategoryColumn, NumberColumn, TextColumn, TimeColumn, decimal_text
 from .dataset import Table
 from .filters import Node, evaluate
-from .timeutil import NULL_TIME, format_one
+from .timeutil import NULL_TIME
 
 AGGREGATES = ("count", "min", "max", "sum", "avg")
 
@@ -83,36 +83,88 @@ def _sort_permutation(table: Table, order: tuple[Order, ...], cache: QueryCache)
     if perm is None:
         keys = [table.columns[o.field].sort_key(o.descending) for o in reversed(order)]
         if not table.recordno_sorted:
-            keys.insert(0, table.recordno.values[: table.n])  # deterministic tie-break by RECORDNO
+            keys.insert(0, table.keys[: table.n])  # deterministic tie-break by RECORDNO
         perm = np.lexsort(keys) if len(keys) > 1 else np.argsort(keys[0], kind="stable")
         cache.put(key, perm)
     return perm
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which records a caller may see in a multi-entity company.
+
+    ``entity``: the session's entity ('' = top level). ``showprivate``: the query's option.
+    ``hide_private``: the simulator setting ``private_needs_showprivate``.
+    """
+
+    entity: str = ""
+    showprivate: bool = False
+    hide_private: bool = False
+
+    def mask(self, table: Table) -> np.ndarray | None:
+        """Visible rows, or None for all. Entity sessions see their entity's records and the top-level
+        ones not restricted to the top (OBJECTRESTRICTION RootOnly/Restricted); top-level sessions see
+        entity-owned ("private") records only with showprivate (official docs: "set the showprivate
+        element to true to query data in private entities")."""
+        if table.spec.entity_scoped:
+            owner = table.columns["MEGAENTITYID"]
+            top = owner.null_mask()
+            own = owner.compare("equalto", [self.entity], False) if self.entity else top
+        elif table.owner is not None:  # lines: their header's owner
+            top = table.owner_mask("")
+            own = table.owner_mask(self.entity) if self.entity else top
+        else:
+            return None
+        if self.entity:
+            restriction = table.columns.get("OBJECTRESTRICTION")
+            if restriction is not None:
+                top = top & ~restriction.compare("in", ["RootOnly", "Restricted"], False)
+            return own | top
+        if self.hide_private and not self.showprivate:
+            return top
+        return None
+
+    def cache_key(self, table: Table) -> tuple[str, bool]:
+        if not table.spec.entity_scoped and table.owner is None:
+            return ("", False)
+        return (self.entity, bool(self.hide_private and not self.showprivate))
 
 
 def matching_rows(
     table: Table,
     node: Node | None,
     order: tuple[Order, ...],
-    entity: str | None,
+    visibility: Visibility,
     case_insensitive: bool,
     cache: QueryCache,
 ) -> np.ndarray:
-    """Ordered row numbers of live records matching the filter (cached per table version)."""
-    scoped = entity if entity and table.spec.entity_scoped else None
-    key = ("rows", table.name, table.version, repr(node), order, scoped, case_insensitive)
+    """Ordered row numbers of visible live records matching the filter (cached per table version)."""
+    formats = next((c.formats.version for c in table.columns.values() if isinstance(c, TimeColumn)), 0)
+    key = (
+        "rows",
+        table.name,
+        table.version,
+        repr(node),
+        order,
+        visibility.cache_key(table),
+        case_insensitive,
+        formats,
+    )
     rows = cache.get(key)
     if rows is not None:
         return rows
     mask = table.live_mask()
     if node is not None:
         mask = mask & evaluate(node, table, case_insensitive)
-    if scoped:
-        mask = mask & table.columns["MEGAENTITYID"].compare("equalto", [scoped], False)
+    visible = visibility.mask(table)
+    if visible is not None:
+        mask = mask & visible
+    by_key = Order(table.key_field)
     if not order and not table.recordno_sorted:
-        order = (Order("RECORDNO"),)
-    if not order or (order == (Order("RECORDNO"),) and table.recordno_sorted):
-        rows = np.flatnonzero(mask)  # physical order is RECORDNO order: no sort needed
-    elif order == (Order("RECORDNO", True),) and table.recordno_sorted:
+        order = (by_key,)
+    if not order or (order == (by_key,) and table.recordno_sorted and not table.text_key):
+        rows = np.flatnonzero(mask)  # physical order is key order: no sort needed
+    elif order == (Order(table.key_field, True),) and table.recordno_sorted and not table.text_key:
         rows = np.flatnonzero(mask)[::-1].copy()
     else:
         perm = _sort_permutation(table, order, cache)
@@ -141,7 +193,7 @@ def aggregate_rows(table: Table, rows: np.ndarray, items: list[SelectItem]) -> l
 
 
 def _aggregate(table: Table, rows: np.ndarray, item: SelectItem) -> str:
-    column = table.columns[item.field]
+    column = table.columns[item.field].concrete()
     non_null = rows[~column.null_mask()[rows]] if len(rows) else rows
     if item.kind == "count":
         return str(len(non_null))
@@ -164,7 +216,9 @@ def _aggregate(table: Table, rows: np.ndarray, item: SelectItem) -> str:
     if isinstance(column, TimeColumn):
         values = column.values[non_null]
         values = values[values != NULL_TIME]
-        return format_one(int(values.min() if item.kind == "min" else values.max()), column.date_only)
+        return column.formats.render_one(
+            int(values.min() if item.kind == "min" else values.max()), column.date_only
+        )
     assert isinstance(column, CategoryColumn | TextColumn)
     strings = column.render(non_null)
     return min(strings) if item.kind == "min" else max(strings)

@@ -24,11 +24,19 @@ CONTROL_CHILDREN = {
     "includewhitespace",
     "showadditionalerrorinfo",
 }
-IMPLEMENTED_FUNCTIONS = {"getAPISession", "query", "readByQuery", "readMore", "lookup"}
+IMPLEMENTED_FUNCTIONS = {
+    "getAPISession",
+    "query",
+    "readByQuery",
+    "readMore",
+    "lookup",
+    "readByName",
+    "readUserFormatting",
+    "getDimensions",
+}
 # Valid 3.0 functions the simulator does not implement: they fail as functions, not as schema errors.
 KNOWN_FUNCTIONS = IMPLEMENTED_FUNCTIONS | {
     "read",
-    "readByName",
     "readRelated",
     "readView",
     "readReport",
@@ -38,7 +46,6 @@ KNOWN_FUNCTIONS = IMPLEMENTED_FUNCTIONS | {
     "update",
     "delete",
     "getUserPermissions",
-    "getDimensions",
     "getDimensionRestrictedData",
     "getFinancialSetup",
     "installApp",

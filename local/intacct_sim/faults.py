@@ -35,8 +35,19 @@ DEFAULT_PHASE = {
     "truncated_xml": "after",
     "malformed_xml": "after",
     "slow": "after",
+    "service_offline": "before",
+    "try_again_later": "before",
 }
-RULE_KEYS = {"kind", "probability", "on_calls", "count", "function", "object", "delay_ms", "phase"}
+RULE_KEYS = {"kind", "probability", "on_calls", "count", "function", "object", "delay_ms", "phase", "level"}
+# Kinds answered with HTTP 200 and an XML failure document; ``level`` says where the error sits.
+IN_BAND_KINDS = {"service_offline": "result", "try_again_later": "control"}
+
+# fylein/sageintacct-sdk-py PR #132 (api_base.py): a failed <result> whose description2 contains this is
+# a server outage to retry.
+OFFLINE_TEXT = "The Service is Temporarily Off-line."
+# hotgluexyz/tap-intacct PR #17 (client.py): an error whose correction contains this is retried.
+TRY_AGAIN_CORRECTION = "Please Try Again Later"
+TRY_AGAIN_TEXT = "The request could not be completed at this time."
 DEFAULT_SLOW_MS = 35_000.0  # beyond the JS SDK's 30 s default timeout
 
 
@@ -52,6 +63,7 @@ class FaultRule:
     function: str | None = None
     object: str | None = None
     delay_ms: float = DEFAULT_SLOW_MS
+    level: str | None = None
     fired: int = 0
 
     @classmethod
@@ -72,6 +84,9 @@ class FaultRule:
         if probability is not None and not 0 <= float(probability) <= 1:
             raise ValueError("probability must be within 0..1")
         on_calls = data.get("on_calls")
+        level = data.get("level")
+        if level is not None and (kind not in IN_BAND_KINDS or level not in ("control", "result")):
+            raise ValueError("level ('control' or 'result') applies to service_offline and try_again_later")
         return cls(
             kind=kind,
             phase=phase,
@@ -81,6 +96,7 @@ class FaultRule:
             function=data.get("function"),
             object=None if data.get("object") is None else str(data["object"]).upper(),
             delay_ms=float(data.get("delay_ms", DEFAULT_SLOW_MS)),
+            level=level if level is not None else IN_BAND_KINDS.get(kind),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +111,8 @@ class FaultRule:
                 out[key] = getattr(self, key)
         if self.kind == "slow":
             out["delay_ms"] = self.delay_ms
+        if self.level is not None:
+            out["level"] = self.level
         return out
 
 

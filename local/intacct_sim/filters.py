@@ -30,7 +30,14 @@ MAX_IN_VALUES = 1000
 
 
 class FilterError(ValueError):
-    """The filter cannot be applied (unknown field, bad operator, bad value...)."""
+    """The filter cannot be applied (unknown field, bad operator, bad value...).
+
+    ``bad_date`` carries (field, value, expected format) when a date/timestamp value does not parse.
+    """
+
+    def __init__(self, message: str, bad_date: tuple[str, str, str] | None = None) -> None:
+        super().__init__(message)
+        self.bad_date = bad_date
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,8 @@ def evaluate(node: Node, table: Table, case_insensitive: bool) -> np.ndarray:
         for mask in masks[1:]:
             result = combine(result, mask)
         return result
-    column = table.columns.get(node.field.upper())
+    spec = table.spec.field(node.field)
+    column = table.columns.get(spec.name) if spec is not None else None
     if column is None:
         raise FilterError(f"Field '{node.field}' in filter is not a field of object {table.name}")
     if node.op == "isnull":
@@ -116,4 +124,6 @@ def evaluate(node: Node, table: Table, case_insensitive: bool) -> np.ndarray:
     try:
         return column.compare(node.op, node.values, case_insensitive)
     except FilterValueError as exc:
+        if exc.kind == "date":
+            raise FilterError(str(exc), bad_date=(exc.field, exc.value, exc.expected)) from None
         raise FilterError(str(exc)) from None

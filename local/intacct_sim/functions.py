@@ -21,11 +21,12 @@ import numpy as np
 
 from .config import SimulatorConfig
 from .dataset import Dataset, Table
-from .engine import AGGREGATES, Order, QueryCache, SelectItem, aggregate_rows, matching_rows
+from .engine import AGGREGATES, Order, QueryCache, SelectItem, Visibility, aggregate_rows, matching_rows
 from .envelope import FunctionCall
 from .filters import FilterError, Node, parse_xml_filter, referenced_fields
+from .formats import gmt_offset
 from .readbyquery_parser import parse_query_string
-from .schema import ObjectSpec, find_object
+from .schema import DIMENSIONS, ObjectSpec, find_object
 from .sessions import Session, SessionStore
 from .stats import Stats
 from .xmlwriter import XmlWriter
@@ -35,8 +36,17 @@ READBYQUERY_MAX_PAGESIZE = 1000
 DEFAULT_PAGESIZE = 100
 RETURN_FORMATS = ("xml", "json", "csv")
 QUERY_FUNCTIONS = ("query", "readByQuery", "readMore")
+JSON_CONTENT_TYPE = "application/json"
 
 Error = tuple[str, str, str, str]
+
+# The "name" field readByName looks records up by (official docs: USERINFO keys are LOGINIDs).
+NAME_FIELDS = {
+    "USERINFO": "LOGINID",
+    "CUSTOMER": "CUSTOMERID",
+    "VENDOR": "VENDORID",
+    "GLACCOUNT": "ACCOUNTNO",
+}
 
 
 class FunctionFailure(Exception):
@@ -47,6 +57,49 @@ class FunctionFailure(Exception):
     ):
         super().__init__(description2)
         self.error: Error = (errorno, description, description2, correction)
+
+
+PROCESSING_ERROR = "There was an error processing the request."
+
+
+def support_id() -> str:
+    """A Support ID like the ones real error texts end with (54 characters, '~' written as %7E)."""
+    return (
+        f"{secrets.token_urlsafe(4)[:5]}EBXMLGW{secrets.randbelow(10**9):09d}-AG%7E"
+        f"{secrets.token_urlsafe(24)[:27]}"
+    )
+
+
+def invalid_date(field_name: str, value: str, expected: str) -> FunctionFailure:
+    """A date/timestamp filter value that does not parse in the active format.
+
+    errorno DL02000001: a production connector saw Intacct reject ISO-8601 WHENMODIFIED filter values
+    with DL02000001 (MemberJunction CHANGELOG 5.30.0, Sage Intacct connector). The wording after the
+    generic DL02000001 text is the simulator's own (no real text naming the value was found).
+    """
+    return FunctionFailure(
+        f"{PROCESSING_ERROR} Invalid date '{value}' for field {field_name}: expected {expected} "
+        f"[Support ID: {support_id()}]",
+        errorno="DL02000001",
+    )
+
+
+def invalid_fields(spec: ObjectSpec, names: list[str]) -> FunctionFailure:
+    """Fields the object does not have, or has but refuses to query.
+
+    The shape is the recorded PROJECT failure's: errorno of 10 characters, description empty, a 292-
+    character description2 for the 10 refused PROJECT fields (the scrubber kept lengths). fylein's SDK
+    parses the list with ``\\n\\t<object>: \\[(.*?)\\]`` (allocation_entry.py, PR #85) and hotglue's tap
+    (PR #7) takes the names from character 70 on, which both fit: 58 characters of text, then
+    ``\\n\\tproject: [F1, F2]``, then `` [Support ID: ...]`` (54 characters, like real Support IDs).
+    DL02000001 is the errorno a production importer documents for "a field that did not exist on an
+    Intacct object" (Invoiced's Sage Intacct docs). The 58-character wording itself is the simulator's.
+    """
+    return FunctionFailure(
+        f"{PROCESSING_ERROR} Invalid fields:\n\t{spec.name.lower()}: [{', '.join(names)}] "
+        f"[Support ID: {support_id()}]",
+        errorno="DL02000001",
+    )
 
 
 @dataclass
@@ -159,6 +212,9 @@ class FunctionRunner:
             "readByQuery": self._read_by_query,
             "readMore": self._read_more,
             "lookup": self._lookup,
+            "readByName": self._read_by_name,
+            "readUserFormatting": self._read_user_formatting,
+            "getDimensions": self._get_dimensions,
         }.get(call.name)
         try:
             if handler is None:
@@ -206,12 +262,15 @@ class FunctionRunner:
     def _lookup(self, element: ET.Element, auth: Auth, outcome: Outcome) -> None:
         spec = self._object(element)
         outcome.object = spec.name
+        hidden = self._hidden(spec)
 
         def write(w: XmlWriter) -> None:
             w.start("data", {"listtype": "All", "count": "1"})
             w.start("Type", {"Name": spec.name, "DocumentType": ""})
             w.start("Fields")
             for f in spec.fields:
+                if f.name in hidden:
+                    continue
                 w.start("Field")
                 w.leaf("ID", f.name)
                 w.leaf("LABEL", f.label)
@@ -232,6 +291,109 @@ class FunctionRunner:
 
         outcome.write_data = write
 
+    # ----- getDimensions ----------------------------------------------------------------------
+
+    def _get_dimensions(self, element: ET.Element, auth: Auth, outcome: Outcome) -> None:
+        """The dimensions list, shaped as recorded: ``<data>`` without attributes, then
+        ``<dimensions><dimension>`` with camelCase children (real-objects/README.md, getDimensions)."""
+
+        def write(w: XmlWriter) -> None:
+            w.start("data")
+            w.start("dimensions")
+            for name, label_text, term, user_defined, enabled in DIMENSIONS:
+                w.start("dimension")
+                w.leaf("objectName", name)
+                w.leaf("objectLabel", label_text)
+                w.leaf("termLabel", term)
+                w.leaf("userDefinedDimension", "true" if user_defined else "false")
+                w.leaf("enabledInGL", "true" if enabled else "false")
+                w.end()
+            w.end()
+            w.end()
+
+        outcome.write_data = write
+
+    # ----- readByName / readUserFormatting ---------------------------------------------------
+
+    def _read_by_name(self, element: ET.Element, auth: Auth, outcome: Outcome) -> None:
+        """``readByName``: records by their name field (USERINFO: LOGINID), e.g. Estuary's start-up call
+        ``<readByName><object>USERINFO</object><keys>{userid}</keys><fields>RECORDNO</fields>``."""
+        allowed = {"object", "keys", "fields", "returnFormat", "docparid"}
+        for child in element:
+            if child.tag not in allowed:
+                raise FunctionFailure(f"Unexpected element <{child.tag}> in readByName")
+        spec = self._object(element)
+        self._check_permission(spec, "READ_BY_NAME")
+        name_field = spec.meta.name_field  # official docs: USERINFO keys are LOGINIDs
+        if name_field is None:
+            raise FunctionFailure(f"readByName is not supported for object {spec.name}")
+        outcome.object = spec.name
+        keys = [k.strip() for k in (element.findtext("keys") or "").split(",") if k.strip()]
+        if not keys:
+            raise FunctionFailure("Required element <keys> is missing or empty")
+        fields_text = (element.findtext("fields") or "").strip()
+        if fields_text in ("", "*"):
+            fields = self._all_fields(spec)
+        else:
+            fields = self._present(
+                spec, self._fields(spec, [n.strip() for n in fields_text.split(",") if n.strip()])
+            )
+        labels = [label(f) for f in fields]
+        returnformat = (element.findtext("returnFormat") or "xml").strip().lower() or "xml"
+        if returnformat not in RETURN_FORMATS:
+            raise FunctionFailure(f"Invalid returnFormat '{returnformat}'; use xml, json or csv")
+        with self.dataset.lock:
+            table = self.dataset.table(spec.name)
+            rows = self.dataset.find_by_name(spec.name, name_field, keys)
+            visible = Visibility(auth.locationid, False, self.config.private_needs_showprivate).mask(table)
+            if visible is not None:
+                rows = rows[visible[rows]]
+            columns = table.render_columns(rows, fields)
+        outcome.records = len(rows)
+        if returnformat != "xml":
+            outcome.raw = _bare(returnformat, labels, columns)
+            return
+        attrs = {"listtype": spec.name, "count": str(len(rows))}
+        outcome.write_data = _data_writer(attrs, spec.name, labels, columns, len(rows))
+
+    def _read_user_formatting(self, element: ET.Element, auth: Auth, outcome: Outcome) -> None:
+        """The user's date/time preferences, shaped as the official "Users" page documents:
+        ``<userformatting><recordno/><locale/><dateformat/><gmtoffset/><clock/></userformatting>``."""
+        key = (element.findtext("key") or "").strip()
+        login = (element.findtext("userId") or "").strip()
+        if not key and not login:
+            raise FunctionFailure("readUserFormatting needs a <key> (user RECORDNO) or a <userId> (LOGINID)")
+        with self.dataset.lock:
+            table = self.dataset.table("USERINFO")
+            if key:
+                row = table.find_row(int(key)) if key.isdigit() else None
+            else:
+                found = self.dataset.find_by_name("USERINFO", "LOGINID", [login])
+                row = int(found[0]) if len(found) else None
+            if row is None:
+                raise FunctionFailure(
+                    f"No user found for {'key ' + key if key else 'userId ' + login}",
+                    errorno="DL02000001",
+                    description="There was an error processing the request.",
+                )
+            recordno = table.columns["RECORDNO"].value(row)
+        formats = self.dataset.formats
+        user = formats.user
+        offset = gmt_offset(self.dataset.tz, self.config.gmtoffset_style)
+
+        def write(w: XmlWriter) -> None:
+            w.start("data")
+            w.start("userformatting")
+            w.leaf("recordno", recordno)
+            w.leaf("locale", formats.locale)
+            w.leaf("dateformat", user.dateformat)
+            w.leaf("gmtoffset", offset)
+            w.leaf("clock", str(user.clock))
+            w.end()
+            w.end()
+
+        outcome.write_data = write
+
     # ----- query ------------------------------------------------------------------------------
 
     def _query(self, element: ET.Element, auth: Auth, outcome: Outcome) -> None:
@@ -240,6 +402,7 @@ class FunctionRunner:
             if child.tag not in allowed:
                 raise FunctionFailure(f"Unexpected element <{child.tag}> in query")
         spec = self._object(element)
+        self._check_permission(spec, "QUERY")
         table = self.dataset.table(spec.name)
         outcome.object = spec.name
         items = self._select(element.find("select"), spec)
@@ -250,7 +413,7 @@ class FunctionRunner:
         order = self._orderby(element.find("orderby"), spec)
         options = element.find("options")
         case_insensitive = self._option_bool(options, "caseinsensitive")
-        self._option_bool(options, "showprivate")  # accepted; top level already sees every entity
+        showprivate = self._option_bool(options, "showprivate")
         returnformat = self._option_text(options, "returnformat", "xml").lower()
         if returnformat not in RETURN_FORMATS:
             raise FunctionFailure(f"Invalid returnformat '{returnformat}'; use xml, json or csv")
@@ -259,7 +422,7 @@ class FunctionRunner:
         aggregated = any(i.kind != "field" for i in items)
 
         with self.dataset.lock:
-            rows = self._matching(table, node, order, auth, case_insensitive)
+            rows = self._matching(table, node, order, auth, case_insensitive, showprivate)
             if aggregated:
                 try:
                     groups = aggregate_rows(table, rows, items)
@@ -289,11 +452,20 @@ class FunctionRunner:
         outcome.write_data = _data_writer(attrs, spec.name, labels, columns, count)
 
     def _matching(
-        self, table: Table, node: Node | None, order: tuple[Order, ...], auth: Auth, ci: bool
+        self,
+        table: Table,
+        node: Node | None,
+        order: tuple[Order, ...],
+        auth: Auth,
+        ci: bool,
+        showprivate: bool = False,
     ) -> np.ndarray:
+        visibility = Visibility(auth.locationid, showprivate, self.config.private_needs_showprivate)
         try:
-            return matching_rows(table, node, order, auth.locationid or None, ci, self.cache)
+            return matching_rows(table, node, order, visibility, ci, self.cache)
         except FilterError as exc:
+            if exc.bad_date is not None:
+                raise invalid_date(*exc.bad_date) from None
             raise FunctionFailure(str(exc)) from None
 
     def _object(self, element: ET.Element) -> ObjectSpec:
@@ -305,28 +477,83 @@ class FunctionRunner:
             raise FunctionFailure(f"Object definition {name} not found")
         return spec
 
-    @staticmethod
-    def _field(spec: ObjectSpec, name: str, where: str) -> str:
-        found = spec.field(name)
-        if found is None:
-            raise FunctionFailure(f"Field '{name}' in {where} is not a field of object {spec.name}")
-        return found.name
+    def _refused(self, spec: ObjectSpec) -> set[str]:
+        return {f.upper() for f in self.config.refused_fields.get(spec.name, [])}
+
+    def _hidden(self, spec: ObjectSpec) -> set[str]:
+        """Fields that do not exist in this configuration (AUDITHISTORY RECORDNO when 'absent')."""
+        if spec.name == "AUDITHISTORY" and self.config.audit_recordno == "absent":
+            return {"RECORDNO"}
+        return set()
+
+    def _check_permission(self, spec: ObjectSpec, operation: str) -> None:
+        """PL04000005 for objects the user may not query (denied_objects). Real text, for readByQuery:
+        "You do not have permission for API operation READ_BY_QUERY on objects of type arinvoice
+        [Support ID: ...]"; Estuary probes every object this way and skips the denied ones. AUDITHISTORY
+        denials carry no errorno in Estuary's experience ("AUDITHISTORY denials arrive without an errorno",
+        models.py), only text containing "do not have permission to view audit history"."""
+        if spec.name not in self.config.denied_objects:
+            return
+        if spec.name == "AUDITHISTORY":
+            raise FunctionFailure(
+                f"You do not have permission to view audit history. [Support ID: {support_id()}]",
+                errorno=self.config.audit_denial_errorno,
+            )
+        raise FunctionFailure(
+            f"You do not have permission for API operation {operation} on objects of type "
+            f"{spec.name.lower()} [Support ID: {support_id()}]",
+            errorno="PL04000005",
+        )
+
+    def _omitted(self, spec: ObjectSpec) -> set[str]:
+        return {f.upper() for f in self.config.omitted_fields.get(spec.name, [])}
+
+    def _fields(self, spec: ObjectSpec, names: list[str]) -> list[str]:
+        """Canonical names of requested fields; every unknown or refused one fails the function at once."""
+        refused = self._refused(spec) | self._hidden(spec)
+        bad = [n for n in names if spec.field(n) is None or n.upper() in refused]
+        if bad:
+            raise invalid_fields(spec, bad)
+        return [spec.field(n).name for n in names]  # type: ignore[union-attr]
+
+    def _field(self, spec: ObjectSpec, name: str, where: str) -> str:
+        return self._fields(spec, [name])[0]
+
+    def _all_fields(self, spec: ObjectSpec) -> list[str]:
+        """What ``*`` means: the fields the tenant really has (refused and omitted ones excluded)."""
+        hidden = self._refused(spec) | self._omitted(spec) | self._hidden(spec)
+        return [f.name for f in spec.fields if f.name.upper() not in hidden]
+
+    def _present(self, spec: ObjectSpec, fields: list[str]) -> list[str]:
+        """The requested fields minus those every record silently lacks (ITEM's replenishment fields)."""
+        omitted = self._omitted(spec)
+        return [f for f in fields if f.upper() not in omitted]
 
     def _select(self, select: ET.Element | None, spec: ObjectSpec) -> list[SelectItem]:
         if select is None or len(select) == 0:
             raise FunctionFailure("Required element <select> is missing or empty")
-        items = []
         for child in select:
             if child.tag != "field" and child.tag not in AGGREGATES:
                 raise FunctionFailure(f"Unexpected element <{child.tag}> in select")
-            name = (child.text or "").strip()
-            if name == "*":
+            if (child.text or "").strip() == "*":
                 raise FunctionFailure(
                     "Returning all fields with '*' is not supported by query; list the fields"
                 )
-            column = self._field(spec, name, "select")
-            label = name if child.tag == "field" else f"{child.tag.upper()}.{name}"
-            items.append(SelectItem(child.tag, column, label))
+        names = [(child.text or "").strip() for child in select]
+        canonical = self._fields(spec, names)
+        omitted = self._omitted(spec)
+        items = []
+        for child, name, column in zip(select, names, canonical, strict=True):
+            if child.tag == "field" and column.upper() in omitted:
+                continue  # recorded ITEM: requested, yet absent from every record, no error
+            # Real tenants answer a field named with '#' under the name without it (LIABACCT# ->
+            # <LIABACCT>), so DEPT and DEPT# give two sibling <DEPT> elements (real-objects/README.md).
+            element = name.replace("#", "")
+            items.append(
+                SelectItem(
+                    child.tag, column, element if child.tag == "field" else f"{child.tag.upper()}.{element}"
+                )
+            )
         return items
 
     def _filter(self, parse: Callable[[], Node | None], spec: ObjectSpec) -> Node | None:
@@ -334,8 +561,8 @@ class FunctionRunner:
             node = parse()
         except FilterError as exc:
             raise FunctionFailure(str(exc)) from None
-        for name in referenced_fields(node) if node is not None else []:
-            self._field(spec, name, "filter")
+        if node is not None:
+            self._fields(spec, list(dict.fromkeys(referenced_fields(node))))
         return node
 
     def _orderby(self, orderby: ET.Element | None, spec: ObjectSpec) -> tuple[Order, ...]:
@@ -389,16 +616,16 @@ class FunctionRunner:
             if child.tag not in allowed:
                 raise FunctionFailure(f"Unexpected element <{child.tag}> in readByQuery")
         spec = self._object(element)
+        self._check_permission(spec, "READ_BY_QUERY")
         table = self.dataset.table(spec.name)
         outcome.object = spec.name
         fields_text = (element.findtext("fields") or "").strip()
         if fields_text in ("", "*"):
-            fields = [f.name for f in spec.fields]
-            labels = list(fields)
+            fields = self._all_fields(spec)
         else:
-            labels = [name.strip() for name in fields_text.split(",") if name.strip()]
-            fields = [self._field(spec, name, "fields") for name in labels]
-            labels = fields  # readByQuery answers with the canonical upper-case names
+            names = [name.strip() for name in fields_text.split(",") if name.strip()]
+            fields = self._present(spec, self._fields(spec, names))
+        labels = [label(f) for f in fields]  # readByQuery answers with the canonical names
         node = (
             self._filter(lambda: parse_query_string(element.findtext("query")), spec)
             if (element.findtext("query") or "").strip()
@@ -439,6 +666,7 @@ class FunctionRunner:
                 errorno="Query Failed",
                 correction="Run readByQuery again.",
             )
+        self._check_permission(cursor.spec, "READ_BY_QUERY")
         self._page(cursor, result_id, outcome, "readMore")
 
     def _page(self, cursor: _Cursor, result_id: str | None, outcome: Outcome, function: str) -> None:
@@ -483,12 +711,27 @@ def _data_writer(
     return write
 
 
+def label(field_name: str) -> str:
+    """The element/key a field answers under: the name without '#' (real tenants drop it)."""
+    return field_name.replace("#", "")
+
+
 def _bare(returnformat: str, labels: list[str], columns: list[list[str]]) -> tuple[str, bytes]:
-    """JSON array of flat string objects, or CSV with a header (empty body when there are no rows)."""
+    """JSON array of flat string objects, or CSV with a header (empty body when there are no rows).
+
+    Two fields can answer under one name (DEPT and DEPT#); JSON then repeats the key, as the XML repeats
+    the element, rather than silently keeping one (the harsher case: no JSON evidence was recorded).
+    """
     rows = list(zip(*columns, strict=True))
     if returnformat == "json":
-        body = json.dumps([dict(zip(labels, row, strict=True)) for row in rows], ensure_ascii=False)
-        return "application/json; charset=UTF-8", body.encode("utf-8")
+        keys = [json.dumps(name, ensure_ascii=False) for name in labels]
+        objects = [
+            "{"
+            + ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in zip(keys, row, strict=True))
+            + "}"
+            for row in rows
+        ]
+        return JSON_CONTENT_TYPE, ("[" + ", ".join(objects) + "]").encode("utf-8")
     if not rows:
         return "text/csv; charset=UTF-8", b""
     buffer = io.StringIO()

@@ -20,13 +20,15 @@ from .envelope import (
     write_control,
     write_errors,
 )
+from .faults import OFFLINE_TEXT, TRY_AGAIN_CORRECTION, TRY_AGAIN_TEXT
 from .functions import QUERY_FUNCTIONS, Auth, FunctionRunner, Outcome
 from .sessions import SessionStore
 from .stats import Stats
 from .timeutil import iso_with_offset
 from .xmlwriter import XmlWriter
 
-XML_CONTENT_TYPE = 'text/xml; encoding="UTF-8"'
+# Exactly as every recorded real response (real-objects/README.md): note the odd double parameter.
+XML_CONTENT_TYPE = 'text/xml; encoding="UTF-8";charset=UTF-8'
 ROLLBACK_ERROR = (
     "XL03000009",
     "",
@@ -130,6 +132,67 @@ class Gateway:
             content_type, body = outcomes[0].raw  # json/csv bodies come bare (PROTOCOL §3)
             return Reply(200, body, content_type, records=records, executed=True)
         return Reply(200, w.to_bytes(), records=records, executed=bool(outcomes))
+
+    def in_band_failure(self, request: Request | None, kind: str, level: str) -> bytes:
+        """An HTTP-200 outage answer (fault kinds service_offline / try_again_later).
+
+        ``result`` level: control and authentication succeed and every function fails with the error
+        (where fylein's SDK looks for "The Service is Temporarily Off-line"); ``control`` level: the
+        control block fails with the error (where hotglue's tap reads the correction "Please Try Again
+        Later"). No function runs. The errorno is empty: no real one was found, and both peers match on
+        the text only.
+        """
+        if kind == "service_offline":
+            error = ("", "", OFFLINE_TEXT, "")
+        else:
+            error = ("", "Service unavailable", TRY_AGAIN_TEXT, TRY_AGAIN_CORRECTION)
+        control = request.control if request is not None else {}
+        pretty = request.pretty if request is not None else False
+        w = XmlWriter(pretty)
+        w.start("response")
+        if level == "control" or request is None:
+            write_control(w, "failure", control)
+            write_errors(w, [error])
+            w.end()
+            return w.to_bytes()
+        write_control(w, "success", control)
+        for operation in request.operations:
+            w.start("operation")
+            auth = self._peek_auth(operation)
+            if auth is None:
+                self._write_auth_failure_any(w, operation)
+            else:
+                self._write_auth(w, auth)
+                for call in operation.functions:
+                    w.start("result")
+                    w.leaf("status", "failure")
+                    w.leaf("function", call.name)
+                    w.leaf("controlid", call.controlid)
+                    write_errors(w, [error])
+                    w.end()
+            w.end()
+        w.end()
+        return w.to_bytes()
+
+    def _peek_auth(self, operation: Operation) -> Auth | None:
+        """Who is calling, without sliding a session's expiry (nothing runs)."""
+        if operation.sessionid is not None:
+            session = self.sessions.peek(operation.sessionid)
+            if session is None:
+                return None
+            return Auth(session.userid, session.companyid, session.locationid, session)
+        auth, _ = self._authenticate(operation)
+        return auth
+
+    def _write_auth_failure_any(self, w: XmlWriter, operation: Operation) -> None:
+        w.start("authentication")
+        w.leaf("status", "failure")
+        login = operation.login
+        w.leaf("userid", login.userid if login else "")
+        w.leaf("companyid", login.companyid if login else "")
+        w.leaf("locationid", (login.locationid or "") if login else "")
+        w.end()
+        write_errors(w, [("XL03000006", "", "Sign-in information is incorrect", "")])
 
     # ----- authentication ---------------------------------------------------------------------
 

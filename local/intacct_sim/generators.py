@@ -8,114 +8,68 @@ empty fields, because those are what break exporters.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .columns import CategoryColumn, Column, NumberColumn, TextColumn, TimeColumn
-
-BOOL_ALIASES = {"T": "true", "F": "false"}
-STATUS_ALIASES = {"T": "active", "F": "inactive"}
-
-
-@dataclass(frozen=True)
-class Entity:
-    """A multi-entity location (``MEGAENTITYID``)."""
-
-    key: int
-    id: str
-    name: str
-    currency: str
-    country: str
-
-
-DEFAULT_ENTITIES = (
-    Entity(1, "US", "United States", "USD", "US"),
-    Entity(2, "UK", "United Kingdom", "GBP", "GB"),
-    Entity(3, "DE", "Deutschland", "EUR", "DE"),
+from .columns import CategoryColumn, Column, LazyColumn, NumberColumn, TextColumn, TimeColumn
+from .fieldgen import FieldContext, generic_column
+from .formats import Formats
+from .schema import ObjectSpec
+from .timeutil import NULL_TIME
+from .vocab import (
+    ADDRESS2,
+    BOOL_ALIASES,
+    COMMENTS,
+    COMPANY_BASES,
+    COMPANY_SUFFIXES,
+    FIRST_ASCII,
+    FIRST_NAMES,
+    GL_CATEGORIES,
+    GL_QUALIFIERS,
+    GL_TITLES,
+    LAST_ASCII,
+    LAST_NAMES,
+    LOCATIONS,
+    STATUS_ALIASES,
+    STREETS,
+    USERS,
+    Entity,
 )
-
-# (user record number, login id): CREATEDBY/MODIFIEDBY carry the record number, AUDITHISTORY the login.
-USERS = ((1, "Admin"), (3, "sim-user"), (7, "jdoe"), (12, "mschmidt"), (28, "integration.bot"))
-
-COMPANY_BASES = (
-    "Acme", "Globex", "Initech", "Umbrella", "Stark Industries", "Wayne Enterprises", "Müller & Söhne",
-    "O'Brien \"Quotes\"", "株式会社 山田商事", "北京星辰科技", "Café Olé", "Zürich Rück",
-    "Smith & Wesson <Tools>", "Åkesson Bygg", "Łódź Logistyka", "Ñandú Exportaciones", "Δέλτα Τεχνική",
-    "Промсервис", "Nguyễn Trading",
-    "Søren Kierkegaard", "L'Oréal Partenaires", "Bäckerei Groß", "<Script> Labs", "AT&T Reseller",
-    "🚀 Rocket Supplies", "Hooli", "Vandelay Industries", "Soylent", "Tyrell", "Cyberdyne",
-)  # fmt: skip
-COMPANY_SUFFIXES = ("Inc.", "GmbH", "<GmbH>", "LLC", "Ltd", "S.A.", "K.K.", "& Co.", "AG", "plc", "")
-FIRST_NAMES = (
-    "José", "Zoë", "Anna", "Björn", "Chloé", "Dmitri", "Émile", "François", "Günter", "Håkon", "Ingrid",
-    "Jürgen", "Kenji", "Łucja", "María", "Nuño", "Priya", "Quentin", "Renée", "Søren", "太郎", "花子", "Wei",
-    "Yusuf", "Zoltán", "Mary-Jane", "D'Arcy", "John", "Alice", "Bob",
-)  # fmt: skip
-LAST_NAMES = (
-    "O'Brien", "Müller", "Smith", "García", "Nguyễn", "田中", "王", "Øster", "Kowalski", "Dubois",
-    "Van der Berg", "Al-Farsi", "Johnson", "Brown", "Schäfer", "Ivanov", "Rossi", "Papadopoulos",
-    "Sørensen", "\"Doc\" Holliday", "Smith & Sons", "Lee",
-)  # fmt: skip
-# (city, state, ISO country code, country name)
-LOCATIONS = (
-    ("San Francisco", "CA", "US", "United States"), ("New York", "NY", "US", "United States"),
-    ("Austin", "TX", "US", "United States"), ("Seattle", "WA", "US", "United States"),
-    ("Boston", "MA", "US", "United States"), ("London", "", "GB", "United Kingdom"),
-    ("Manchester", "", "GB", "United Kingdom"), ("Edinburgh", "", "GB", "United Kingdom"),
-    ("München", "BY", "DE", "Germany"), ("Köln", "NW", "DE", "Germany"),
-    ("Düsseldorf", "NW", "DE", "Germany"), ("Berlin", "BE", "DE", "Germany"),
-    ("東京", "", "JP", "Japan"), ("Zürich", "ZH", "CH", "Switzerland"),
-    ("São Paulo", "SP", "BR", "Brazil"),
-)  # fmt: skip
-STREETS = (
-    "Main St", "Baker Street", "Königstraße", "Rue de l'Église", "Market & 5th", "Oak Avenue",
-    "Hauptstraße", "High Street", "Calle Mayor", "Elm St \"Rear\"",
-)  # fmt: skip
-ADDRESS2 = ("Suite 100", "Floor 3 & 4", "c/o <Accounts>", "Gebäude B", "PO Box 42", "Unit 7")
-COMMENTS = (
-    "Preferred customer & partner", "Line one\nLine two", "Contains <tags> and \"quotes\"",
-    "Zahlung nach Rücksprache", "支払い条件: 30日", "It's complicated",
-)  # fmt: skip
-GL_TITLES = (
-    "Cash", "Accounts Receivable", "Inventory", "Prepaid Expenses", "Fixed Assets", "Accounts Payable",
-    "Accrued Liabilities", "Retained Earnings", "Revenue", "Cost of Goods Sold", "R&D Expenses",
-    "Umsatzerlöse 19% USt", "Bank \"Main\" account", "現金及び預金", "Salaries <Admin>",
-    "Travel & Entertainment",
-)  # fmt: skip
-GL_QUALIFIERS = ("", "Operating", "Trade", "Intercompany", "EUR", "Zürich", "Reserve")
-GL_CATEGORIES = (
-    "Cash", "Accounts Receivable", "Inventory", "Fixed Assets", "Accounts Payable", "Equity", "Revenue",
-    "Cost of Sales", "Operating Expenses", "",
-)  # fmt: skip
-
-
-def ascii_slug(text: str) -> str:
-    """Lower-case ASCII rendering of a name for e-mail addresses ('user' when nothing is left)."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = "".join(ch for ch in plain.lower() if ch.isalnum())
-    return slug or "user"
-
-
-_FIRST_ASCII = tuple(ascii_slug(n) for n in FIRST_NAMES)
-_LAST_ASCII = tuple(ascii_slug(n) for n in LAST_NAMES)
 
 
 @dataclass
 class RowBasis:
-    """What every object's rows share: keys, timestamps (tenant-local naive seconds), entity codes."""
+    """What every object's rows share: keys, timestamps (tenant-local naive seconds), entity codes.
+
+    ``index`` feeds the per-field hashes (the record's slot, or a fresh number for run-time inserts);
+    ``header_key``/``line_no`` are set for line objects.
+    """
 
     recordno: np.ndarray
     created: np.ndarray
     modified: np.ndarray
     entity: np.ndarray
+    index: np.ndarray | None = None
     fresh: bool = False  # generated for run-time inserts: no parent links into existing rows
+    header_key: np.ndarray | None = None
+    line_no: np.ndarray | None = None
+    created_exact: np.ndarray | None = None  # the creation timestamp when WHENCREATED is date-only
+    private: np.ndarray | None = None  # owned by its entity (else a top-level record); None: all owned
+
+    def __post_init__(self) -> None:
+        if self.index is None:
+            self.index = np.arange(len(self.recordno), dtype=np.int64)
 
     @property
     def n(self) -> int:
         return len(self.recordno)
+
+    @property
+    def hash_index(self) -> np.ndarray:
+        assert self.index is not None
+        return self.index
 
 
 def _pick(rng: np.random.Generator, n: int, weights: list[float]) -> np.ndarray:
@@ -137,32 +91,47 @@ def _text(name: str, n: int, fn: Callable[[np.ndarray], list[str]]) -> TextColum
     return TextColumn(name, n, fn)
 
 
+USER_NUMBERS = np.array([u for u, _ in USERS], dtype=np.float64)
+USER_LOGINS = tuple(login for _, login in USERS)
+
+
 def common_columns(
-    basis: RowBasis, rng: np.random.Generator, entities: tuple[Entity, ...], scoped: bool
+    spec: ObjectSpec,
+    basis: RowBasis,
+    rng: np.random.Generator,
+    entities: tuple[Entity, ...],
+    formats: Formats,
 ) -> dict[str, Column]:
-    """RECORDNO, audit fields, STATUS and (for entity-scoped objects) the MEGAENTITY fields."""
+    """The key, creation/modification times and users, STATUS and the MEGAENTITY fields."""
+    meta = spec.meta
     n = basis.n
-    user_nos = np.array([u for u, _ in USERS], dtype=np.float64)
-    created_by = user_nos[_pick(rng, n, [5, 3, 2, 1, 4])]
-    modified_by = np.where(
-        basis.modified != basis.created, user_nos[_pick(rng, n, [4, 3, 2, 2, 5])], created_by
+    created_by = USER_NUMBERS[_pick(rng, n, [5, 3, 2, 1, 4])]
+    changed = (basis.modified != basis.created) & (basis.modified != NULL_TIME)
+    modified_by = np.where(changed, USER_NUMBERS[_pick(rng, n, [4, 3, 2, 2, 5])], created_by)
+    by_created, by_modified = (
+        ("createdBy", "updatedBy") if meta.key_field == "id" else ("CREATEDBY", "MODIFIEDBY")
     )
     cols: dict[str, Column] = {
-        "RECORDNO": NumberColumn("RECORDNO", basis.recordno, integer=True),
-        "STATUS": _cat(
-            "STATUS", (rng.random(n) < 0.1).astype(np.int32), ("active", "inactive"), STATUS_ALIASES
+        meta.key_field: NumberColumn(meta.key_field, basis.recordno, integer=True),
+        meta.created_field: TimeColumn(meta.created_field, basis.created, meta.created_date_only, formats),
+        meta.modified_field: TimeColumn(
+            meta.modified_field, basis.modified, meta.modified_date_only, formats
         ),
-        "WHENCREATED": TimeColumn("WHENCREATED", basis.created),
-        "WHENMODIFIED": TimeColumn("WHENMODIFIED", basis.modified),
-        "CREATEDBY": NumberColumn("CREATEDBY", created_by, integer=True),
-        "MODIFIEDBY": NumberColumn("MODIFIEDBY", modified_by, integer=True),
+        by_created: NumberColumn(by_created, created_by, integer=True),
+        by_modified: NumberColumn(by_modified, modified_by, integer=True),
     }
-    if scoped:
-        cols["MEGAENTITYKEY"] = NumberColumn(
-            "MEGAENTITYKEY", np.array([e.key for e in entities], dtype=np.float64)[basis.entity], integer=True
+    if spec.field("STATUS") is not None:
+        cols["STATUS"] = _cat(
+            "STATUS", (rng.random(n) < 0.1).astype(np.int32), ("active", "inactive"), STATUS_ALIASES
         )
-        cols["MEGAENTITYID"] = _cat("MEGAENTITYID", basis.entity, [e.id for e in entities])
-        cols["MEGAENTITYNAME"] = _cat("MEGAENTITYNAME", basis.entity, [e.name for e in entities])
+    if spec.entity_scoped:
+        # Top-level records carry empty MEGAENTITY fields (recorded: CLASS 7 filled, 4 and 6 empty).
+        owned = basis.private if basis.private is not None else np.ones(n, dtype=bool)
+        codes = np.where(owned, basis.entity + 1, 0).astype(np.int32)
+        keys = np.array([np.nan, *(e.key for e in entities)], dtype=np.float64)
+        cols["MEGAENTITYKEY"] = NumberColumn("MEGAENTITYKEY", keys[codes], integer=True)
+        cols["MEGAENTITYID"] = _cat("MEGAENTITYID", codes, ["", *(e.id for e in entities)])
+        cols["MEGAENTITYNAME"] = _cat("MEGAENTITYNAME", codes, ["", *(e.name for e in entities)])
     return cols
 
 
@@ -280,7 +249,7 @@ def contact_columns(
                 out.append("")
             else:
                 tag = "+billing" if kind == 2 else ""
-                out.append(f"{_FIRST_ASCII[a]}.{_LAST_ASCII[b]}{tag}{int(r) % 1000}@{domains[int(r) % 4]}")
+                out.append(f"{FIRST_ASCII[a]}.{LAST_ASCII[b]}{tag}{int(r) % 1000}@{domains[int(r) % 4]}")
         return out
 
     def email_2(rows: np.ndarray) -> list[str]:
@@ -326,8 +295,8 @@ def contact_columns(
         f"{p}.MAILADDRESS.STATE": _cat(f"{p}.MAILADDRESS.STATE", loc, [place[1] for place in LOCATIONS]),
         f"{p}.MAILADDRESS.ZIP": _text(f"{p}.MAILADDRESS.ZIP", n, zipcode),
         f"{p}.MAILADDRESS.COUNTRY": _cat(f"{p}.MAILADDRESS.COUNTRY", loc, [place[3] for place in LOCATIONS]),
-        f"{p}.MAILADDRESS.ISOCOUNTRYCODE": _cat(
-            f"{p}.MAILADDRESS.ISOCOUNTRYCODE", loc, [place[2] for place in LOCATIONS]
+        f"{p}.MAILADDRESS.COUNTRYCODE": _cat(
+            f"{p}.MAILADDRESS.COUNTRYCODE", loc, [place[2] for place in LOCATIONS]
         ),
     }
     if extended:
@@ -358,6 +327,21 @@ def _parent_columns(
         "PARENTID": _text("PARENTID", n, parent_ids),
         "PARENTNAME": _text("PARENTNAME", n, parent_names),
     }
+
+
+def name_value(obj: str, key: int) -> str:
+    """The generated value of an object's name field for a record key (the ID a deleted record had)."""
+    if obj == "CUSTOMER":
+        return f"C-{key:07d}"
+    if obj == "VENDOR":
+        return f"V-{key:07d}"
+    if obj == "GLACCOUNT":
+        return str(10_000 + key)
+    return f"{_name_prefix(obj)}-{key:06d}"
+
+
+def _name_prefix(obj: str) -> str:
+    return "".join(ch for ch in obj if ch.isalpha())[:4]
 
 
 def _id_column(name: str, basis: RowBasis, prefix: str) -> TextColumn:
@@ -405,7 +389,7 @@ def build_customer(
     names = _company_names(rng, n)
     reps = _pick(rng, n, [3, 3, 2, 2])
     glgrp = _pick(rng, n, [6, 1, 3])
-    cols = common_columns(basis, rng, entities, scoped=True)
+    cols: dict[str, Column] = {}
     cols.update(
         {
             "CUSTOMERID": _id_column("CUSTOMERID", basis, "C"),
@@ -462,7 +446,7 @@ def build_vendor(
     n = basis.n
     names = _company_names(rng, n)
     ap = _pick(rng, n, [8, 2])
-    cols = common_columns(basis, rng, entities, scoped=True)
+    cols: dict[str, Column] = {}
     cols.update(
         {
             "VENDORID": _id_column("VENDORID", basis, "V"),
@@ -519,7 +503,7 @@ def build_glaccount(
             out.append(f"{GL_TITLES[t]} - {GL_QUALIFIERS[q]}" if GL_QUALIFIERS[q] else GL_TITLES[t])
         return out
 
-    cols = common_columns(basis, rng, entities, scoped=True)
+    cols: dict[str, Column] = {}
     cols.update(
         {
             "ACCOUNTNO": _text(
@@ -569,39 +553,165 @@ def _optional_codes(
 class AuditEvents:
     """Raw audit events before they become AUDITHISTORY rows."""
 
-    object_type: np.ndarray  # index into AUDIT_OBJECT_TYPES
+    object_type: np.ndarray  # index into the object type names
     object_key: np.ndarray  # int64 record numbers
     access_mode: np.ndarray  # index into ACCESS_MODES
     access_time: np.ndarray  # naive seconds
     user: np.ndarray  # index into USERS
 
 
-AUDIT_OBJECT_TYPES = ("customer", "vendor", "glaccount")
 ACCESS_MODES = ("C", "M", "D")
 WORKFLOW_ACTIONS = ("", "Submit", "Approve")
 
 
-def build_audithistory(basis: RowBasis, rng: np.random.Generator, events: AuditEvents) -> dict[str, Column]:
-    """Columns of AUDITHISTORY from events already sorted by time (basis.recordno ascends with time)."""
+def build_audithistory(
+    basis: RowBasis,
+    rng: np.random.Generator,
+    events: AuditEvents,
+    object_types: tuple[str, ...],
+    formats: Formats,
+    object_keys: list[str],
+    recordno: str,
+) -> dict[str, Column]:
+    """Columns of AUDITHISTORY from events already sorted by time (``basis.recordno``: the IDs, which
+    ascend with time). ``object_keys``: the OBJECTKEY texts; ``recordno``: 'present' numbers RECORDNO
+    like the ID, otherwise it is empty."""
     n = basis.n
-    keys = events.object_key
+    ids = basis.recordno
+    user_nos = USER_NUMBERS[events.user]
+    stamp = TimeColumn("ACCESSTIME", events.access_time, formats=formats)
+    numbers = ids.astype(np.float64) if recordno == "present" else np.full(n, np.nan)
+    return {
+        "RECORDNO": NumberColumn("RECORDNO", numbers, integer=True),
+        "ID": _text("ID", n, lambda rows: [str(int(i)) for i in ids[rows].tolist()]),
+        "OBJECTTYPE": _cat("OBJECTTYPE", events.object_type, object_types),
+        "OBJECTKEY": _text("OBJECTKEY", n, lambda rows: [object_keys[r] for r in rows.tolist()]),
+        "ACCESSMODE": _cat("ACCESSMODE", events.access_mode, ACCESS_MODES),
+        "ACCESSTIME": stamp,
+        "USERID": _cat("USERID", events.user, USER_LOGINS),
+        "WORKFLOWACTION": _cat("WORKFLOWACTION", _pick(rng, n, [18, 1, 1]), WORKFLOW_ACTIONS),
+        "STATUS": _cat("STATUS", np.zeros(n, dtype=np.int32), ("active", "inactive"), STATUS_ALIASES),
+        "WHENCREATED": TimeColumn("WHENCREATED", events.access_time, formats=formats),
+        "WHENMODIFIED": TimeColumn("WHENMODIFIED", events.access_time.copy(), formats=formats),
+        "CREATEDBY": NumberColumn("CREATEDBY", user_nos, integer=True),
+        "MODIFIEDBY": NumberColumn("MODIFIEDBY", user_nos.copy(), integer=True),
+    }
 
-    cols = common_columns(basis, rng, (), scoped=False)
-    user_nos = np.array([u for u, _ in USERS], dtype=np.float64)[events.user]
-    cols["CREATEDBY"] = NumberColumn("CREATEDBY", user_nos, integer=True)
-    cols["MODIFIEDBY"] = NumberColumn("MODIFIEDBY", user_nos.copy(), integer=True)
-    cols["STATUS"] = _cat("STATUS", np.zeros(n, dtype=np.int32), ("active", "inactive"), STATUS_ALIASES)
-    cols.update(
-        {
-            "OBJECTTYPE": _cat("OBJECTTYPE", events.object_type, AUDIT_OBJECT_TYPES),
-            "OBJECTKEY": _text("OBJECTKEY", n, lambda rows: [str(int(k)) for k in keys[rows].tolist()]),
-            "ACCESSMODE": _cat("ACCESSMODE", events.access_mode, ACCESS_MODES),
-            "ACCESSTIME": TimeColumn("ACCESSTIME", events.access_time),
-            "USERID": _cat("USERID", events.user, [login for _, login in USERS]),
-            "WORKFLOWACTION": _cat("WORKFLOWACTION", _pick(rng, n, [18, 1, 1]), WORKFLOW_ACTIONS),
-        }
-    )
-    return cols
+
+SemanticBuilder = Callable[[RowBasis, np.random.Generator, tuple[Entity, ...]], dict[str, Column]]
+# Hand-written generators for the fields the old simulator modelled in detail (names with unicode and
+# markup, contacts, entity-consistent currencies...): every other field of these objects, and every field
+# of every other object, comes from fieldgen.
+SEMANTIC: dict[str, SemanticBuilder] = {
+    "CUSTOMER": build_customer,
+    "VENDOR": build_vendor,
+    "GLACCOUNT": build_glaccount,
+}
+# Address blocks that repeat the display contact (the recorded CUSTOMER shows identical values).
+CONTACT_COPIES = ("CONTACTINFO", "SHIPTO", "BILLTO", "PAYTO", "RETURNTO")
 
 
-BUILDERS = {"CUSTOMER": build_customer, "VENDOR": build_vendor, "GLACCOUNT": build_glaccount}
+def _copy_of(name: str, source: Column, n: int) -> LazyColumn:
+    def build(rows: np.ndarray) -> Column:
+        values = source.render(rows)
+        return TextColumn(name, len(rows), lambda sel: [values[i] for i in sel.tolist()])
+
+    return LazyColumn(name, n, build)
+
+
+def build_object(
+    spec: ObjectSpec,
+    basis: RowBasis,
+    rng: np.random.Generator,
+    entities: tuple[Entity, ...],
+    formats: Formats,
+    seed: int,
+) -> dict[str, Column]:
+    """Every column of ``spec`` over ``basis``: common, hand-written, derived, then generic."""
+    meta = spec.meta
+    n = basis.n
+    cols = common_columns(spec, basis, rng, entities, formats)
+    if spec.name in SEMANTIC:
+        cols.update(SEMANTIC[spec.name](basis, rng, entities))
+    wanted = {f.name for f in spec.fields}
+    for name in list(wanted - set(cols)):
+        prefix, _, rest = name.partition(".")
+        source = cols.get(f"DISPLAYCONTACT.{rest}")
+        if prefix in CONTACT_COPIES and source is not None:
+            cols[name] = _copy_of(name, source, n)
+    by_created = "createdBy" if meta.key_field == "id" else "CREATEDBY"
+    by_modified = "updatedBy" if meta.key_field == "id" else "MODIFIEDBY"
+    for field, users in (("CREATEDBYLOGINID", by_created), ("MODIFIEDBYLOGINID", by_modified)):
+        if field in wanted:
+            numbers = cols[users]
+            assert isinstance(numbers, NumberColumn)
+            codes = np.searchsorted(USER_NUMBERS, numbers.values[:n]).astype(np.int32)
+            cols[field] = _cat(field, codes, USER_LOGINS)
+    if "AUWHENCREATED" in wanted:
+        exact = basis.created_exact if basis.created_exact is not None else basis.created
+        cols["AUWHENCREATED"] = TimeColumn("AUWHENCREATED", exact.copy(), formats=formats)
+    if "MODIFIED" in wanted:
+        cols["MODIFIED"] = TimeColumn("MODIFIED", basis.modified.copy(), formats=formats)
+    if meta.header_field and basis.header_key is not None:
+        cols[meta.header_field] = NumberColumn(
+            meta.header_field, basis.header_key.astype(np.float64), integer=True
+        )
+    if "LINE_NO" in wanted and basis.line_no is not None:
+        cols["LINE_NO"] = NumberColumn("LINE_NO", basis.line_no.astype(np.float64), integer=True)
+    if meta.name_field and meta.name_field in wanted and meta.name_field not in cols:
+        prefix = _name_prefix(spec.name)
+        keys = basis.recordno
+        cols[meta.name_field] = _text(
+            meta.name_field, n, lambda rows: [f"{prefix}-{int(k):06d}" for k in keys[rows].tolist()]
+        )
+    context = FieldContext(seed, spec.name, basis.hash_index, basis.recordno, basis.created, formats)
+    for field_spec in spec.fields:
+        if field_spec.name not in cols:
+            cols[field_spec.name] = generic_column(context, field_spec)
+    return {f.name: cols[f.name] for f in spec.fields}
+
+
+# USERINFO rows: the USERS above. (record number, first name, last name, user type, admin, web-services only)
+USER_DETAILS = {
+    1: ("Ada", "Admin", "business user", "Full", "false"),
+    3: ("Sim", "Integration", "business user", "Full", "true"),
+    7: ("John", "Doe", "business user", "Limited", "false"),
+    12: ("Monika", "Schmidt", "employee user", "Off", "false"),
+    28: ("Integration", "Bot", "business user", "Full", "true"),
+}
+
+
+def build_userinfo(
+    sim_login: str, created: np.ndarray, modified: np.ndarray, formats: Formats
+) -> dict[str, Column]:
+    """Columns of USERINFO: one row per USERS entry; the simulator's own user carries ``sim_login``."""
+    logins = [sim_login if number == 3 else login for number, login in USERS]
+    details = [USER_DETAILS[number] for number, _ in USERS]
+    n = len(USERS)
+    rows = np.arange(n, dtype=np.int32)
+
+    def texts(values: list[str]) -> TextColumn:
+        return TextColumn("", n, lambda sel: [values[i] for i in sel.tolist()])
+
+    columns: dict[str, Column] = {
+        "RECORDNO": NumberColumn("RECORDNO", np.array([u for u, _ in USERS], dtype=np.float64), integer=True),
+        "LOGINID": texts(logins),
+        "DESCRIPTION": texts([f"{first} {last}" for first, last, *_ in details]),
+        "USERTYPE": _cat("USERTYPE", rows, [d[2] for d in details]),
+        "ADMIN": _cat("ADMIN", rows, [d[3] for d in details]),
+        "STATUS": _cat("STATUS", np.zeros(n, dtype=np.int32), ("active", "lockedout"), STATUS_ALIASES),
+        "LOGINDISABLED": _cat("LOGINDISABLED", rows, [d[4] for d in details], BOOL_ALIASES),
+        "SSO_ENABLED": _cat("SSO_ENABLED", np.zeros(n, dtype=np.int32), ("false", "true"), BOOL_ALIASES),
+        "SSO_FEDERATED_ID": texts([""] * n),
+        "CONTACTINFO.CONTACTNAME": texts([f"{last}, {first}" for first, last, *_ in details]),
+        "CONTACTINFO.FIRSTNAME": texts([d[0] for d in details]),
+        "CONTACTINFO.LASTNAME": texts([d[1] for d in details]),
+        "CONTACTINFO.EMAIL1": texts([f"{login}@example.com" for login in logins]),
+        "WHENCREATED": TimeColumn("WHENCREATED", created, formats=formats),
+        "WHENMODIFIED": TimeColumn("WHENMODIFIED", modified, formats=formats),
+        "CREATEDBY": NumberColumn("CREATEDBY", np.ones(n, dtype=np.float64), integer=True),
+        "MODIFIEDBY": NumberColumn("MODIFIEDBY", np.ones(n, dtype=np.float64), integer=True),
+    }
+    for name, column in columns.items():
+        column.name = name
+    return columns

@@ -14,14 +14,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .config import SimulatorConfig, apply_runtime_changes
-from .dataset import Dataset
+from .dataset import Dataset, Key
 from .envelope import EnvelopeError, Request, control_failure, gateway_failure, parse_request
-from .faults import FaultEngine, FaultRule, corrupt, html_error, truncate
+from .faults import IN_BAND_KINDS, FaultEngine, FaultRule, corrupt, html_error, truncate
+from .formats import Formats, UserFormat
 from .functions import FunctionRunner
 from .gateway import XML_CONTENT_TYPE, Gateway, Reply, xml_reply
-from .generators import DEFAULT_ENTITIES, Entity
 from .sessions import SessionStore
 from .stats import Stats
+from .vocab import DEFAULT_ENTITIES, Entity
 
 GATEWAY_PATH = "/ia/xml/xmlgw.phtml"
 CONTROL_PREFIX = "/__sim__/"
@@ -71,7 +72,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every response carries Content-Length
-    server_version = "IntacctSimulator/1.0"
+    server_version = "cloudflare"  # the recorded ``Server`` header (real-objects/README.md)
     timeout = 120  # idle keep-alive connections are dropped after this many seconds
     disable_nagle_algorithm = True  # headers and body go out in separate writes: avoid 40 ms ACK stalls
     _in_flight = False  # this connection's current gateway call is counted in Stats.in_flight
@@ -82,6 +83,9 @@ class _Handler(BaseHTTPRequestHandler):
     @property
     def sim(self) -> Simulator:
         return self.server.simulator
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.sim.config.verbose:
@@ -208,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
                     sim.wait(rule.delay_ms / 1000)
                 else:
                     self._wait_latency(started, 0)
-                    self._fault(rule, None)
+                    self._fault(rule, None, request)
                     return
             if request is not None:
                 reply = sim.gateway.execute(request)
@@ -220,7 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if rule.kind == "slow":
                     sim.wait(rule.delay_ms / 1000)
                 else:
-                    self._fault(rule, reply)
+                    self._fault(rule, reply, request)
                     return
             self._send(reply)
         finally:
@@ -232,8 +236,12 @@ class _Handler(BaseHTTPRequestHandler):
         if delay > 0:
             self.sim.wait(delay)
 
-    def _fault(self, rule: FaultRule, reply: Reply | None) -> None:
+    def _fault(self, rule: FaultRule, reply: Reply | None, request: Request | None) -> None:
         kind = rule.kind
+        if kind in IN_BAND_KINDS:
+            body = self.sim.gateway.in_band_failure(request, kind, rule.level or IN_BAND_KINDS[kind])
+            self._send(Reply(200, body, XML_CONTENT_TYPE))
+            return
         if kind == "connection_reset":
             self._reset_connection()
             return
@@ -308,7 +316,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 _PLACEHOLDER = (
-    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<?xml version="1.0" encoding="utf-8"?>\n'
     b"<response><control><status>success</status></control></response>\n"
 )
 
@@ -331,7 +339,7 @@ def _mutate(sim: Simulator, payload: dict[str, Any]) -> dict[str, Any]:
         obj, int(payload.get("inserts", 0)), int(payload.get("updates", 0)), int(payload.get("deletes", 0))
     )
     result["upserted"] = [sim.upsert(obj, record) for record in payload.get("records", [])]
-    result["deleted"] += [int(k) for k in payload.get("delete_keys", []) if sim.delete(obj, int(k))]
+    result["deleted"] += [k for k in payload.get("delete_keys", []) if sim.delete(obj, k)]
     return result
 
 
@@ -341,7 +349,24 @@ class Simulator:
     def __init__(self, config: SimulatorConfig) -> None:
         started = time.perf_counter()
         self.config = config
-        self.dataset = Dataset(config.records, config.seed, config.timezone, _entities(config.entities))
+        self.formats = Formats(
+            UserFormat(config.date_format, config.clock),
+            filter_mode=config.filter_date_format,
+            locale=config.locale,
+        )
+        self.dataset = Dataset(
+            config.records,
+            config.seed,
+            config.timezone,
+            _entities(config.entities),
+            sim_login=config.user_id,
+            formats=self.formats,
+            never_modified_percent=config.never_modified_percent,
+            top_level_percent=config.top_level_percent,
+            audit_objectkey=config.audit_objectkey,
+            audit_bare_key_percent=config.audit_bare_key_percent,
+            audit_recordno=config.audit_recordno,
+        )
         self.stats_store = Stats()
         self.sessions = SessionStore(lambda: self.config.session_seconds)
         self.faults = FaultEngine(config.seed)
@@ -390,13 +415,24 @@ class Simulator:
         self.faults.clear()
 
     def configure(self, **fields: Any) -> None:
-        """Change run-time settings: latency_ms, latency_per_record_ms, concurrency_limit, session_seconds
-        (or session_minutes), mutations_per_query, readmore_ttl_seconds, credentials, endpoint_url."""
-        apply_runtime_changes(self.config, fields)
+        """Change run-time settings (``config.RUNTIME_FIELDS``: latency, concurrency, sessions, mutations,
+        credentials, user formats, filter format, showprivate, refused/omitted/denied fields...); settings
+        that shape the generated data are start-up only and raise ValueError."""
+        with self.dataset.lock:
+            apply_runtime_changes(self.config, fields)
+            cfg = self.config
+            self.formats.update(
+                dateformat=cfg.date_format,
+                clock=cfg.clock,
+                filter_mode=cfg.filter_date_format,
+                locale=cfg.locale,
+            )
+            if "user_id" in fields:
+                self.dataset.rename_sim_user(cfg.user_id)
 
     def mutate(
         self, object: str, inserts: int = 0, updates: int = 0, deletes: int = 0
-    ) -> dict[str, list[int]]:
+    ) -> dict[str, list[Key]]:
         """Random inserts/updates/deletes now; returns {"inserted", "updated", "deleted"} RECORDNO lists."""
         changed = self.dataset.mutate(object, inserts, updates, deletes)
         for kind, keys in changed.items():
@@ -411,13 +447,13 @@ class Simulator:
         """Current live records exactly as the API renders them (all fields, strings), RECORDNO order."""
         return self.dataset.records(object, entity)
 
-    def upsert(self, object: str, record: dict[str, Any]) -> int:
+    def upsert(self, object: str, record: dict[str, Any]) -> Key:
         """Insert or update one record (API-style values, e.g. WHENMODIFIED '11/03/2024 01:30:00')."""
         return self.dataset.upsert(object, record)
 
-    def delete(self, object: str, recordno: int) -> bool:
+    def delete(self, object: str, key: Key) -> bool:
         """Delete one record (adds an AUDITHISTORY 'D' row)."""
-        return self.dataset.delete(object, recordno)
+        return self.dataset.delete(object, key)
 
     def stop(self) -> None:
         """Stop serving and release the port."""

@@ -58,6 +58,14 @@ class SessionStore:
             session.expires = now + self._duration()
             return session
 
+    def peek(self, sessionid: str) -> Session | None:
+        """The live session without touching its expiry."""
+        with self._lock:
+            session = self._sessions.get(sessionid)
+            if session is None or session.expires <= time.time():
+                return None
+            return session
+
     def expire_all(self) -> int:
         """Forget every session; returns how many there were."""
         with self._lock:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import calendar
 import functools
-import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,39 +17,6 @@ import numpy as np
 
 # Marks a NULL timestamp inside an int64 column (smaller than every real value).
 NULL_TIME = np.iinfo(np.int64).min
-
-_DATETIME_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
-
-
-def parse_intacct_datetime(text: str) -> int:
-    """Parse ``MM/DD/YYYY`` or ``MM/DD/YYYY HH:MM[:SS]`` into naive seconds; raise ValueError otherwise."""
-    match = _DATETIME_RE.match(text.strip())
-    if not match:
-        raise ValueError(f"'{text}' is not a date in MM/DD/YYYY [HH:MM:SS] format")
-    month, day, year, hour, minute, second = match.groups()
-    value = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
-    return calendar.timegm(value.timetuple())
-
-
-def format_naive(seconds: np.ndarray, date_only: bool = False) -> list[str]:
-    """Render naive seconds as Intacct strings; NULL_TIME becomes ''."""
-    if len(seconds) == 0:
-        return []
-    nulls = seconds == NULL_TIME
-    iso = np.datetime_as_string(np.where(nulls, 0, seconds).astype("datetime64[s]"), unit="s")
-    if date_only:
-        out = [f"{s[5:7]}/{s[8:10]}/{s[0:4]}" for s in iso.tolist()]
-    else:
-        out = [f"{s[5:7]}/{s[8:10]}/{s[0:4]} {s[11:19]}" for s in iso.tolist()]
-    if nulls.any():
-        for i in np.flatnonzero(nulls).tolist():
-            out[i] = ""
-    return out
-
-
-def format_one(seconds: int, date_only: bool = False) -> str:
-    """Render a single naive-seconds value."""
-    return format_naive(np.array([seconds], dtype=np.int64), date_only)[0]
 
 
 def utc_to_local_naive(utc_seconds: np.ndarray, tz: ZoneInfo) -> np.ndarray:

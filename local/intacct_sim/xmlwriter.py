@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+# As recorded from a real tenant (real-objects/README.md, "Common envelope"): lower-case ``utf-8``, then one
+# newline, then the document (on one line unless ``includewhitespace`` asks for indentation).
+XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
 
 
 def escape_text(text: str) -> str:
@@ -44,7 +46,7 @@ class XmlWriter:
         self._stack: list[str] = []
 
     def _newline(self, depth: int) -> None:
-        if self.pretty:
+        if self.pretty and len(self.parts) > 1:
             self.parts.append("\n" + "  " * depth)
 
     def start(self, tag: str, attrs: dict[str, str] | None = None) -> None:

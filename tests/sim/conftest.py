@@ -46,3 +46,18 @@ def gw(shared_sim: Simulator) -> Iterator[Gateway]:
         yield gateway
     finally:
         gateway.http.close()
+
+
+@pytest.fixture
+def gw_factory() -> Iterator[Callable[[Simulator], Gateway]]:
+    """Raw-XML clients of any simulator (closed afterwards)."""
+    made: list[Gateway] = []
+
+    def make(sim: Simulator) -> Gateway:
+        gateway = Gateway(sim)
+        made.append(gateway)
+        return gateway
+
+    yield make
+    for gateway in made:
+        gateway.http.close()

@@ -188,10 +188,64 @@ def test_invalid_rules_are_refused(sim: Simulator, rules: object) -> None:
     assert response.status_code == 400
     assert "error" in response.json()
     with pytest.raises((ValueError, TypeError)):
-        sim.set_faults(rules if isinstance(rules, list) else [rules, 1])  # type: ignore[list-item]
+        sim.set_faults(rules if isinstance(rules, list) else [rules, 1])
 
 
 def test_phase_can_be_overridden(sim: Simulator) -> None:
     sim.set_faults([{"kind": "http_500", "phase": "after", "count": 1}])
     assert _post(Gateway(sim)).status_code == 500
     assert sim.stats()["transactions"] == 1
+
+
+def test_service_offline_is_a_failed_result_inside_http_200(sim: Simulator) -> None:
+    """fylein/sageintacct-sdk-py PR #132 retries results whose description2 says the service is off-line."""
+    gw = Gateway(sim)
+    gw.login()
+    sim.reset_stats()
+    sim.set_faults([{"kind": "service_offline", "count": 1}])
+    response = gw.post(envelope(QUERY, sessionid=gw.sessionid))
+    assert response.status_code == 200
+    doc = parse(response)
+    assert doc.findtext("./control/status") == "success"
+    assert doc.findtext("./operation/authentication/status") == "success"
+    result = doc.find("./operation/result")
+    assert result is not None and result.findtext("status") == "failure"
+    assert result.find("data") is None
+    assert "The Service is Temporarily Off-line" in (result.findtext(".//description2") or "")
+    assert sim.stats()["transactions"] == 0  # nothing ran, nothing billed
+    assert parse(gw.post(envelope(QUERY, sessionid=gw.sessionid))).findtext("./operation/result/status") == (
+        "success"
+    )
+    assert sim.stats()["faults_injected"] == {"service_offline": 1}
+
+
+def test_try_again_later_is_a_control_failure_with_that_correction(sim: Simulator) -> None:
+    """hotgluexyz/tap-intacct PR #17 retries when the error's correction says "Please Try Again Later"."""
+    sim.set_faults([{"kind": "try_again_later", "count": 1}])
+    response = _post(Gateway(sim))
+    assert response.status_code == 200
+    doc = parse(response)
+    assert doc.findtext("./control/status") == "failure"
+    assert doc.find("operation") is None
+    assert "Please Try Again Later" in (doc.findtext("./errormessage/error/correction") or "")
+    assert sim.stats()["transactions"] == 0
+
+
+def test_in_band_faults_at_the_other_level(sim: Simulator) -> None:
+    sim.set_faults(
+        [
+            {"kind": "try_again_later", "level": "result", "count": 1},
+            {"kind": "service_offline", "level": "control"},
+        ]
+    )
+    gw = Gateway(sim)
+    first = parse(_post(gw))
+    assert first.findtext("./control/status") == "success"
+    assert "Please Try Again Later" in (
+        first.findtext("./operation/result/errormessage/error/correction") or ""
+    )
+    second = parse(_post(gw))
+    assert second.findtext("./control/status") == "failure"
+    assert "Temporarily Off-line" in (second.findtext("./errormessage/error/description2") or "")
+    with pytest.raises(ValueError):
+        sim.set_faults([{"kind": "http_500", "level": "result"}])

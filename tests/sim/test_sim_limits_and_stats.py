@@ -94,7 +94,8 @@ def test_stats_count_transactions_per_function(make_sim: Callable[..., Simulator
         function(query_xml("NOPE", ["RECORDNO"]), "b"),
         function("<lookup><object>VENDOR</object></lookup>", "c"),
         function(
-            "<readByQuery><object>GLACCOUNT</object><query></query><pagesize>10</pagesize></readByQuery>", "d"
+            "<readByQuery><object>AUDITHISTORY</object><query></query><pagesize>10</pagesize></readByQuery>",
+            "d",
         ),
     )
     gw.post(envelope(function("<getAPISession/>"), auth=login_xml(password="bad")))  # auth failure: 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -14,9 +15,9 @@ from tests.sim.sim_support import Gateway, envelope, error_of, function, login_x
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 
 
-def _auth_times(doc) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
-    stamp = doc.findtext("./operation/authentication/sessiontimestamp")
-    timeout = doc.findtext("./operation/authentication/sessiontimeout")
+def _auth_times(doc: ET.Element) -> tuple[datetime, datetime]:
+    stamp = doc.findtext("./operation/authentication/sessiontimestamp", "")
+    timeout = doc.findtext("./operation/authentication/sessiontimeout", "")
     assert ISO_WITH_OFFSET.match(stamp) and ISO_WITH_OFFSET.match(timeout), (stamp, timeout)
     return datetime.fromisoformat(stamp), datetime.fromisoformat(timeout)
 
@@ -109,13 +110,24 @@ def _entities_seen(gw: Gateway, sessionid: str) -> set[str]:
     return {r.findtext("MEGAENTITYID") or "" for r in result.findall("./data/CUSTOMER")}
 
 
+def _visible_to(entity: str, records: list[dict[str, str]]) -> list[dict[str, str]]:
+    """An entity session's records: its own, and the top-level ones not restricted to the top level."""
+    return [
+        r
+        for r in records
+        if r["MEGAENTITYID"] == entity
+        or (r["MEGAENTITYID"] == "" and r["OBJECTRESTRICTION"] not in ("RootOnly", "Restricted"))
+    ]
+
+
 def test_login_locationid_scopes_queries_to_that_entity(gw: Gateway, shared_sim: Simulator) -> None:
     top = gw.login()
-    assert _entities_seen(gw, top) == {"US", "UK", "DE"}
+    assert _entities_seen(gw, top) == {"US", "UK", "DE", ""}  # with showprivate (the test client sends it)
     entity_session = gw.login(locationid="UK")
-    assert _entities_seen(gw, entity_session) == {"UK"}
-    count = int(gw.query("CUSTOMER", ["RECORDNO"], pagesize=1).find("data").get("totalcount"))  # type: ignore[union-attr]
-    assert count == len(shared_sim.records("CUSTOMER", entity="UK"))
+    assert _entities_seen(gw, entity_session) == {"UK", ""}
+    count = int(gw.query("CUSTOMER", ["RECORDNO"], pagesize=1).find("data").get("totalcount"))  # type: ignore[union-attr, arg-type]
+    assert count == len(_visible_to("UK", shared_sim.records("CUSTOMER")))
+    assert count < len(shared_sim.records("CUSTOMER"))
     doc = gw.call(function(query_xml("CUSTOMER", ["RECORDNO"], pagesize=1)))
     assert doc.findtext("./operation/authentication/locationid") == "UK"
 
@@ -132,11 +144,11 @@ def test_get_api_session_locationid_switches_entity_and_back(gw: Gateway) -> Non
     de_session = doc.findtext("./operation/result/data/api/sessionid") or ""
     assert de_session != top
     assert doc.findtext("./operation/result/data/api/locationid") == "DE"
-    assert _entities_seen(gw, de_session) == {"DE"}
+    assert _entities_seen(gw, de_session) == {"DE", ""}
     doc = gw.call(function("<getAPISession><locationid/></getAPISession>"))
     back = doc.findtext("./operation/result/data/api/sessionid") or ""
     assert back not in (top, de_session)
-    assert _entities_seen(gw, back) == {"US", "UK", "DE"}
+    assert _entities_seen(gw, back) == {"US", "UK", "DE", ""}
 
 
 def test_unknown_entity_fails(gw: Gateway) -> None:
