@@ -209,7 +209,7 @@ def sdk_row(sim: SimulatorProcess, records: int, latency_ms: float, fields: Sequ
         api = Customers()
         api.set_sender_id(SIM_CREDENTIALS["sender_id"])
         api.set_sender_password(SIM_CREDENTIALS["sender_password"])
-        api.set_show_private(False)
+        api.set_show_private(True)  # the same records as ours: entity-owned ones included
         api._ApiBase__api_url = sim.url
         api.get_session_id(
             SIM_CREDENTIALS["user_id"], SIM_CREDENTIALS["company_id"], SIM_CREDENTIALS["user_password"]

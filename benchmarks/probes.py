@@ -129,6 +129,7 @@ def _keyset_task(run_id: str, fields: Sequence[str], pages: int) -> Any:
         seq=1,
         after_key="0",
         max_pages=pages,
+        show_private=True,  # every customer, as a top-level export reads them
     )
 
 

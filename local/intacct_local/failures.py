@@ -86,7 +86,8 @@ def _unknown_object(f: Failure, gateway: str) -> str | None:
 
 def _field_refused(f: Failure, gateway: str) -> str | None:
     found = re.search(r"[Ff]ield '?([^' ]+)'? .*(?:not a field|invalid|unknown)", f.cause)
-    if f.error == "FunctionError" and (found or "field" in f.cause.lower()):
+    refused = f.error == "InvalidExportRequest" and "refuses these fields" in f.cause
+    if refused or (f.error == "FunctionError" and (found or "field" in f.cause.lower())):
         return (
             f"Intacct refused a field ({_quote(f.cause)}): check --fields (names as Intacct spells them; "
             "without --fields every field of the object is exported)"
@@ -134,7 +135,7 @@ def _budget(f: Failure, gateway: str) -> str | None:
 
 
 def _request(f: Failure, gateway: str) -> str | None:
-    if f.error in ("InvalidExportRequest", "SettingsError", "CredentialsError", "MissingCredentialsError"):
+    if f.error in ("InvalidExportRequest", "SettingsError", "CredentialsError", "UnreadableFormattingError"):
         return f"the export was refused before it started ({_quote(f.cause)})"
     return None
 

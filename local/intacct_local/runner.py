@@ -342,7 +342,7 @@ def local_pipeline(
     with sim_ctx as running_sim:
         gateway = running_sim.url if running_sim is not None else options.gateway_url
         parameters = {
-            "GatewayUrl": gateway,
+            "GatewayUrl": str(gateway),
             "PageSize": str(options.page_size),
             "TenantConcurrency": str(options.concurrency),
             "TenantTimezone": options.timezone,

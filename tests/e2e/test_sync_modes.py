@@ -14,13 +14,13 @@ import boto3
 import pytest
 
 from intacct_local.runner import LocalPipeline, RunOptions, local_pipeline, mirror_bucket
-from intacct_sync.export.window import intacct_to_utc
+from intacct_sync.export.window import TenantTime
 from intacct_sync.intacct import IntacctClient, OrderBy, Query, SenderCredentials, UserCredentials
 
 pytestmark = pytest.mark.e2e
 FIELDS = ["RECORDNO", "CUSTOMERID", "NAME", "WHENMODIFIED", "MEGAENTITYID"]
 FAST = {"INTACCT_RETRY_BASE_DELAY_MS": "5"}
-LA = "America/Los_Angeles"
+LA = TenantTime(zone="America/Los_Angeles")
 
 
 def exported(pipeline: LocalPipeline, tmp_path: Path, run_id: str, prefix: str = "exports") -> list[dict]:
@@ -36,8 +36,9 @@ def key_set(records):
     return {r["RECORDNO"] for r in records}
 
 
-def created_keys(sim) -> set[str]:
-    return {r["OBJECTKEY"] for r in sim.records("AUDITHISTORY") if r["ACCESSMODE"] == "C"}
+def changed_at(record: dict) -> datetime:
+    """When a record last changed: WHENMODIFIED, or WHENCREATED for a record never modified."""
+    return LA.to_utc(record["WHENMODIFIED"] or record["WHENCREATED"])
 
 
 def test_edits_during_the_export_lose_nothing_and_duplicate_nothing(make_sim, tmp_path):
@@ -57,7 +58,8 @@ def test_edits_during_the_export_lose_nothing_and_duplicate_nothing(make_sim, tm
     assert result.status == "SUCCEEDED", result.error
     assert not [k for k, n in Counter(keys).items() if n > 1]
     assert (start & end) <= set(keys)
-    assert set(keys) <= start | end | created_keys(sim)
+    created_meanwhile = {k for k in keys if int(k) > max(map(int, start))}  # keys only grow
+    assert set(keys) <= start | end | created_meanwhile
     # And the manifest reconciles against the counts and the changes Intacct recorded
     manifest = result.manifest
     assert manifest["reconciled"] is True
@@ -76,7 +78,14 @@ def test_offset_paging_as_the_peers_do_loses_rows_under_the_same_edits(make_sim)
     while True:
         page = client.query(
             session,
-            Query("CUSTOMER", ("RECORDNO",), order_by=(OrderBy("RECORDNO"),), page_size=1000, offset=offset),
+            Query(
+                "CUSTOMER",
+                ("RECORDNO",),
+                order_by=(OrderBy("RECORDNO"),),
+                page_size=1000,
+                offset=offset,
+                show_private=True,
+            ),
         )
         keys.extend(str(r["RECORDNO"]) for r in page.records)
         offset += page.count
@@ -127,8 +136,9 @@ def test_incremental_run_exports_changes_and_tombstones_and_advances_the_waterma
         full = pipeline.export({"object": "CUSTOMER", "fields": FIELDS, "mode": "full"})
         assert full.status == "SUCCEEDED", full.error
         watermark = full.manifest["window"]["watermark_after"]
-        newest = max(intacct_to_utc(r["WHENMODIFIED"], LA) for r in sim.records("CUSTOMER"))
+        newest = max(changed_at(r) for r in sim.records("CUSTOMER"))
         assert datetime.fromisoformat(watermark) == newest
+        customer_ids = {r["RECORDNO"]: r["CUSTOMERID"] for r in exported(pipeline, tmp_path, full.run_id)}
         # And then changes at the source
         changed = sim.mutate("CUSTOMER", inserts=4, updates=6, deletes=3)
         # When an incremental run follows
@@ -141,10 +151,11 @@ def test_incremental_run_exports_changes_and_tombstones_and_advances_the_waterma
     assert len(keys) == len(set(keys))
     assert {str(k) for k in changed["inserted"] + changed["updated"]} <= set(keys)
     window_start = datetime.fromisoformat(inc.manifest["window"]["start_utc"])
-    assert all(intacct_to_utc(r["WHENMODIFIED"], LA) >= window_start for r in records)
+    assert all(changed_at(r) >= window_start.replace(hour=0, minute=0, second=0) for r in records)
+    assert all(LA.to_utc(r["WHENMODIFIED"]) >= window_start for r in records if r["WHENMODIFIED"])
     assert len(keys) < 3000  # an increment, not a full export
-    # And the deletes land as tombstones beside the data
-    assert {str(k) for k in changed["deleted"]} <= {t["RECORDNO"] for t in tombstones}
+    # And the deletes land as tombstones beside the data, named by CUSTOMERID as AUDITHISTORY names them
+    assert {customer_ids[str(k)] for k in changed["deleted"]} <= {t["CUSTOMERID"] for t in tombstones}
     assert inc.manifest["deletes"]["records"] == len(tombstones)
     # And the watermark moved forward to the newest change
     assert datetime.fromisoformat(inc.manifest["window"]["watermark_after"]) > datetime.fromisoformat(
@@ -180,8 +191,15 @@ def test_entity_export_holds_only_that_entitys_records(make_sim, tmp_path):
         records = exported(pipeline, tmp_path, result.run_id)
     assert result.status == "SUCCEEDED", result.error
     assert result.manifest["entity"] == "UK"
-    assert {r["MEGAENTITYID"] for r in records} == {"UK"}
-    assert key_set(records) == key_set(sim.records("CUSTOMER", entity="UK"))
+    # Then it holds the entity's own records and the top-level ones not restricted to the top level, as an
+    # entity session sees them
+    assert {r["MEGAENTITYID"] for r in records} == {"UK", None}
+    shared = {
+        r["RECORDNO"]
+        for r in sim.records("CUSTOMER")
+        if not r["MEGAENTITYID"] and r["OBJECTRESTRICTION"] not in ("RootOnly", "Restricted")
+    }
+    assert key_set(records) == key_set(sim.records("CUSTOMER", entity="UK")) | shared
 
 
 def test_two_exports_at_once_stay_within_the_tenant_concurrency_limit(make_sim):

@@ -24,7 +24,16 @@ from intacct_sync.intacct import InvalidQueryError, check_object_name, filter_fr
 
 ENV_VAR = "EXPORT_OBJECTS"
 MAX_OBJECTS = 100
-_ITEM_KEYS = {"object", "key_field", "modified_field", "fields", "filter", "description"}
+_ITEM_KEYS = {
+    "object",
+    "key_field",
+    "modified_field",
+    "created_field",
+    "id_field",
+    "fields",
+    "filter",
+    "description",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,10 @@ class ExportObject:
     key_field: str = "RECORDNO"
     modified_field: str = "WHENMODIFIED"
     description: str = ""
+    # Where never-modified records' creation is ("" for none), and the unique name field AUDITHISTORY
+    # names deleted records by (CUSTOMERID...; PROTOCOL.md §9).
+    created_field: str = "WHENCREATED"
+    id_field: str | None = None
     fields: tuple[str, ...] = ()
     filter: dict[str, Any] | None = None
 
@@ -43,6 +56,8 @@ class ExportObject:
             "object": self.name,
             "key_field": self.key_field,
             "modified_field": self.modified_field,
+            "created_field": self.created_field,
+            "id_field": self.id_field,
             "description": self.description,
             "fields": list(self.fields),
             "filter": self.filter,
@@ -50,9 +65,11 @@ class ExportObject:
 
 
 DEFAULT_OBJECTS = (
-    ExportObject("CUSTOMER", description="Customers (accounts receivable)"),
-    ExportObject("VENDOR", description="Vendors (accounts payable)"),
-    ExportObject("GLACCOUNT", description="General ledger accounts (chart of accounts)"),
+    ExportObject("CUSTOMER", description="Customers (accounts receivable)", id_field="CUSTOMERID"),
+    ExportObject("VENDOR", description="Vendors (accounts payable)", id_field="VENDORID"),
+    ExportObject(
+        "GLACCOUNT", description="General ledger accounts (chart of accounts)", id_field="ACCOUNTNO"
+    ),
 )
 
 
@@ -89,6 +106,8 @@ class Catalogue:
             spec,
             key_field=spec.key_field if "key_field" in given else entry.key_field,
             modified_field=spec.modified_field if "modified_field" in given else entry.modified_field,
+            created_field=spec.created_field if "created_field" in given else entry.created_field,
+            id_field=spec.id_field if "id_field" in given else entry.id_field,
             fields=spec.fields or entry.fields,
             filter=combine_filters(entry.filter, spec.filter),
         )
@@ -160,5 +179,9 @@ def _parse_item(item: Any, index: int) -> ExportObject:
         filter=filt,
         key_field=_name(item.get("key_field", "RECORDNO"), f"{where} key_field"),
         modified_field=_name(item.get("modified_field", "WHENMODIFIED"), f"{where} modified_field"),
+        created_field=_name(item["created_field"], f"{where} created_field")
+        if item.get("created_field")
+        else ("" if "created_field" in item else "WHENCREATED"),
+        id_field=_name(item["id_field"], f"{where} id_field") if item.get("id_field") else None,
         description=description,
     )

@@ -43,6 +43,14 @@ class Env:
             raise SettingsError(f"environment variable {name} must be between {low} and {high}, got {value}")
         return value
 
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(name, default).lower()
+        if value not in allowed:
+            raise SettingsError(
+                f"environment variable {name} must be one of {', '.join(allowed)}, got {value!r}"
+            )
+        return value
+
     def catalogue(self) -> Catalogue:
         return Catalogue.from_env(self._env)
 
@@ -69,6 +77,8 @@ class Settings:
     retry_base_delay_ms: int
     read_timeout_seconds: int
     objects: Catalogue
+    filter_date_format: str = "auto"
+    strict_reconciliation: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -76,9 +86,10 @@ class Settings:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         read = Env(env)
-        timezone = read.text("TENANT_TIMEZONE", "UTC")
+        timezone = read.text("TENANT_TIMEZONE")
         try:
-            ZoneInfo(timezone)
+            if timezone:
+                ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(
                 f"environment variable TENANT_TIMEZONE must be an IANA time zone such as "
@@ -108,4 +119,6 @@ class Settings:
             retry_base_delay_ms=read.integer("INTACCT_RETRY_BASE_DELAY_MS", 1000, 1, 60_000),
             read_timeout_seconds=read.integer("INTACCT_READ_TIMEOUT_SECONDS", 120, 1, 840),
             objects=read.catalogue(),
+            filter_date_format=read.choice("FILTER_DATE_FORMAT", "auto", ("auto", "standard", "user")),
+            strict_reconciliation=read.choice("STRICT_RECONCILIATION", "false", ("true", "false")) == "true",
         )

@@ -24,6 +24,7 @@ from intacct_sync.intacct import (
     AuthenticationError,
     ControlError,
     FieldInfo,
+    FunctionError,
     IntacctClient,
     Query,
     QueryPage,
@@ -31,7 +32,10 @@ from intacct_sync.intacct import (
     SenderCredentials,
     SessionManager,
     Timeouts,
+    UnreadableFormattingError,
     UserCredentials,
+    UserFormatting,
+    ge,
 )
 from intacct_sync.observability import logger
 from intacct_sync.settings import Settings
@@ -41,6 +45,8 @@ Recorder = Callable[[str, int], None]  # (run id, transactions): charges one cal
 RemainingMs = Callable[[], int]  # the invocation's time left (the Lambda context's), in milliseconds
 # Time a step needs after its last Intacct call: land the page, write the ledger, return its payload.
 FINISH_SECONDS = 10.0
+# A timestamp valid only in the documented filter form (see TenantIntacct._filter_dates).
+PROBE_VALUE = "12/31/1999 23:59:59"
 
 
 @dataclass
@@ -110,11 +116,54 @@ class TenantIntacct:
                 name = self._settings.session_parameter_name + (f"-{entity}" if entity else "")
                 cache = SsmSessionCache(self._ssm, name, self._settings.session_cache_max_age_seconds)
                 self._managers[key] = SessionManager(
-                    lambda deadline: client.get_api_session(user, deadline),
+                    lambda deadline: self._login(client, user, deadline),
                     cache=cache,
                     refresh_margin=timedelta(seconds=self._settings.session_refresh_margin_seconds),
                 )
             return self._managers[key]
+
+    def _login(self, client: IntacctClient, user: UserCredentials, deadline: float | None) -> ApiSession:
+        """``getAPISession``, then the API user's date and time preferences and the form filter values take,
+        kept with the session (read once per session, cached with it in SSM)."""
+        session = client.get_api_session(user, deadline)
+        formatting = client.user_formatting(session, user.user_id, deadline)
+        filter_dates = self._filter_dates(client, session, formatting, deadline)
+        return replace(session, formatting=formatting, filter_dates=filter_dates)
+
+    def _filter_dates(
+        self, client: IntacctClient, session: ApiSession, formatting: UserFormatting, deadline: float | None
+    ) -> str:
+        """``standard`` when filter values take ``MM/DD/YYYY HH:MM:SS``, ``user`` when they take the user's
+        own format. Not documented (PROTOCOL.md §9), so unless the FilterDateFormat setting says, it is
+        asked once per session, only when the two differ: a filter with a value valid only in the standard
+        form (``12/31/1999 23:59:59``: month 31 and hour 23 exist in no other format) either runs (standard)
+        or is refused as an invalid date (user). One transaction, for tenants whose user is not
+        ``/mdY`` with a 24-hour clock."""
+        chosen = self._settings.filter_date_format
+        if chosen != "auto":
+            return chosen
+        try:
+            if formatting.date_format.is_standard:
+                return "standard"
+        except UnreadableFormattingError:
+            return "standard"  # refused when an export starts, naming the preference to change
+        probe = Query(
+            object="USERINFO",
+            fields=("RECORDNO",),
+            filter=ge("WHENMODIFIED", PROBE_VALUE),
+            page_size=1,
+        )
+        try:
+            client.query(session, probe, None, deadline)
+        except FunctionError as exc:
+            if "date" not in str(exc).lower():
+                logger.warning(
+                    "could not tell how filter dates are read; using the documented MM/DD/YYYY form",
+                    extra={"errorno": exc.errorno},
+                )
+                return "standard"
+            return "user"
+        return "standard"
 
     # ---------------------------------------------------------------------------------- calls
 

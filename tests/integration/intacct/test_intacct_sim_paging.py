@@ -36,7 +36,14 @@ def test_offset_paging_returns_exactly_the_record_set(
     records: list[dict[str, str | None]] = []
     offset, pages = 0, 0
     while True:
-        query = Query("CUSTOMER", FIELDS, order_by=(OrderBy("RECORDNO"),), page_size=120, offset=offset)
+        query = Query(
+            "CUSTOMER",
+            FIELDS,
+            order_by=(OrderBy("RECORDNO"),),
+            page_size=120,
+            offset=offset,
+            show_private=True,
+        )
         page = client.query(session, query)
         pages += 1
         assert page.total_count == 500
@@ -66,6 +73,7 @@ def test_keyset_paging_with_json_returns_exactly_the_record_set(
             order_by=(OrderBy("RECORDNO"),),
             page_size=200,
             return_format="json",
+            show_private=True,
         )
         page = client.query(session, query)
         assert page.total_count is None and page.num_remaining is None
@@ -81,7 +89,9 @@ def test_keyset_paging_with_json_returns_exactly_the_record_set(
 def test_json_and_xml_pages_carry_the_same_records(
     client: IntacctClient, sim: Simulator, session: ApiSession
 ) -> None:
-    base = Query("CUSTOMER", FIELDS, order_by=(OrderBy("RECORDNO"),), page_size=50, offset=25)
+    base = Query(
+        "CUSTOMER", FIELDS, order_by=(OrderBy("RECORDNO"),), page_size=50, offset=25, show_private=True
+    )
     as_xml = client.query(session, base)
     as_json = client.query(session, dataclasses.replace(base, return_format="json"))
     assert as_json.records == as_xml.records
@@ -111,7 +121,14 @@ def test_filters_select_the_same_records_as_python(
     make_filter,
     keep,  # type: ignore[no-untyped-def]
 ) -> None:
-    query = Query("CUSTOMER", FIELDS, filter=make_filter(), order_by=(OrderBy("RECORDNO"),), page_size=2000)
+    query = Query(
+        "CUSTOMER",
+        FIELDS,
+        filter=make_filter(),
+        order_by=(OrderBy("RECORDNO"),),
+        page_size=2000,
+        show_private=True,
+    )
     page = client.query(session, query)
     wanted = [normalise(r, FIELDS) for r in sim.records("CUSTOMER") if keep(r)]
     assert wanted, "the filter should match something in the simulated data"
@@ -135,7 +152,9 @@ def test_hostile_values_round_trip_through_the_simulator(fresh_sim: Simulator, n
     client = IntacctClient(SIM_SENDER, gateway_url=fresh_sim.url, retry=FAST_RETRY)
     session = client.get_api_session(SIM_USER)
     # When it is searched for by that exact value
-    page = client.query(session, Query("CUSTOMER", ("RECORDNO", "NAME"), filter=eq("NAME", name)))
+    page = client.query(
+        session, Query("CUSTOMER", ("RECORDNO", "NAME"), filter=eq("NAME", name), show_private=True)
+    )
     # Then exactly that record comes back, with the exact value
     assert page.records == [{"RECORDNO": str(recordno), "NAME": name}]
 
@@ -150,7 +169,9 @@ def test_simulator_records_with_markup_come_back_unchanged(
         "DISPLAYCONTACT.MAILADDRESS.ADDRESS1",
         "DISPLAYCONTACT.MAILADDRESS.ADDRESS2",
     )
-    page = client.query(session, Query("CUSTOMER", fields, order_by=(OrderBy("RECORDNO"),), page_size=2000))
+    page = client.query(
+        session, Query("CUSTOMER", fields, order_by=(OrderBy("RECORDNO"),), page_size=2000, show_private=True)
+    )
     assert page.records == expected(sim, fields)
     assert any("<" in (r["DISPLAYCONTACT.MAILADDRESS.ADDRESS2"] or "") for r in page.records)
     assert any("'" in (r["COMMENTS"] or "") for r in page.records)

@@ -5,7 +5,9 @@ import hashlib
 
 from intacct_sync.export.manifest import build_manifest, reconcile
 from intacct_sync.export.parts import PartSummary, decode_part, encode_part, key_order
-from intacct_sync.export.window import modified_sort_key
+from intacct_sync.export.window import TenantTime
+
+modified_sort_key = TenantTime().sort_key
 
 RECORDS = [
     {"RECORDNO": "7", "NAME": "Müller & Söhne <GmbH>", "WHENMODIFIED": "12/31/2025 23:59:59"},

@@ -8,7 +8,9 @@ from itertools import count
 
 from intacct_sync.export.parts import PartSummary, encode_part
 from intacct_sync.export.summaries import LandedParts, ListedObject, vouched_summaries
-from intacct_sync.export.window import modified_sort_key
+from intacct_sync.export.window import TenantTime
+
+modified_sort_key = TenantTime().sort_key
 
 
 class Bucket:

@@ -28,7 +28,9 @@ from intacct_sync.export.spec import ExportSpec, validate_run_id
 from intacct_sync.objects import Catalogue
 
 MAX_BODY_BYTES = 128 * 1024  # a Step Functions input may not exceed 256 KiB
-REQUEST_FIELDS = ("object", "fields", "filter", "mode", "since", "entity", "page_size")
+REQUEST_FIELDS = ("object", "fields", "filter", "mode", "since", "entity", "page_size", "show_private")
+# Fields of a spec the catalogue decides (applied when the export starts), never part of a request.
+CATALOGUE_FIELDS = ("key_field", "modified_field", "created_field", "id_field")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 MAX_CURSOR_CHARS = 512
@@ -112,7 +114,10 @@ def export_request(body: Mapping[str, Any], objects: Catalogue, default_page_siz
         )
     spec = ExportSpec.from_payload(body, default_page_size)
     normalised = spec.to_payload()
-    del normalised["key_field"], normalised["modified_field"]  # the catalogue's, applied when it starts
+    for name in CATALOGUE_FIELDS:  # the catalogue's, applied when it starts
+        del normalised[name]
+    if normalised["show_private"] is True:
+        del normalised["show_private"]  # the default: top-level exports include entity-owned records
     return {k: v for k, v in normalised.items() if v is not None and v != []}
 
 

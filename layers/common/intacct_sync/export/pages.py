@@ -15,14 +15,14 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from intacct_sync.export.layout import part_key
 from intacct_sync.export.parts import PartSummary, encode_part
 from intacct_sync.export.payloads import Cursor
 from intacct_sync.export.spec import ExportSpec
-from intacct_sync.export.window import combine_filters, modified_sort_key
+from intacct_sync.export.window import TenantTime, combine_filters
 from intacct_sync.intacct import OrderBy, Query, QueryPage, Record, filter_from_dict, last_json_text_value
 from intacct_sync.observability import logger
 
@@ -58,10 +58,14 @@ class PageTask:
     # Records Intacct last reported after after_key within this task's key range. A hint only: it picks
     # the cheaper JSON return format for pages that cannot be the last one; completeness never rests on it.
     expected_remaining: int | None = None
+    created_field: str = ""
+    show_private: bool = False
+    time: TenantTime = field(default_factory=TenantTime)
 
     @classmethod
-    def of(cls, run_id: str, spec: ExportSpec, cursor: Cursor) -> PageTask:
-        """The task of a run (its effective spec) at a cursor."""
+    def of(cls, run_id: str, spec: ExportSpec, cursor: Cursor, time: TenantTime) -> PageTask:
+        """The task of a run (its effective spec and dates) at a cursor. Top-level tasks show private
+        (entity-owned) records unless the spec says otherwise (PROTOCOL.md §9)."""
         return cls(
             run_id=run_id,
             object=spec.object,
@@ -71,6 +75,9 @@ class PageTask:
             page_size=spec.page_size,
             entity=spec.entity,
             modified_field=spec.modified_field,
+            created_field=spec.created_field,
+            show_private=spec.show_private and spec.entity is None,
+            time=time,
             segment=cursor.segment,
             seq=cursor.seq,
             after_key=cursor.after_key,
@@ -133,6 +140,7 @@ def page_query(task: PageTask) -> Query:
         order_by=(OrderBy(task.key_field),),
         page_size=task.page_size,
         offset=task.offset,
+        show_private=task.show_private,
         return_format=return_format(task),
     )
 
@@ -405,7 +413,13 @@ class PageFetcher:
         task, page = self.task, item.page
         key = part_key(task.object, task.run_id, task.segment, item.task.seq)
         summary, body = encode_part(
-            key, page.records, task.key_field, modified_sort_key, task.modified_field, page.lines
+            key,
+            page.records,
+            task.key_field,
+            task.time.sort_key,
+            task.modified_field,
+            page.lines,
+            task.created_field,
         )
         summary = replace(summary, segment_done=item.done, num_remaining=page.num_remaining)
         parts.put_part(summary, body)

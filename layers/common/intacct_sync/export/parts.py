@@ -108,11 +108,13 @@ def encode_part(
     modified_sort_key: Any = None,
     modified_field: str = "",
     lines: Sequence[bytes] | None = None,
+    created_field: str = "",
 ) -> tuple[PartSummary, bytes]:
     """Serialise records as gzip NDJSON (one JSON object per line, UTF-8) and summarise them.
 
-    `modified_sort_key` turns a modified-field value into something comparable (Intacct's
-    MM/DD/YYYY text does not sort as text); without it max_modified stays empty. `lines`, one UTF-8
+    `modified_sort_key` turns a modified-field value into something comparable (Intacct's dates in the
+    user's format do not sort as text); without it max_modified stays empty. A record whose modified
+    field is empty (created, never modified) counts with its `created_field` value instead. `lines`, one UTF-8
     JSON text per record (``QueryPage.lines``), are written as they are instead of encoding the records.
     """
     rows = records if isinstance(records, list) else list(records)
@@ -124,7 +126,8 @@ def encode_part(
     max_modified, max_sort = "", None
     if modified_sort_key and modified_field:
         # Each distinct value once, in first-seen order (a page often repeats a bulk load's timestamp).
-        for modified in dict.fromkeys(r.get(modified_field) for r in rows):
+        changed = (r.get(modified_field) or (r.get(created_field) if created_field else None) for r in rows)
+        for modified in dict.fromkeys(changed):
             if modified:
                 sort = modified_sort_key(modified)
                 if sort is not None and (max_sort is None or sort > max_sort):

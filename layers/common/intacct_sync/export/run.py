@@ -13,6 +13,7 @@ from typing import Any
 
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.export.spec import ExportSpec
+from intacct_sync.export.window import TenantTime
 
 RUN_DOCUMENT_VERSION = 1
 
@@ -27,6 +28,7 @@ class ExportRun:
     spec: ExportSpec
     window: dict[str, Any] | None = None
     details: dict[str, Any] = field(default_factory=dict)  # notes for the manifest (e.g. refused fields)
+    time: TenantTime = field(default_factory=TenantTime)  # how Intacct's dates read in this run
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -36,6 +38,7 @@ class ExportRun:
             "spec": self.spec.to_payload(),
             "window": self.window,
             "details": self.details,
+            "time": self.time.to_dict(),
         }
 
     @classmethod
@@ -56,9 +59,13 @@ class ExportRun:
                     page_size=int(spec["page_size"]),
                     key_field=spec["key_field"],
                     modified_field=spec["modified_field"],
+                    created_field=spec.get("created_field", "WHENCREATED"),
+                    show_private=bool(spec.get("show_private", True)),
+                    id_field=spec.get("id_field"),
                 ),
                 window=document.get("window"),
                 details=dict(document.get("details") or {}),
+                time=TenantTime.from_dict(document.get("time")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidExportRequest(f"the stored run document is not valid ({exc})") from None

@@ -76,6 +76,12 @@ class ExportSpec:
     page_size: int = 2000
     key_field: str = "RECORDNO"
     modified_field: str = "WHENMODIFIED"
+    # Where a never-modified record's creation is (its modified field is empty); "" = none.
+    created_field: str = "WHENCREATED"
+    # Top-level exports of a multi-entity company include entity-owned ("private") records.
+    show_private: bool = True
+    # The object's unique name field (CUSTOMERID...): AUDITHISTORY names deleted records by it.
+    id_field: str | None = None
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any], default_page_size: int = 2000) -> ExportSpec:
@@ -114,6 +120,13 @@ class ExportSpec:
         entity = payload.get("entity")
         if entity is not None:
             entity = validate_entity(entity)
+        show_private = payload.get("show_private", True)
+        if not isinstance(show_private, bool):
+            raise InvalidExportRequest(
+                "show_private must be true (top-level exports include entity-owned records) or false"
+            )
+        created = payload.get("created_field", "WHENCREATED")
+        id_field = payload.get("id_field")
         return cls(
             object=obj,
             fields=validate_fields(payload.get("fields")),
@@ -126,6 +139,9 @@ class ExportSpec:
             modified_field=_object_name(
                 payload.get("modified_field", "WHENMODIFIED"), "modified_field"
             ).upper(),
+            created_field=_object_name(created, "created_field").upper() if created else "",
+            show_private=show_private,
+            id_field=_object_name(id_field, "id_field").upper() if id_field is not None else None,
         )
 
     def to_payload(self) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from .errors import (
     SessionExpiredError,
     ThrottledError,
     TransportError,
+    UnreadableFormattingError,
 )
 from .filters import (
     Condition,
@@ -52,6 +53,7 @@ from .filters import (
     not_like,
     or_,
 )
+from .formatting import STANDARD, DateFormat, UserFormatting
 from .json_page import last_json_text_value
 from .names import check_field_name, check_object_name
 from .policy import RetryPolicy, Timeouts
@@ -79,11 +81,13 @@ __all__ = [
     "DEFAULT_GATEWAY_URL",
     "DEFAULT_SESSION_LIFETIME",
     "MAX_FIELDS",
+    "STANDARD",
     "ApiSession",
     "AuthenticationError",
     "Condition",
     "ControlError",
     "CredentialsError",
+    "DateFormat",
     "ErrorDetail",
     "FieldInfo",
     "Filter",
@@ -110,7 +114,9 @@ __all__ = [
     "Timeouts",
     "TransactionTally",
     "TransportError",
+    "UnreadableFormattingError",
     "UserCredentials",
+    "UserFormatting",
     "and_",
     "between",
     "check_field_name",

@@ -149,6 +149,9 @@ def decode_xml(
             not_executed=True,
             rate_limited=True,
         )
+    outage = _outage(control_errors + operation_errors)
+    if parsed.control_status == "failure" and outage is not None:
+        raise _outage_retryable(call, status, outage)
     if parsed.control_status == "failure":
         if status in (401, 498) or SESSION_REFUSED_ERRORNO in all_errornos:
             raise refused(call, control_errors, status)
@@ -160,7 +163,8 @@ def decode_xml(
     if not parsed.has_operation:
         raise MalformedBody("response has no <operation>")
     for result in parsed.results:
-        count(result.function or call.function)
+        if result.status == "success" or _outage(result.errors) is None:  # an outage ran nothing
+            count(result.function or call.function)
     if parsed.auth_status == "failure":
         raise refused(call, operation_errors, status)
     if status in (401, 498):
@@ -175,6 +179,9 @@ def decode_xml(
     result = matching[0]
     if result.status != "success":
         errors = scrub(call, result.errors)
+        outage = _outage(errors)
+        if outage is not None:
+            raise _outage_retryable(call, status, outage)
         raise FunctionError.from_details(
             errors,
             http_status=status,
@@ -243,3 +250,31 @@ def _try_errors(call: Call, body: bytes) -> tuple[ErrorDetail, ...]:
     except MalformedBody:
         return ()
     return scrub(call, response.parse_errors(root))
+
+
+# Outages Intacct answers inside HTTP 200 (PROTOCOL.md §9): fylein/sageintacct-sdk-py PR #132 retries a
+# result whose description says "The Service is Temporarily Off-line", hotgluexyz/tap-intacct PR #17 one
+# whose correction says "Please Try Again Later". No errorno is known for either: the text decides.
+_OUTAGE_PHRASES = ("temporarily off-line", "temporarily offline", "try again later")
+
+
+def _outage(details: tuple[ErrorDetail, ...]) -> ErrorDetail | None:
+    """The first error that says the service is briefly unavailable, if any."""
+    for detail in details:
+        text = " ".join((detail.description, detail.description2, detail.correction)).lower()
+        if any(phrase in text for phrase in _OUTAGE_PHRASES):
+            return detail
+    return None
+
+
+def _outage_retryable(call: Call, status: int, detail: ErrorDetail) -> Retryable:
+    """An outage answered in HTTP 200: retried like a 5xx (the function did not run)."""
+    error = GatewayError(
+        detail.errorno or "SERVICE_UNAVAILABLE",
+        detail.description,
+        detail.description2,
+        detail.correction,
+        http_status=status,
+        function=call.function,
+    )
+    return Retryable(error, "service unavailable", status=status, not_executed=False)

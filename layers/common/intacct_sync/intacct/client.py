@@ -24,6 +24,7 @@ from . import json_page, request, response
 from .classify import Call, decode_xml
 from .credentials import SenderCredentials, UserCredentials
 from .errors import InvalidResponseError
+from .formatting import UserFormatting
 from .lookup import field_infos
 from .names import check_object_name
 from .policy import RetryPolicy, Timeouts
@@ -179,6 +180,54 @@ class IntacctClient:
             return _query_page(result, query)
 
         return self._send(call, payload, decode, deadline)
+
+    def user_formatting(
+        self, session: ApiSession, user_id: str, deadline: float | None = None
+    ) -> UserFormatting:
+        """The API user's date and time preferences: ``readByName`` USERINFO gives the user's RECORDNO,
+        ``readUserFormatting`` its preferences (two transactions; Estuary's source-sage-intacct does the
+        same at start-up)."""
+        by_name = self._session_call(session, "readByName")
+        payload = request.build_request(
+            self._sender,
+            request.session_auth(session.session_id),
+            "readByName",
+            request.read_by_name_body("USERINFO", user_id, "RECORDNO"),
+            function_control_id=by_name.control_id,
+        )
+
+        def decode_user(status: int, content_type: str, body: bytes) -> str:
+            _, result = decode_xml(by_name, status, body, self._counter.count)
+            found = result.data.find("USERINFO") if result.data is not None else None
+            recordno = response.child_text(found, "RECORDNO")
+            if not recordno:
+                raise InvalidResponseError(
+                    "INVALID_RESPONSE", "readByName found no USERINFO for the API user", function="readByName"
+                )
+            return recordno
+
+        recordno = self._send(by_name, payload, decode_user, deadline)
+        formatting = self._session_call(session, "readUserFormatting")
+        payload = request.build_request(
+            self._sender,
+            request.session_auth(session.session_id),
+            "readUserFormatting",
+            request.read_user_formatting_body(recordno),
+            function_control_id=formatting.control_id,
+        )
+
+        def decode_formatting(status: int, content_type: str, body: bytes) -> UserFormatting:
+            _, result = decode_xml(formatting, status, body, self._counter.count)
+            found = result.data.find("userformatting") if result.data is not None else None
+            if found is None:
+                raise InvalidResponseError(
+                    "INVALID_RESPONSE",
+                    "readUserFormatting answered no <userformatting>",
+                    function="readUserFormatting",
+                )
+            return UserFormatting.from_dict({child.tag: (child.text or "").strip() for child in found})
+
+        return self._send(formatting, payload, decode_formatting, deadline)
 
     def lookup(self, session: ApiSession, object: str, deadline: float | None = None) -> list[FieldInfo]:
         """The fields of an object definition (``lookup``)."""

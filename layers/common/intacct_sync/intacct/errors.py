@@ -172,6 +172,13 @@ class InvalidQueryError(_LocalValidationError):
     errorno_value = "INVALID_QUERY"
 
 
+class UnreadableFormattingError(_LocalValidationError):
+    """The API user's date and time preferences cannot be read unambiguously (a ``ValueError``); the
+    message names the preference to change."""
+
+    errorno_value = "UNREADABLE_FORMATTING"
+
+
 class CredentialsError(_LocalValidationError):
     """Credentials are missing, unreadable or unusable (a ``ValueError``): from the environment, a secret
     or a mapping. The message names the variables, keys or secret, never a value."""

@@ -108,3 +108,13 @@ def query_body(query: Query) -> dict[str, Any]:
     body["pagesize"] = str(query.page_size)
     body["offset"] = str(query.offset)
     return body
+
+
+def read_by_name_body(object_name: str, keys: str, fields: str) -> dict[str, Any]:
+    """The ``<readByName>`` element content (e.g. USERINFO by login id, to learn the user's RECORDNO)."""
+    return {"object": object_name, "keys": check_text(keys, "readByName keys"), "fields": fields}
+
+
+def read_user_formatting_body(user_recordno: str) -> dict[str, Any]:
+    """The ``<readUserFormatting>`` element content: the user's RECORDNO."""
+    return {"key": check_text(user_recordno, "user RECORDNO")}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from .errors import SessionExpiredError
+from .formatting import UserFormatting
 
 T = TypeVar("T")
 
@@ -23,13 +24,17 @@ def utc_now() -> datetime:
 class ApiSession:
     """A session id, the endpoint it is tied to, and when it is projected to expire.
 
-    ``repr()``/``str()`` never show the session id. ``expires_at`` is timezone-aware (UTC).
+    ``repr()``/``str()`` never show the session id. ``expires_at`` is timezone-aware (UTC). A session
+    logged in by the tenant also carries the API user's date and time preferences (``formatting``) and how
+    filter values must be written (``filter_dates``: ``standard`` or ``user``), read once per session.
     """
 
     session_id: str = field(repr=False)
     endpoint: str
     expires_at: datetime
     location_id: str | None = None
+    formatting: UserFormatting | None = None
+    filter_dates: str | None = None
 
     def __post_init__(self) -> None:
         if self.expires_at.tzinfo is None or self.expires_at.utcoffset() is None:
@@ -48,6 +53,8 @@ class ApiSession:
             "endpoint": self.endpoint,
             "expires_at": self.expires_at.isoformat(),
             "location_id": self.location_id,
+            "formatting": self.formatting.to_dict() if self.formatting else None,
+            "filter_dates": self.filter_dates,
         }
 
     @classmethod
@@ -63,7 +70,16 @@ class ApiSession:
         if location_id is not None and not isinstance(location_id, str):
             raise TypeError("cached session location_id must be a string")
         expires_at = datetime.fromisoformat(str(data["expires_at"]))
-        return cls(session_id=session_id, endpoint=endpoint, expires_at=expires_at, location_id=location_id)
+        formatting = data.get("formatting")
+        filter_dates = data.get("filter_dates")
+        return cls(
+            session_id=session_id,
+            endpoint=endpoint,
+            expires_at=expires_at,
+            location_id=location_id,
+            formatting=UserFormatting.from_dict(formatting) if isinstance(formatting, dict) else None,
+            filter_dates=filter_dates if filter_dates in ("standard", "user") else None,
+        )
 
 
 class SessionCache(Protocol):

@@ -13,6 +13,8 @@ parts, so finalising need not HEAD them. Payloads carry the run id and cursors o
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 from intacct_sync.errors import InvalidExportRequest
@@ -30,12 +32,13 @@ from intacct_sync.export.payloads import (
     SegmentStartTask,
 )
 from intacct_sync.export.plan import page_count, segment_start_pages
+from intacct_sync.export.run import ExportRun
 from intacct_sync.export.summaries import LandedParts
-from intacct_sync.intacct import PossiblyStillRunningError, SessionExpiredError, ThrottledError
-from intacct_sync.observability import metrics
+from intacct_sync.intacct import FunctionError, PossiblyStillRunningError, SessionExpiredError, ThrottledError
+from intacct_sync.observability import logger, metrics
 from intacct_sync.settings import Settings
 from intacct_sync.steps.ports import Intacct, RemainingMs, State, Store
-from intacct_sync.steps.runs import load_run
+from intacct_sync.steps.runs import load_run, save_run
 
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
 # own service errors). Failures the Intacct client gave up on after its own budget are not among them:
@@ -70,8 +73,16 @@ def first_page(
     """Fetch segment 0's first page, record Intacct's total, check the budget for the rest, and say where
     the other segments start (at most the tenant's concurrency, each at least two pages)."""
     run = load_run(store, ref.run_id)
-    task = PageTask.of(ref.run_id, run.spec, Cursor(segment=0))
-    result = _fetch(store, intacct, task, remaining_ms)
+    task = PageTask.of(ref.run_id, run.spec, Cursor(segment=0), run.time)
+    try:
+        result = _fetch(store, intacct, task, remaining_ms)
+    except FunctionError as exc:
+        refused = refused_fields(exc, run.spec.object)
+        if not refused:
+            raise
+        run = _without_refused(store, run, refused)
+        task = PageTask.of(ref.run_id, run.spec, Cursor(segment=0), run.time)
+        result = _fetch(store, intacct, task, remaining_ms)  # once: a second refusal fails the run
     total = result.total_count or 0
     state.record_total(ref.run_id, total)
     if result.done:
@@ -92,13 +103,60 @@ def first_page(
     )
 
 
+_REFUSED = r"{object}:\s*\[([^\]]*)\]"
+
+
+def refused_fields(error: FunctionError, object_name: str) -> tuple[str, ...]:
+    """The fields a failed ``query`` names as refused, listed after the lower-case object name
+    (``project: [CFDA, PAYER]``: the recorded PROJECT failure, hotgluexyz/tap-intacct PR #7 and
+    fylein/sageintacct-sdk-py PR #85 parse the same list); empty when the error is another one."""
+    pattern = re.compile(_REFUSED.format(object=re.escape(object_name.lower())))
+    text = " ".join(f"{e.description} {e.description2} {e.correction}" for e in error.errors)
+    found = pattern.search(text)
+    if found is None:
+        return ()
+    return tuple(name.strip() for name in found.group(1).split(",") if name.strip())
+
+
+def _without_refused(store: Store, run: ExportRun, refused: tuple[str, ...]) -> ExportRun:
+    """The run without fields Intacct refuses (``lookup`` lists them, ``query`` does not take them):
+    dropped from the run and the cached field list, and listed in both, when the fields came from
+    ``lookup`` or the catalogue; a request that named them itself fails, naming them."""
+    spec = run.spec
+    named = [f for f in spec.fields if f.upper() in {r.upper() for r in refused}]
+    essential = {spec.key_field, spec.modified_field} & set(named)
+    if run.details.get("fields_from") == "request" or essential or not named:
+        raise InvalidExportRequest(
+            f"Intacct refuses these fields of {spec.object} for this company: {', '.join(refused)[:500]}; "
+            f"remove them from the export's fields"
+        )
+    kept = tuple(f for f in spec.fields if f not in named)
+    logger.warning("fields refused by Intacct were dropped", extra={"object": spec.object, "fields": named})
+    changed = replace(
+        run,
+        spec=replace(spec, fields=kept),
+        details={
+            **run.details,
+            "refused_fields": sorted(set(run.details.get("refused_fields", [])) | set(named)),
+        },
+    )
+    save_run(store, changed)
+    cache_key = layout.field_cache_key(spec.object, spec.entity)
+    cached = store.get_json(cache_key)
+    if cached and cached.get("fields"):
+        cached["fields"] = [f for f in cached["fields"] if f not in named]
+        cached["refused"] = sorted(set(cached.get("refused", [])) | set(named))
+        store.put_json(cache_key, cached)
+    return changed
+
+
 def segment_start(
     store: Store, intacct: Intacct, item: SegmentStartTask, remaining_ms: RemainingMs
 ) -> SegmentStartFetched:
     """Fetch one segment's first page by offset; planning reads its keys from the part's summary."""
     run = load_run(store, item.run_id)
     cursor = Cursor(segment=item.segment, offset=item.offset, max_pages=1)
-    result = _fetch(store, intacct, PageTask.of(item.run_id, run.spec, cursor), remaining_ms)
+    result = _fetch(store, intacct, PageTask.of(item.run_id, run.spec, cursor, run.time), remaining_ms)
     return SegmentStartFetched(segment=item.segment, records=result.records)
 
 
@@ -116,7 +174,7 @@ def segment_pages(
         cursor = Cursor.from_payload(planned[str(item.segment)])
     if cursor.segment != item.segment:
         raise InvalidExportRequest(f"the cursor is for segment {cursor.segment}, not {item.segment}")
-    result = _fetch(store, intacct, PageTask.of(item.run_id, run.spec, cursor), remaining_ms)
+    result = _fetch(store, intacct, PageTask.of(item.run_id, run.spec, cursor, run.time), remaining_ms)
     return SegmentPagesFetched(
         run_id=item.run_id,
         segment=item.segment,

@@ -3,20 +3,21 @@ advance the watermark and announce the run."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from intacct_sync.errors import ReconciliationError
 from intacct_sync.export import events, layout
-from intacct_sync.export.manifest import build_manifest, reconcile
+from intacct_sync.export.manifest import Reconciliation, build_manifest, reconcile
 from intacct_sync.export.pages import PageTask, keyset_records
 from intacct_sync.export.parts import PartSummary, encode_part
 from intacct_sync.export.payloads import ExportFinalised, RunRef
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import ExportSpec
 from intacct_sync.export.summaries import landed_parts
-from intacct_sync.export.window import intacct_to_utc, modified_sort_key, utc_to_intacct
+from intacct_sync.export.window import TenantTime
 from intacct_sync.intacct import (
     FunctionError,
     PossiblyStillRunningError,
@@ -42,6 +43,11 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 
 AUDIT_OBJECT = "AUDITHISTORY"
 AUDIT_PAGE_SIZE = 2000
+# AUDITHISTORY rows are keyed by ID (Estuary's source-sage-intacct pages it by ID); OBJECTKEY names the
+# changed record by the object's unique name field (CUSTOMERID, VENDORID...), or as "<RECORDNO>--REC"
+# (estuary/connectors PR #5217, PROTOCOL.md §9).
+AUDIT_KEY = "ID"
+_RECORDNO_OBJECTKEY = re.compile(r"^(\d+)--REC\Z")
 
 
 def finalise(
@@ -57,48 +63,30 @@ def finalise(
     Raises ReconciliationError (after writing a failed manifest and announcing it) when the records
     written do not match Intacct's count."""
     run = load_run(store, ref.run_id)
-    run_id, spec, window = ref.run_id, run.spec, run.window
-    timezone = settings.tenant_timezone
+    run_id, spec, window, time = ref.run_id, run.spec, run.window, run.time
     parts = landed_parts(store, spec.object, run_id)
     recorded_total = state.run_progress(run_id)["total_count"]
     total = recorded_total if recorded_total >= 0 else None
     rec = reconcile(parts, total)
     warnings: list[str] = []
     if not rec.ok and not rec.overlapping_parts:
-        now_total = _recount(intacct, run_id, spec, remaining_ms)
-        recounted = reconcile(parts, now_total)
-        if recounted.ok:
-            warnings.append(
-                f"the source changed during the export: {total} matching records at the start, "
-                f"{now_total} at the end; every record present at the end was exported"
-            )
-        elif (
-            total is not None
-            and (changes := _changes_since(intacct, run, timezone, remaining_ms))
-            and any(changes.values())
-        ):
-            # Keyset ranges export every record present throughout the run exactly once; records
-            # created or deleted (or, with a filter, modified) meanwhile may or may not be in it.
-            moved = changes["M"] if spec.filter else 0
-            bounds = (total - changes["D"] - moved, total + changes["C"] + moved)
-            recounted = reconcile(parts, now_total, bounds)
-            if recounted.ok:
-                warnings.append(
-                    f"the source changed during the export ({changes['C']} created, {changes['M']} modified, "
-                    f"{changes['D']} deleted): {recounted.records_written} records written, within the "
-                    f"{bounds[0]}..{bounds[1]} those changes allow, with no key exported twice"
-                )
-        rec = recounted
+        rec = _account_for_changes(settings, intacct, run, parts, total, remaining_ms, warnings)
     deletes = None
     if spec.mode == "incremental" and window and window.get("start_tenant_local"):
         try:
-            deletes = _export_deletes(store, intacct, run, timezone, remaining_ms)
+            deletes = _export_deletes(store, intacct, run, remaining_ms)
         except FunctionError as exc:
             warnings.append(f"deletes were not exported: AUDITHISTORY is not readable ({exc})")
+        if deletes and deletes["unmapped"]:
+            warnings.append(
+                f"{deletes['unmapped']} deletions in AUDITHISTORY name their record by an OBJECTKEY that "
+                f"is neither <RECORDNO>--REC nor {spec.object}'s id field, so no tombstone could say which "
+                f"record went; set id_field for {spec.object} in the catalogue (ExportObjects)"
+            )
     status = "succeeded" if rec.ok else "failed"
     error = None if rec.ok else {"error": "ReconciliationError", "cause": rec.problem()}
-    watermark_text = _max_modified(parts)
-    new_watermark = intacct_to_utc(watermark_text, timezone).isoformat() if watermark_text else None
+    watermark_text = _max_modified(parts, time)
+    new_watermark = time.to_utc(watermark_text).isoformat() if watermark_text else None
     window_out = dict(window or {}, watermark_after=new_watermark if rec.ok else None)
     transactions = state.run_progress(run_id)["transactions"]
     manifest = build_manifest(
@@ -116,6 +104,9 @@ def finalise(
         warnings=warnings,
         error=error,
     )
+    manifest["dates"] = time.to_dict()
+    if run.details:
+        manifest["details"] = run.details
     manifest_key = layout.manifest_key(spec.object, run_id)
     store.put_json(manifest_key, manifest)
     detail = ExportFinalised(
@@ -143,6 +134,56 @@ def finalise(
     return detail
 
 
+def _account_for_changes(
+    settings: Settings,
+    intacct: Intacct,
+    run: ExportRun,
+    parts: list[PartSummary],
+    total: int | None,
+    remaining_ms: RemainingMs,
+    warnings: list[str],
+) -> Reconciliation:
+    """When the records written differ from Intacct's count at the start: count again (one transaction)
+    and, if the count moved, bound what the changes during the run allow (from AUDITHISTORY). Key
+    ranges export every record present throughout the run exactly once; records created or deleted (or,
+    with a filter, modified) meanwhile may or may not be in it. Notes go to ``warnings``."""
+    spec = run.spec
+    now_total = _recount(intacct, run.run_id, spec, remaining_ms)
+    recounted = reconcile(parts, now_total)
+    if recounted.ok:
+        warnings.append(
+            f"the source changed during the export: {total} matching records at the start, "
+            f"{now_total} at the end; every record present at the end was exported"
+        )
+        return recounted
+    if total is None:
+        return recounted
+    changes = _changes_since(intacct, run, remaining_ms)
+    if changes is None:
+        if now_total == total or settings.strict_reconciliation:
+            return recounted
+        # Nothing accounts for the changes; say so plainly rather than fail every busy night.
+        warnings.append(
+            f"the source changed during the export ({total} matching records at the start, {now_total} "
+            f"at the end, {recounted.records_written} written) and AUDITHISTORY could not be read to "
+            f"account for the changes, so the count is not verified; no key was written twice "
+            f"(StrictReconciliation makes such runs fail)"
+        )
+        return Reconciliation(recounted.records_written, now_total, (), unverified=True)
+    if not any(changes.values()):
+        return recounted
+    moved = changes["M"] if spec.filter else 0
+    bounds = (total - changes["D"] - moved, total + changes["C"] + moved)
+    bounded = reconcile(parts, now_total, bounds)
+    if bounded.ok:
+        warnings.append(
+            f"the source changed during the export ({changes['C']} created, {changes['M']} modified, "
+            f"{changes['D']} deleted): {bounded.records_written} records written, within the "
+            f"{bounds[0]}..{bounds[1]} those changes allow, with no key exported twice"
+        )
+    return bounded
+
+
 def _recount(intacct: Intacct, run_id: str, spec: ExportSpec, remaining_ms: RemainingMs) -> int | None:
     """Ask Intacct for the current number of matching records (one transaction, only on a mismatch)."""
     query = Query(
@@ -150,6 +191,7 @@ def _recount(intacct: Intacct, run_id: str, spec: ExportSpec, remaining_ms: Rema
         fields=(spec.key_field,),
         filter=filter_from_dict(spec.filter) if spec.filter else None,
         page_size=1,
+        show_private=spec.show_private and spec.entity is None,
     )
     return intacct.query(run_id, spec.entity, query, remaining_ms).total_count
 
@@ -163,7 +205,7 @@ def _audit_trail(
     mode: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """AUDITHISTORY rows of the run's object since a tenant-local time (optionally one access mode), read
-    by keyset pages like any export. Raises FunctionError when the audit trail is not readable."""
+    by keyset pages on ID like any export. Raises FunctionError when the audit trail is not readable."""
     conditions = [
         {"field": "OBJECTTYPE", "op": "equalto", "value": run.spec.object.lower()},
         {"field": "ACCESSTIME", "op": "greaterthanorequalto", "value": since_local},
@@ -173,11 +215,13 @@ def _audit_trail(
     task = PageTask(
         run_id=run.run_id,
         object=AUDIT_OBJECT,
-        fields=("RECORDNO", *fields),
+        fields=(AUDIT_KEY, *fields),
         filter={"and": conditions},
-        key_field="RECORDNO",
+        key_field=AUDIT_KEY,
         page_size=AUDIT_PAGE_SIZE,
         entity=run.spec.entity,
+        show_private=run.spec.entity is None,
+        time=run.time,
     )
     entity = run.spec.entity
     yield from keyset_records(
@@ -185,15 +229,13 @@ def _audit_trail(
     )
 
 
-def _changes_since(
-    intacct: Intacct, run: ExportRun, timezone: str, remaining_ms: RemainingMs
-) -> dict[str, int] | None:
+def _changes_since(intacct: Intacct, run: ExportRun, remaining_ms: RemainingMs) -> dict[str, int] | None:
     """Creates, modifications and deletes of the object recorded in AUDITHISTORY since the run started
     (usually one transaction); None when the audit trail is not readable."""
     if not run.started_at:
         return None
     # Start a minute early: audit timestamps have one-second granularity and clocks differ.
-    since = utc_to_intacct(datetime.fromisoformat(run.started_at) - timedelta(minutes=1), timezone)
+    since = run.time.filter_timestamp(datetime.fromisoformat(run.started_at) - timedelta(minutes=1))
     counts = {"C": 0, "M": 0, "D": 0}
     try:
         for row in _audit_trail(intacct, run, since, ("ACCESSMODE",), remaining_ms):
@@ -206,35 +248,57 @@ def _changes_since(
 
 
 def _export_deletes(
-    store: Store, intacct: Intacct, run: ExportRun, timezone: str, remaining_ms: RemainingMs
+    store: Store, intacct: Intacct, run: ExportRun, remaining_ms: RemainingMs
 ) -> dict[str, Any]:
-    """Tombstones from AUDITHISTORY (access mode D) since the window start, beside the data."""
+    """Tombstones from AUDITHISTORY (access mode D) since the window start, beside the data: each names
+    the deleted record by its key (an OBJECTKEY of "<RECORDNO>--REC") or by the object's id field (an
+    OBJECTKEY that is its unique name); rows whose OBJECTKEY is neither are counted, never written."""
     assert run.window is not None
     spec = run.spec
     tombstones = []
+    unmapped = 0
     fields = ("OBJECTKEY", "ACCESSTIME", "USERID")
-    rows = _audit_trail(intacct, run, run.window["start_tenant_local"], fields, remaining_ms, "D")
-    for r in rows:
-        accessed = str(r.get("ACCESSTIME") or "")
+    for row in _audit_trail(intacct, run, run.window["start_tenant_local"], fields, remaining_ms, "D"):
+        named = tombstone_keys(spec, str(row.get("OBJECTKEY") or ""))
+        if named is None:
+            unmapped += 1
+            continue
+        accessed = str(row.get("ACCESSTIME") or "")
         tombstones.append(
             {
-                spec.key_field: r.get("OBJECTKEY"),
-                "deleted_at": intacct_to_utc(accessed, timezone).isoformat() if accessed else None,
+                **named,
+                "deleted_at": run.time.to_utc(accessed).isoformat() if accessed else None,
                 "deleted_at_tenant_local": accessed or None,
-                "deleted_by": r.get("USERID"),
-                "audit_recordno": r.get("RECORDNO"),
+                "deleted_by": row.get("USERID"),
+                "audit_id": row.get(AUDIT_KEY),
             }
         )
     key = layout.deletes_key(spec.object, run.run_id)
     summary, body = encode_part(key, tombstones, spec.key_field)
     store.put_part(summary, body)
-    return {"key": key, "records": len(tombstones), "sha256": summary.sha256}
+    return {"key": key, "records": len(tombstones), "sha256": summary.sha256, "unmapped": unmapped}
 
 
-def _max_modified(parts: list[PartSummary]) -> str | None:
+def tombstone_keys(spec: ExportSpec, objectkey: str) -> dict[str, str | None] | None:
+    """What names a deleted record, from its AUDITHISTORY OBJECTKEY: ``{key_field: n}`` for
+    "<n>--REC" (the key field being RECORDNO), else ``{id_field: objectkey}`` when the object has an id
+    field; both fields are always present (one None) so every tombstone has the same columns. None when
+    the OBJECTKEY names the record by nothing the export has."""
+    by_recordno = _RECORDNO_OBJECTKEY.match(objectkey)
+    empty: dict[str, str | None] = {spec.key_field: None}
+    if spec.id_field:
+        empty[spec.id_field] = None
+    if by_recordno and spec.key_field == "RECORDNO":
+        return {**empty, "RECORDNO": by_recordno.group(1)}
+    if objectkey and not by_recordno and spec.id_field:
+        return {**empty, spec.id_field: objectkey}
+    return None
+
+
+def _max_modified(parts: list[PartSummary], time: TenantTime) -> str | None:
     best = None
     for part in parts:
-        sort = modified_sort_key(part.max_modified) if part.max_modified else None
+        sort = time.sort_key(part.max_modified) if part.max_modified else None
         if sort is not None and (best is None or sort > best[0]):
             best = (sort, part.max_modified)
     return best[1] if best else None

@@ -9,8 +9,8 @@ from intacct_sync.export import layout
 from intacct_sync.export.parts import decode_part, encode_part, key_order
 from intacct_sync.export.payloads import RunRef, SegmentsPlanned
 from intacct_sync.export.plan import Repair, pages_per_task, plan_run
+from intacct_sync.export.run import ExportRun
 from intacct_sync.export.summaries import landed_parts
-from intacct_sync.export.window import modified_sort_key
 from intacct_sync.observability import logger
 from intacct_sync.steps.ports import State, Store
 from intacct_sync.steps.runs import load_run
@@ -28,7 +28,7 @@ def plan(store: Store, state: State, ref: RunRef) -> SegmentsPlanned:
     total = max(0, state.run_progress(ref.run_id)["total_count"])
     parts = landed_parts(store, run.spec.object, ref.run_id)
     planned = plan_run(parts, pages_per_task(total, run.spec.page_size))
-    apply_repairs(store, planned.repairs, run.spec.key_field, run.spec.modified_field)
+    apply_repairs(store, planned.repairs, run)
     store.put_json(
         layout.plan_key(ref.run_id),
         {"run_id": ref.run_id, "segments": {str(k): c.to_payload() for k, c in planned.cursors.items()}},
@@ -36,8 +36,9 @@ def plan(store: Store, state: State, ref: RunRef) -> SegmentsPlanned:
     return SegmentsPlanned(segments=sorted(planned.cursors))
 
 
-def apply_repairs(store: Store, repairs: tuple[Repair, ...], key_field: str, modified_field: str) -> None:
+def apply_repairs(store: Store, repairs: tuple[Repair, ...], run: ExportRun) -> None:
     """Delete first pages that duplicate another segment; trim the tails that overlap the next one."""
+    key_field = run.spec.key_field
     for repair in repairs:
         if repair.keep_below is None:
             store.delete(repair.part_key)
@@ -47,6 +48,13 @@ def apply_repairs(store: Store, repairs: tuple[Repair, ...], key_field: str, mod
             for r in decode_part(store.get_bytes(repair.part_key))
             if key_order(str(r.get(key_field) or "")) < key_order(repair.keep_below)
         ]
-        summary, body = encode_part(repair.part_key, records, key_field, modified_sort_key, modified_field)
+        summary, body = encode_part(
+            repair.part_key,
+            records,
+            key_field,
+            run.time.sort_key,
+            run.spec.modified_field,
+            created_field=run.spec.created_field,
+        )
         store.put_part(replace(summary, segment_done=True), body)
         logger.warning("trimmed overlapping first page", extra={"part": repair.part_key})

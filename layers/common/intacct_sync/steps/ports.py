@@ -69,10 +69,17 @@ RemainingMs = Callable[[], int]  # the invocation's time left, in milliseconds
 class PageCalls(Protocol):
     """A page Task's calls under one held tenant slot (see ``tenant.PageCalls``)."""
 
-    query: Callable[[Query, Callable[[bytes], None] | None], QueryPage]
-    progress: ProgressSink
-    remaining_ms: RemainingMs
-    reserve_ms: int
+    @property
+    def query(self) -> Callable[[Query, Callable[[bytes], None] | None], QueryPage]: ...
+
+    @property
+    def progress(self) -> ProgressSink: ...
+
+    @property
+    def remaining_ms(self) -> RemainingMs: ...
+
+    @property
+    def reserve_ms(self) -> int: ...
 
 
 class Intacct(Protocol):

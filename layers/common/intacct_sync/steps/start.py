@@ -15,7 +15,7 @@ from intacct_sync.export.plan import page_count
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import RESUME_KEY, ExportSpec, validate_run_id
 from intacct_sync.export.summaries import landed_parts
-from intacct_sync.export.window import combine_filters, utc_to_intacct, window_filter, window_start
+from intacct_sync.export.window import TenantTime, combine_filters, window_filter, window_start
 from intacct_sync.intacct import PossiblyStillRunningError, SessionExpiredError, ThrottledError
 from intacct_sync.observability import logger
 from intacct_sync.settings import Settings
@@ -51,6 +51,10 @@ def start_export(
     if request.get(RESUME_KEY) is not None:
         return resume(store, state, validate_run_id(request[RESUME_KEY]))
     spec = settings.objects.apply(ExportSpec.from_payload(request, settings.page_size), request.keys())
+    # The session's date preferences, read before the first page: preferences the run cannot read are
+    # refused here, naming the one to change (UnreadableFormattingError).
+    session, _ = intacct.session(run_id, spec.entity, remaining_ms)
+    time = TenantTime.of(session.formatting, session.filter_dates, settings.tenant_timezone)
     window: dict[str, Any] | None = None
     effective_filter = spec.filter
     if spec.mode == "incremental":
@@ -64,16 +68,25 @@ def start_export(
                 "since": since,
                 "lookback_minutes": lookback,
                 "start_utc": start.isoformat(),
-                "start_tenant_local": utc_to_intacct(start, settings.tenant_timezone),
-                "tenant_timezone": settings.tenant_timezone,
+                "start_tenant_local": time.filter_timestamp(start),
+                "tenant_timezone": time.zone,
+                "never_modified_by": spec.created_field or None,
             }
             effective_filter = combine_filters(
-                spec.filter, window_filter(spec.modified_field, start, settings.tenant_timezone)
+                spec.filter, window_filter(spec.modified_field, spec.created_field, start, time)
             )
     estimate = max(1, page_count(state.last_total(spec.object) or 0, spec.page_size))
     check_budget(settings.monthly_transaction_budget, state.month_transactions(), estimate, "this export")
+    fields_from = "request" if request.get("fields") else ("catalogue" if spec.fields else "lookup")
     fields = _resolve_fields(store, intacct, spec, run_id, remaining_ms)
-    run = ExportRun(run_id, now(), replace(spec, fields=fields, filter=effective_filter), window)
+    run = ExportRun(
+        run_id,
+        now(),
+        replace(spec, fields=fields, filter=effective_filter),
+        window,
+        details={"fields_from": fields_from},
+        time=time,
+    )
     save_run(store, run)
     logger.info("export started", extra={"run_id": run_id, "object": spec.object, "mode": spec.mode})
     return ExportStarted(run_id=run_id, resume=False)
