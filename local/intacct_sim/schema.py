@@ -1,7 +1,7 @@
 """The simulated objects: their real field lists, lookup types, record counts and relationships.
 
 Field lists, in order, are the select lists a production tap sent to a real tenant (``realobjects.py``,
-generated from /work/shared/intacct/real-objects). Objects without a recorded list say where theirs
+generated from docs/intacct/real-objects). Objects without a recorded list say where theirs
 comes from. ``ObjectMeta`` carries what generation needs: how many records per ``--records``, the key,
 the "name" field, header/line relationships and the date-only quirks.
 """

@@ -17,7 +17,7 @@ from intacct_sim.realobjects import PROFILES
 from intacct_sim.schema import OBJECTS
 from tests.sim.sim_support import Gateway, data_attrs, error_of, query_xml, records_of
 
-REAL = Path("/work/shared/intacct/real-objects")
+REAL = Path(__file__).resolve().parents[2] / "docs" / "intacct" / "real-objects"
 DATATYPES = {
     "TEXT",
     "INTEGER",
