@@ -26,7 +26,8 @@ LAYER_PYTHON ?= $(shell for p in "$$(command -v python$(LAYER_PYTHON_VERSION))" 
 
 ARGS ?=
 
-.PHONY: help install run test lint format typecheck validate build unit e2e bench deploy requirements clean \
+.PHONY: help install run test lint format typecheck validate build tests unit integration e2e bench deploy \
+	requirements clean \
 	check-python check-layer-python
 
 help: ## list the targets
@@ -60,7 +61,7 @@ install: $(VENV)/.installed $(SAM_VENV)/.installed ## create .venv (app + dev to
 run: $(VENV)/.installed ## export 50,000 simulated customers locally (ARGS="--records 1000000 ...")
 	@$(BIN)/intacct-sync run $(ARGS)
 
-test: check-layer-python lint typecheck validate build unit ## everything CI runs: lint, types, template, sam build, all tests
+test: check-layer-python lint typecheck validate build tests ## everything CI runs: lint, types, template, sam build, all tests
 
 lint: $(VENV)/.installed ## ruff lint + format check
 	$(BIN)/ruff check .
@@ -82,8 +83,19 @@ validate: $(VENV)/.installed $(SAM_VENV)/.installed ## sam validate --lint and c
 build: check-layer-python $(SAM_VENV)/.installed ## sam build (no Docker; needs Python 3.12 for the layer)
 	LAYER_PYTHON="$(LAYER_PYTHON)" $(SAM) build --template template.yaml
 
-unit: $(VENV)/.installed ## the pytest suite (unit, integration against the simulator, end to end)
+# Tests by cost: unit (pure logic and the template, no simulator or emulated AWS; seconds), integration
+# (the simulator over real HTTP, emulated AWS, one step at a time), e2e (the real state machine end to end).
+tests: $(VENV)/.installed ## every test (ARGS="-k name" to pick)
 	$(BIN)/python -m pytest $(ARGS)
+
+unit: $(VENV)/.installed ## the fast tests: tests/unit and tests/template (well under a minute)
+	$(BIN)/python -m pytest tests/unit tests/template $(ARGS)
+
+integration: $(VENV)/.installed ## the simulator, the client over real HTTP, handlers and adapters on emulated AWS
+	$(BIN)/python -m pytest tests/sim tests/integration $(ARGS)
+
+e2e: $(VENV)/.installed ## the real state machine end to end, security and hostile-input runs included
+	$(BIN)/python -m pytest tests/e2e tests/security $(ARGS)
 
 bench: $(VENV)/.installed ## benchmarks: print figures (ARGS="--quick" for a tiny run)
 	$(BIN)/python -m benchmarks.run $(ARGS)

@@ -236,19 +236,14 @@ def _function_envs(endpoint: str, gateway_url: str) -> dict[str, tuple[str, dict
     resolved from template.yaml as the local runner does."""
     import boto3
 
-    from intacct_local.template import Template
+    from intacct_local.template import Template, create_state_table
 
     def client(name: str) -> Any:
         return boto3.client(name, endpoint_url=endpoint, region_name="us-east-1", **_fake_keys())
 
     bucket, table = BENCH_BUCKET, "intacct-sync-bench-state"
     client("s3").create_bucket(Bucket=bucket)
-    client("dynamodb").create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_state_table(client("dynamodb"), table)
     secret = client("secretsmanager").create_secret(
         Name="intacct-sync/bench/credentials", SecretString=json.dumps(SIM_CREDENTIALS)
     )["ARN"]

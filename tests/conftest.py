@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from intacct_sim import Simulator, SimulatorConfig, start_simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -33,3 +36,21 @@ def load_event(name: str) -> dict[str, Any]:
 @pytest.fixture
 def event():
     return load_event
+
+
+@pytest.fixture
+def make_sim() -> Iterator[Callable[..., Simulator]]:
+    """Factory for private simulators on free loopback ports (200 records, seed 11 unless given), each
+    stopped when the test ends."""
+    started: list[Simulator] = []
+
+    def make(**config: Any) -> Simulator:
+        config.setdefault("records", 200)
+        config.setdefault("seed", 11)
+        sim = start_simulator(SimulatorConfig(port=0, **config))
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()

@@ -30,7 +30,7 @@ from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb.models import DynamoDBBackend
 
-from intacct_local.template import ROOT, Template
+from intacct_local.template import ROOT, Template, create_state_table
 
 REGION = "us-east-1"
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -382,12 +382,7 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
     bucket = f"intacct-sync-{stage}-exports-local"
     table = f"intacct-sync-{stage}-state-local"
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_state_table(boto3.client("dynamodb", region_name=REGION), table, template)
     secret_arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
         Name=f"intacct-sync/{stage}/credentials", SecretString=json.dumps(credentials)
     )["ARN"]

@@ -102,3 +102,15 @@ class Template:
         for name, value in props.get("DefinitionSubstitutions", {}).items():
             definition = definition.replace(f"${{{name}}}", str(self.resolve(value)))
         return definition
+
+
+def create_state_table(dynamodb: Any, name: str, template: Template | None = None) -> None:
+    """Create the template's StateTable (its key schema, on-demand) under ``name`` in emulated DynamoDB:
+    the one way the local runner, the benchmarks and the tests make it."""
+    props = (template or Template.load()).resources["StateTable"]["Properties"]
+    dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        BillingMode=props["BillingMode"],
+    )

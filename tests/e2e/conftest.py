@@ -1,4 +1,4 @@
-"""End-to-end fixtures: a simulator per test and helpers to read what an export landed."""
+"""End-to-end helpers: reading what an export landed (simulators come from the shared make_sim fixture)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,6 @@ import gzip
 import json
 from pathlib import Path
 from typing import Any
-
-import pytest
-
-from intacct_sim import SimulatorConfig, start_simulator
-
-
-@pytest.fixture
-def make_sim():
-    started = []
-
-    def make(**config: Any):
-        sim = start_simulator(SimulatorConfig(port=0, **config))
-        started.append(sim)
-        return sim
-
-    yield make
-    for sim in started:
-        sim.stop()
 
 
 def exported_records(out: Path, object_name: str, run_id: str) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
@@ -18,23 +17,6 @@ def shared_sim() -> Iterator[Simulator]:
     try:
         yield sim
     finally:
-        sim.stop()
-
-
-@pytest.fixture
-def make_sim() -> Iterator[Callable[..., Simulator]]:
-    """Factory for a private simulator (for tests that change data, faults, limits or sessions)."""
-    started: list[Simulator] = []
-
-    def make(**config: Any) -> Simulator:
-        config.setdefault("records", 200)
-        config.setdefault("seed", 11)
-        sim = start_simulator(SimulatorConfig(port=0, **config))
-        started.append(sim)
-        return sim
-
-    yield make
-    for sim in started:
         sim.stop()
 
 

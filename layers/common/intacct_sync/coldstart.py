@@ -14,7 +14,7 @@ def garbage_collector_paused() -> Iterator[None]:
     A cold start allocates hundreds of thousands of objects that live as long as the execution
     environment (modules, botocore's service models, clients). Every few hundred allocations the collector
     runs, and the older generations are traversed again and again while nothing in them is garbage: about
-    55 ms of a 650 ms cold start on the benchmark machine (benchmarks/RESULTS.md). Reference counting
+    a measurable share of a cold start on the benchmark machine (benchmarks/RESULTS.md). Reference counting
     still frees everything else at once; the collector runs again as usual after the block.
     """
     enabled = gc.isenabled()

@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from intacct_local.emulated_aws import atomic_dynamodb_writes
+from intacct_local.template import create_state_table
 from intacct_sync.adapters.export_store import ExportStore
 from intacct_sync.adapters.secrets import load_credentials
 from intacct_sync.adapters.session_cache import SsmSessionCache
@@ -30,12 +31,7 @@ def aws():
     # Handlers run concurrently against DynamoDB, whose writes are atomic; moto's are made so too.
     with mock_aws(), atomic_dynamodb_writes():
         db = boto3.client("dynamodb", region_name=REGION)
-        db.create_table(
-            TableName="state",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(db, "state")
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="exports")
         yield {

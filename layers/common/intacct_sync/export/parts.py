@@ -133,7 +133,7 @@ def encode_part(
                 if sort is not None and (max_sort is None or sort > max_sort):
                     max_sort, max_modified = sort, str(modified)
     # Lines joined as UTF-8 bytes: one joined str would take up to 4 bytes a character (any non-Latin-1
-    # character widens all of it), a 21 MB peak for a 48-field page instead of 5.5 MB.
+    # character widens all of it), several times the peak of bytes (benchmarks/RESULTS.md).
     if lines is None:
         lines = [_encode_line(row).encode("utf-8") for row in rows]
     raw = b"\n".join([*lines, b""]) if lines else b""  # the last line's newline without another copy

@@ -64,7 +64,7 @@ from .tally import TransactionTally
 if TYPE_CHECKING:
     from .client import DEFAULT_GATEWAY_URL, DEFAULT_SESSION_LIFETIME, IntacctClient
 
-# The HTTP client (requests, urllib3: about 100 ms of a cold start) is imported on first use, so code
+# The HTTP client (requests, urllib3: a large part of a cold start) is imported on first use, so code
 # that only builds filters or validates queries (the API function) never loads it.
 _FROM_CLIENT = frozenset(("DEFAULT_GATEWAY_URL", "DEFAULT_SESSION_LIFETIME", "IntacctClient"))
 

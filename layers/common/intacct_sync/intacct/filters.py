@@ -47,7 +47,7 @@ GROUP_OPS = ("and", "or")
 
 # Characters XML 1.0 does not carry unchanged in element content (no CR: parsers normalise it to LF):
 # the complement of [\t\n\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff], spelt positively because
-# compiling that negated class takes about 10 ms of every cold start.
+# compiling that negated class is a measurable part of every cold start (benchmarks/RESULTS.md).
 _NOT_XML_SAFE = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]")
 
 FilterValue = str | int | Decimal | date | datetime

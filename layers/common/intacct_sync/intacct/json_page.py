@@ -21,7 +21,7 @@ from .response import MalformedBody
 _JSON_RECORDS = re.compile(rb"(\{[^}]*\})")
 _TEXT_OR_NULL = frozenset((str, type(None)))
 # Records parsed together: one parse shares the field-name strings of its records, and other threads get
-# the interpreter between parses (one parse of a whole 48-field page holds it for 40 ms).
+# the interpreter between parses (one parse of a whole wide page would hold it for tens of ms).
 _JSON_RECORDS_AT_ONCE = 200
 
 

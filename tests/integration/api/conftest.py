@@ -22,6 +22,7 @@ from moto import mock_aws
 
 from intacct_local.api_server import proxy_event
 from intacct_local.emulated_aws import FakeLambdaContext
+from intacct_local.template import create_state_table
 from intacct_sync.adapters.state_table import StateTable
 from intacct_sync.export import layout
 from intacct_sync.export.parts import encode_part
@@ -157,12 +158,7 @@ def make_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         mock.start()
         mocks.append(mock)
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(boto3.client("dynamodb", region_name=REGION), TABLE)
         role = "arn:aws:iam::123456789012:role/intacct-sync-test-export"
         arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
             name="intacct-sync-test-export", definition=json.dumps(DEFINITION), roleArn=role

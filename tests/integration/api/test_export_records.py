@@ -8,7 +8,7 @@ from intacct_sync.api.validation import encode_cursor
 from intacct_sync.export import layout
 from intacct_sync.export.parts import encode_part
 from tests.conftest import load_event
-from tests.unit.api.conftest import BUCKET
+from tests.integration.api.conftest import BUCKET
 
 
 def _records(first: int, count: int) -> list[dict[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import load_event
-from tests.unit.api.conftest import DOMAIN
+from tests.integration.api.conftest import DOMAIN
 
 
 def test_a_running_export_reports_its_progress_and_no_manifest_yet(api):

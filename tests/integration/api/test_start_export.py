@@ -10,7 +10,7 @@ from intacct_sync.adapters.executions import Execution
 from intacct_sync.api import service
 from intacct_sync.api.errors import IdempotencyKeyReused
 from tests.conftest import ROOT, load_event
-from tests.unit.api.conftest import DOMAIN
+from tests.integration.api.conftest import DOMAIN
 
 
 def test_a_valid_request_starts_the_export_and_answers_202_with_its_id_and_status_url(api):
