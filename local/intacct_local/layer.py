@@ -3,7 +3,8 @@
 The local tool drives the deployed code from outside. It reuses the layer's own request validation (so
 the command line refuses exactly what the workflow would) and object catalogue, the state table's
 progress reader, the bucket's key layout (which objects a later run reads), a part's summary (to count
-what a stopped run landed) and the shared logger (to set its level). Nothing else.
+what a stopped run landed), the credentials read from the SDKs' environment variables, and the shared
+logger (to set its level). Nothing else.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.export import layout
 from intacct_sync.export.parts import PartSummary
 from intacct_sync.export.spec import ExportSpec, validate_fields
+from intacct_sync.intacct import CredentialsError, credentials_from_env, credentials_mapping
 from intacct_sync.objects import Catalogue
 from intacct_sync.observability import logger
 
 __all__ = [
     "Catalogue",
+    "CredentialsError",
     "ExportSpec",
     "InvalidExportRequest",
     "PartSummary",
     "StateTable",
+    "credentials_from_env",
+    "credentials_mapping",
     "layout",
     "logger",
     "validate_fields",

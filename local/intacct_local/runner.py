@@ -17,24 +17,15 @@ from urllib.parse import urlsplit
 
 import boto3
 
+from intacct_local import layer
 from intacct_local.emulated_aws import REGION, LocalStack, local_aws
 from intacct_local.errors import RunError
 from intacct_local.failures import Failure, explain
-from intacct_local.layer import PartSummary, StateTable, layout, logger
+from intacct_local.layer import CredentialsError, PartSummary, StateTable, credentials_mapping, layout, logger
 from intacct_local.outdir import OutDir
 from intacct_local.progress import ProgressBar
 from intacct_local.terminal import StopRequest
 from intacct_sim.process import SIM_CREDENTIALS, SimulatorProcess
-
-ENV_KEYS = {
-    "sender_id": "INTACCT_SENDER_ID",
-    "sender_password": "INTACCT_SENDER_PASSWORD",
-    "company_id": "INTACCT_COMPANY_ID",
-    "user_id": "INTACCT_USER_ID",
-    "user_password": "INTACCT_USER_PASSWORD",
-    "entity_id": "INTACCT_ENTITY_ID",
-}
-
 
 __all__ = ["SIM_CREDENTIALS", "RunError", "RunOptions", "RunResult", "local_pipeline", "run_export"]
 # How long the local runner waits to open a TCP connection to a gateway before it gives up.
@@ -111,12 +102,11 @@ class RunResult:
 
 
 def credentials_from_env(env: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, str]:
-    """Credentials for a real gateway, from the official SDKs' variable names."""
-    creds = {k: env.get(v, "") for k, v in ENV_KEYS.items()}
-    missing = [ENV_KEYS[k] for k, v in creds.items() if not v and k != "entity_id"]
-    if missing:
-        raise RunError(f"--gateway-url needs these environment variables: {', '.join(missing)}")
-    return {k: v for k, v in creds.items() if v}
+    """Credentials for a real gateway, from the official SDKs' variable names, as the secret holds them."""
+    try:
+        return credentials_mapping(*layer.credentials_from_env(env))
+    except CredentialsError as exc:
+        raise RunError(f"--gateway-url needs {exc}") from None
 
 
 @contextmanager

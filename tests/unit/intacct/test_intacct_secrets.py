@@ -22,6 +22,7 @@ from intacct_sync.intacct import (
     UserCredentials,
     credentials_from_env,
     credentials_from_mapping,
+    credentials_mapping,
 )
 from tests.unit.intacct.intacct_unit_support import (
     SECRETS,
@@ -221,3 +222,10 @@ def test_api_session_cache_dict_round_trip_and_corruption() -> None:
     ):
         with pytest.raises((ValueError, KeyError, TypeError)):
             ApiSession.from_cache_dict(broken)
+
+
+def test_the_secret_mapping_round_trips_with_and_without_an_entity() -> None:
+    sender, user = credentials_from_env({**FULL_ENV, "INTACCT_ENTITY_ID": "E1"})
+    assert credentials_from_mapping(credentials_mapping(sender, user)) == (sender, user)
+    sender, user = credentials_from_env(FULL_ENV)
+    assert "entity_id" not in credentials_mapping(sender, user)

@@ -13,7 +13,13 @@ Typical use::
 from typing import TYPE_CHECKING, Any
 
 from . import filters
-from .credentials import SenderCredentials, UserCredentials, credentials_from_env, credentials_from_mapping
+from .credentials import (
+    SenderCredentials,
+    UserCredentials,
+    credentials_from_env,
+    credentials_from_mapping,
+    credentials_mapping,
+)
 from .errors import (
     AuthenticationError,
     ControlError,
@@ -123,6 +129,7 @@ __all__ = [
     "check_object_name",
     "credentials_from_env",
     "credentials_from_mapping",
+    "credentials_mapping",
     "eq",
     "filter_from_dict",
     "filters",

@@ -65,6 +65,20 @@ def credentials_from_env(env: Mapping[str, str] | None = None) -> tuple[SenderCr
 _MAPPING_KEYS = ("sender_id", "sender_password", "company_id", "user_id", "user_password")
 
 
+def credentials_mapping(sender: SenderCredentials, user: UserCredentials) -> dict[str, str]:
+    """The credentials as the JSON secret holds them (the inverse of ``credentials_from_mapping``)."""
+    mapping = {
+        "sender_id": sender.sender_id,
+        "sender_password": sender.sender_password,
+        "company_id": user.company_id,
+        "user_id": user.user_id,
+        "user_password": user.user_password,
+    }
+    if user.entity_id:
+        mapping["entity_id"] = user.entity_id
+    return mapping
+
+
 def credentials_from_mapping(data: Mapping[str, Any]) -> tuple[SenderCredentials, UserCredentials]:
     """Both credential sets from a mapping such as the JSON secret kept in Secrets Manager.
 
