@@ -7,7 +7,7 @@ from intacct_sync.coldstart import garbage_collector_paused
 with garbage_collector_paused():  # imports and clients: a faster cold start
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from intacct_sync.export.payloads import RunRef
+    from intacct_sync.export.payloads import FinaliseTask
     from intacct_sync.observability import logger, metrics
     from intacct_sync.runtime import Runtime
     from intacct_sync.steps import finalise
@@ -19,6 +19,6 @@ with garbage_collector_paused():  # imports and clients: a faster cold start
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     rt = RUNTIME
-    ref, remaining = RunRef.from_payload(event), context.get_remaining_time_in_millis
-    done = finalise.finalise(rt.settings, rt.store, rt.state, rt.intacct, rt.events, ref, remaining)
+    task, remaining = FinaliseTask.from_payload(event), context.get_remaining_time_in_millis
+    done = finalise.finalise(rt.settings, rt.store, rt.state, rt.intacct, task, remaining)
     return done.to_payload()

@@ -30,6 +30,8 @@ from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb.models import DynamoDBBackend
 
+from intacct_local import status_events
+from intacct_local.status_events import StatusEvents
 from intacct_local.template import ROOT, Template, create_state_table
 
 REGION = "us-east-1"
@@ -236,6 +238,8 @@ class LocalStack:
     # logical id -> a handler to run instead of the function's own (fault injection, e.g. one that hangs)
     overrides: dict[str, Callable[[dict[str, Any], Any], Any]] = field(default_factory=dict)
     in_flight: int = 0  # handler threads still running (an ended invocation's included)
+    # Executions' status changes delivered to the template's EventBridge rules (set by local_aws)
+    endings: StatusEvents | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
     _running: set[Invocation] = field(default_factory=set)
     _modules: dict[str, ModuleType] = field(default_factory=dict)
@@ -457,6 +461,16 @@ def atomic_dynamodb_writes() -> Iterator[None]:
             setattr(DynamoDBBackend, name, method)
 
 
+def _rules(template: Template) -> list[tuple[str, dict[str, Any]]]:
+    """(function, resolved event pattern) of every EventBridge rule the template gives a function."""
+    rules = []
+    for logical_id, props in template.functions().items():
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") == "EventBridgeRule":
+                rules.append((logical_id, template.resolve(event["Properties"]["Pattern"])))
+    return rules
+
+
 @contextmanager
 def local_aws(
     credentials: dict[str, str],
@@ -477,9 +491,12 @@ def local_aws(
             stack = create_stack(template, credentials, extra_env or {})
             os.environ.update(stack.env)
             LambdaSimpleBackend.invoke = _patched_invoke(stack)  # type: ignore[method-assign]
+            stack.endings = StatusEvents(_rules(template), stack.invoke, "123456789012", REGION)
+            status_events.activate(stack.endings)
             try:
                 yield stack
             finally:
+                status_events.activate(None)
                 stack.stop()  # nothing still running may land once the emulator is gone
     finally:
         LambdaSimpleBackend.invoke = original_invoke  # type: ignore[method-assign]

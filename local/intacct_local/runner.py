@@ -193,6 +193,10 @@ def wait_for(
                 p["transactions"],
             )
         if described["status"] != "RUNNING":
+            # As on AWS, the execution's end reaches ExportEndedFunction (its EventBridge rule), which
+            # settles the run: wait for that too, so the watermark and events are in place.
+            if stack.endings is not None:
+                stack.endings.wait(execution_arn, timeout=120)
             return described
         if tick is not None and time.monotonic() - ticked >= tick_interval_s:
             tick()

@@ -48,14 +48,15 @@ class Client:
             return error.code, dict(error.headers), json.loads(error.read())
 
     def wait(self, export_id: str, timeout: float = 120.0) -> dict[str, Any]:
-        """Poll GET /exports/{id} until the export has ended; the progress seen never goes backwards."""
+        """Poll GET /exports/{id} until the export has ended and its end is recorded (settled); the progress
+        seen never goes backwards."""
         deadline, seen = time.monotonic() + timeout, 0
         while True:
             status, _, body = self.call("GET", f"/exports/{export_id}")
             assert status == 200, body
             assert body["progress"]["records"] >= seen
             seen = body["progress"]["records"]
-            if body["status"] != "RUNNING":
+            if body["status"] != "RUNNING" and body["settled"]:
                 return dict(body)
             assert time.monotonic() < deadline, f"export {export_id} still running after {timeout}s"
             time.sleep(0.2)

@@ -68,7 +68,7 @@ def may_list_the_bucket(function: str) -> bool:
         ("FetchPageFunction", {"s3:GetObject", "s3:PutObject"}),
         ("PlanSegmentsFunction", {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}),
         ("FinaliseExportFunction", {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}),
-        ("RecordFailureFunction", {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}),
+        ("ExportEndedFunction", {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}),
     ],
 )
 def test_s3_access_is_what_the_step_needs(function, expected):
@@ -107,7 +107,7 @@ def test_fetch_page_writes_parts_and_their_summary_objects_only():
 @pytest.mark.parametrize(
     "function",
     # planning, finalise, resume (start_export) and the failed manifest read the run's parts and summaries
-    ["PlanSegmentsFunction", "FinaliseExportFunction", "StartExportFunction", "RecordFailureFunction"],
+    ["PlanSegmentsFunction", "FinaliseExportFunction", "StartExportFunction", "ExportEndedFunction"],
 )
 def test_steps_that_read_a_runs_parts_may_list_them_and_read_their_summary_objects(function):
     assert may_list_the_bucket(function)

@@ -35,8 +35,7 @@ PAYLOADS: dict[str, tuple[type[payloads.Payload] | None, type[payloads.Payload]]
     "Fetch segment's first page": (payloads.SegmentStartTask, payloads.SegmentStartFetched),
     "Plan segments": (payloads.RunRef, payloads.SegmentsPlanned),
     "Fetch segment pages": (payloads.SegmentPagesTask, payloads.SegmentPagesFetched),
-    "Finalise export": (payloads.RunRef, payloads.ExportFinalised),
-    "Record failure": (None, payloads.ExportFinalised),
+    "Finalise export": (payloads.FinaliseTask, payloads.ExportFinalised),
 }
 
 

@@ -120,7 +120,8 @@ def test_finalise_refuses_to_claim_an_incomplete_run(stack):
     started(stack, run_id)
     invoke(stack, "FetchPageFunction", "fetch_page_first", run_id)
     # When it is finalised
-    ok, result = stack.invoke("FinaliseExportFunction", {**load_event("finalise_export"), "run_id": run_id})
+    event = {**load_event("finalise_export"), "run_id": run_id, "execution": run_id}
+    ok, result = stack.invoke("FinaliseExportFunction", event)
     # Then it fails, with a failed manifest saying why
     assert not ok
     assert result["errorType"] == "ReconciliationError"
@@ -129,12 +130,40 @@ def test_finalise_refuses_to_claim_an_incomplete_run(stack):
     assert manifest["status"] == "failed" and manifest["reconciled"] is False
 
 
-def test_record_failure_writes_a_failed_manifest(stack):
-    result = invoke(stack, "RecordFailureFunction", "record_failure", "handler-failure")
+def ended(name: str, sample: str, execution: str, **detail: Any) -> dict[str, Any]:
+    """A sample status-change event for ``execution``."""
+    event = load_event(sample)
+    return {**event, "detail": {**event["detail"], "name": execution, **detail}}
+
+
+def test_a_failed_execution_gets_a_failed_manifest_and_its_event(stack):
+    ok, result = stack.invoke("ExportEndedFunction", ended("x", "export_ended_failed", "handler-failure"))
+    assert ok, result
     assert result["status"] == "failed" and result["error"] == "AuthenticationError"
     assert result["cause"] == "AuthenticationError: XL03000006: Sign-in information is incorrect"
     manifest = read_json(stack, result["manifest_key"])
     assert manifest["status"] == "failed" and manifest["error"]["error"] == "AuthenticationError"
+    assert manifest["execution"] == "handler-failure"
+
+
+def test_a_succeeded_execution_advances_the_watermark_only_when_it_has_ended(stack, keys):
+    # Given a run finalised with every record (a one-page export), but whose execution has not ended
+    run_id = "handler-ended"
+    started(stack, run_id)
+    cursor = {"segment": 0, "seq": 0, "after_key": None, "upper_key": None, "offset": 0, "max_pages": 10}
+    done = invoke(stack, "FetchPageFunction", "fetch_page_segment", run_id, segment=0, cursor=cursor)
+    assert done["finished"] is True and done["records"] == len(keys)
+    invoke(stack, "FinaliseExportFunction", "finalise_export", run_id, execution=run_id)
+    table = boto3.client("dynamodb")
+    key = {"pk": {"S": "watermark#CUSTOMER#-"}}
+    assert "Item" not in table.get_item(TableName=stack.table, Key=key)
+    # When its execution's end arrives
+    ok, result = stack.invoke("ExportEndedFunction", ended("x", "export_ended_succeeded", run_id))
+    # Then the watermark is the manifest's, and the Completed detail names the run
+    assert ok and result["status"] == "succeeded" and result["records"] == len(keys)
+    manifest = read_json(stack, layout.manifest_key("CUSTOMER", run_id))
+    stored = table.get_item(TableName=stack.table, Key=key)["Item"]["value"]["S"]
+    assert stored == manifest["window"]["watermark_after"]
 
 
 def test_sample_state_machine_inputs_are_valid_requests():

@@ -15,7 +15,7 @@ from intacct_local.runner import LocalPipeline, RunOptions, local_pipeline
 from intacct_sim import SimulatorConfig, start_simulator
 from intacct_sync.adapters.export_store import ExportStore
 from intacct_sync.export import layout
-from intacct_sync.export.payloads import ExportFinalised, RunRef
+from intacct_sync.export.payloads import ExportFinalised, FinaliseTask, RunRef
 from intacct_sync.runtime import Runtime
 from intacct_sync.steps import finalise, plan, start
 
@@ -58,9 +58,8 @@ def exported_run(pipeline: LocalPipeline) -> str:
 
 def finalised(rt: Runtime, run_id: str) -> ExportFinalised:
     """Finalise the run as the Finalise Task's handler does (events/finalise_export.json)."""
-    return finalise.finalise(
-        rt.settings, rt.store, rt.state, rt.intacct, rt.events, RunRef(run_id), lambda: 900_000
-    )
+    task = FinaliseTask(run_id, execution=run_id)
+    return finalise.finalise(rt.settings, rt.store, rt.state, rt.intacct, task, lambda: 900_000)
 
 
 def summary_objects(pipeline: LocalPipeline, run_id: str) -> list[str]:

@@ -99,6 +99,9 @@ def export_status(
             "intacct_transactions": progress["transactions"],
         },
         "error": error,
+        # The run's end has been recorded (watermark and event, or the failed manifest): a moment after
+        # the execution itself ends, from its status change.
+        "settled": execution.status != RUNNING and bool((manifest or {}).get("settled_at")),
         "manifest": _bounded(manifest),
     }
     if manifest is not None and object_name:

@@ -164,6 +164,15 @@ class SegmentPagesFetched(Payload):
 
 
 @dataclass(frozen=True)
+class FinaliseTask(Payload):
+    """Finalise export's input: the run, and the execution finalising it (named in the manifest, so the
+    handler of the execution's end knows whose manifest it is)."""
+
+    run_id: str
+    execution: str
+
+
+@dataclass(frozen=True)
 class ExportFinalised(Payload):
     """Finalise export: the run's outcome as announced (counts and the manifest's key)."""
 

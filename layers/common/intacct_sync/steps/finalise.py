@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from intacct_sync.errors import ReconciliationError
-from intacct_sync.export import events, layout
+from intacct_sync.export import layout
 from intacct_sync.export.manifest import Reconciliation, build_manifest, reconcile
 from intacct_sync.export.pages import PageTask, keyset_records
 from intacct_sync.export.parts import PartSummary, encode_part
-from intacct_sync.export.payloads import ExportFinalised, RunRef
+from intacct_sync.export.payloads import ExportFinalised, FinaliseTask
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import ExportSpec
 from intacct_sync.export.summaries import landed_parts
@@ -28,7 +28,7 @@ from intacct_sync.intacct import (
 )
 from intacct_sync.observability import logger, metrics
 from intacct_sync.settings import Settings
-from intacct_sync.steps.ports import Events, Intacct, RemainingMs, State, Store
+from intacct_sync.steps.ports import Intacct, RemainingMs, State, Store
 from intacct_sync.steps.runs import load_run, now
 
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
@@ -55,15 +55,14 @@ def finalise(
     store: Store,
     state: State,
     intacct: Intacct,
-    events_port: Events,
-    ref: RunRef,
+    task: FinaliseTask,
     remaining_ms: RemainingMs,
 ) -> ExportFinalised:
-    """Reconcile the run, export deletes, write the manifest, then advance the watermark and announce it.
-    Raises ReconciliationError (after writing a failed manifest and announcing it) when the records
-    written do not match Intacct's count."""
-    run = load_run(store, ref.run_id)
-    run_id, spec, window, time = ref.run_id, run.spec, run.window, run.time
+    """Reconcile the run, export deletes and write the manifest (naming the execution that wrote it).
+    Raises ReconciliationError, after writing a failed manifest, when the records written do not match
+    Intacct's count. The watermark and the announcement follow when the execution has ended."""
+    run = load_run(store, task.run_id)
+    run_id, spec, window, time = task.run_id, run.spec, run.window, run.time
     parts = landed_parts(store, spec.object, run_id)
     recorded_total = state.run_progress(run_id)["total_count"]
     total = recorded_total if recorded_total >= 0 else None
@@ -104,6 +103,7 @@ def finalise(
         warnings=warnings,
         error=error,
     )
+    manifest["execution"] = task.execution
     manifest["dates"] = time.to_dict()
     if run.details:
         manifest["details"] = run.details
@@ -122,15 +122,10 @@ def finalise(
     )
     metrics.add_metric(name="IntacctTransactions", unit="Count", value=transactions)
     if not rec.ok:
-        events_port.publish(events.FAILED, dict(detail.to_payload(), error=rec.problem()))
         raise ReconciliationError(rec.problem())
-    # Only now, with the manifest written, may the next incremental run start from here.
-    if new_watermark:
-        state.set_watermark(spec.object, spec.entity, new_watermark, run_id)
-    if spec.mode == "full" and not spec.filter:
-        state.set_last_total(spec.object, rec.records_written)
-    events_port.publish(events.COMPLETED, detail.to_payload())
-    logger.info("export completed", extra=detail.to_payload())
+    # The watermark, the last total and the Completed event wait for the execution to end (steps/ended):
+    # nothing is announced or advanced while the execution could still fail.
+    logger.info("export finalised", extra=detail.to_payload())
     return detail
 
 

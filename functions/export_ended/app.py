@@ -1,4 +1,5 @@
-"""RecordFailureFunction: write a failed manifest and publish the 'Intacct Export Failed' event."""
+"""ExportEndedFunction: an export execution ended (its EventBridge status change): settle the run, then
+announce it (watermark and Completed, or a failed manifest and Failed)."""
 
 from typing import Any
 
@@ -9,11 +10,11 @@ with garbage_collector_paused():  # imports and clients: a faster cold start
 
     from intacct_sync.observability import logger
     from intacct_sync.runtime import Runtime
-    from intacct_sync.steps import failure
+    from intacct_sync.steps import ended
 
     RUNTIME = Runtime.from_env()
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return failure.record_failure(RUNTIME.store, RUNTIME.state, RUNTIME.events, event)
+    return ended.export_ended(RUNTIME.store, RUNTIME.state, RUNTIME.events, event)
