@@ -17,4 +17,7 @@ with garbage_collector_paused():  # imports and clients: a faster cold start
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return plan.plan(RUNTIME.store, RUNTIME.state, RunRef.from_payload(event)).to_payload()
+    rt = RUNTIME
+    return plan.plan(
+        rt.store, rt.state, RunRef.from_payload(event), rt.settings.history_event_budget
+    ).to_payload()

@@ -29,6 +29,24 @@ from botocore.exceptions import BotoCoreError
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb.models import DynamoDBBackend
+from moto.stepfunctions.exceptions import ValidationException
+from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils import (
+    LambdaFunctionErrorException,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+    StateTaskServiceLambda,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+    StateTaskServiceSfn,
+)
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from intacct_local import status_events
 from intacct_local.status_events import StatusEvents
@@ -60,6 +78,11 @@ REAL_AWS_ENV = (
 # What Lambda answers today when an invocation runs past the function's Timeout, and what Step Functions'
 # lambda:invoke integration then reports as the Task's error (the errorType), for Retry and Catch to match.
 TIMEOUT_ERROR = "Sandbox.Timedout"
+# Limits AWS enforces and moto does not (Lambda and Step Functions quotas pages): a synchronous Lambda
+# response, and a state's input or output (a Task's result included, before any ResultSelector), in bytes.
+LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024
+STATE_BYTES = 256 * 1024
+DATA_LIMIT_ERROR = "States.DataLimitExceeded"
 STOPPED_ERROR = "LocalRunStopped"
 
 report_log = logging.getLogger("intacct_local.lambda")
@@ -326,6 +349,16 @@ class LocalStack:
         else:
             assert invocation.outcome is not None
             ok, result = invocation.outcome
+            size = len(json.dumps(result).encode())
+            if ok and size > LAMBDA_RESPONSE_BYTES:
+                ok, result = (
+                    False,
+                    {
+                        "errorType": "Function.ResponseSizeTooLarge",
+                        "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed "
+                        f"payload size ({LAMBDA_RESPONSE_BYTES} bytes).",
+                    },
+                )
         status = "\tStatus: timeout" if invocation.ended == "timed out" else ""
         report_log.info(
             "%s REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB%s",
@@ -357,7 +390,7 @@ class LocalStack:
         while self.in_flight and time.monotonic() < deadline:
             time.sleep(0.05)
 
-    def start_export(self, request: dict[str, Any], name: str | None = None) -> str:
+    def start_export(self, request: Any, name: str | None = None) -> str:
         sfn = boto3.client("stepfunctions", region_name=REGION)
         # AWS names an unnamed execution with a UUID, which $$.Execution.Name then gives; moto leaves the
         # context's name empty, so the emulator always names it, as AWS would.
@@ -373,9 +406,25 @@ def _patched_invoke(stack: LocalStack) -> Callable[..., bytes]:
     ) -> bytes:
         fn = self.get_function(function_name, qualifier)
         ok, result = stack.invoke(fn.function_name, json.loads(body) if body else {})
+        answer = json.dumps(result).encode()
+        if ok and len(answer) > STATE_BYTES:
+            # The Task's result over the state limit: AWS fails the state with States.DataLimitExceeded,
+            # an error no Catch of States.ALL sees (the execution fails; its end is still settled).
+            ok, answer = (
+                False,
+                json.dumps(
+                    {
+                        "errorType": DATA_LIMIT_ERROR,
+                        "errorMessage": f"The state returned a result of {len(answer)} bytes, over the "
+                        f"{STATE_BYTES}-byte limit of a state's input or output.",
+                    }
+                ).encode(),
+            )
+            with stack._lock:
+                stack.failures.append({"function": fn.function_name, "errorType": DATA_LIMIT_ERROR})
         if not ok:
             response_headers["x-amz-function-error"] = "Unhandled"
-        return json.dumps(result).encode()
+        return answer
 
     return invoke
 
@@ -461,6 +510,69 @@ def atomic_dynamodb_writes() -> Iterator[None]:
             setattr(DynamoDBBackend, name, method)
 
 
+_original_from_error = StateTaskServiceLambda._from_error
+
+
+def _from_error_with_data_limit(self: Any, env: Any, ex: Exception) -> Any:
+    """moto's Lambda Task failure, except that a result over the state limit (marked by the patched invoke)
+    fails the state with States.DataLimitExceeded, as AWS does, instead of a Lambda error of that name."""
+    if isinstance(ex, LambdaFunctionErrorException):
+        try:
+            marked = json.loads(ex.payload).get("errorType") == DATA_LIMIT_ERROR
+        except (ValueError, AttributeError):
+            marked = False
+        if marked:
+            return FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=StatesErrorNameType.StatesStatesDataLimitExceeded),
+                event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(  # type: ignore[typeddict-item]  # moto's own usage
+                    taskFailedEventDetails=TaskFailedEventDetails(
+                        error=DATA_LIMIT_ERROR,
+                        cause=json.loads(ex.payload)["errorMessage"],
+                        resource="invoke",
+                        resourceType="lambda",
+                    )
+                ),
+            )
+    return _original_from_error(self, env, ex)
+
+
+_original_sfn_task = StateTaskServiceSfn._eval_service_task
+
+
+def _sfn_task_with_boto_names(
+    self: Any,
+    env: Any,
+    resource_runtime_part: Any,
+    normalised_parameters: dict[str, Any],
+    state_credentials: Any,
+) -> Any:
+    """moto's states:startExecution integration, with the ASL's parameter names (StateMachineArn, Input,
+    Name) turned into boto3's (stateMachineArn...) and the result's back (ExecutionArn, StartDate), as the
+    AWS service integration docs have them and moto does not."""
+    named = {key[:1].lower() + key[1:]: value for key, value in normalised_parameters.items()}
+    result = _original_sfn_task(self, env, resource_runtime_part, named, state_credentials)
+    if env.stack and isinstance(env.stack[-1], dict):
+        env.stack[-1] = {key[:1].upper() + key[1:]: value for key, value in env.stack.pop().items()}
+    return result
+
+
+_original_start_execution = StepFunctionsParserBackend.start_execution
+
+
+def _start_execution_within_limits(
+    self: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None, **kw: Any
+) -> Any:
+    """moto's start_execution, refusing an input over Step Functions' 256 KiB as AWS does."""
+    if execution_input is not None and len(str(execution_input).encode()) > STATE_BYTES:
+        raise ValidationException(
+            f"1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have "
+            f"length less than or equal to {STATE_BYTES}"
+        )
+    return _original_start_execution(self, state_machine_arn, name, execution_input, **kw)
+
+
 def _rules(template: Template) -> list[tuple[str, dict[str, Any]]]:
     """(function, resolved event pattern) of every EventBridge rule the template gives a function."""
     rules = []
@@ -491,6 +603,9 @@ def local_aws(
             stack = create_stack(template, credentials, extra_env or {})
             os.environ.update(stack.env)
             LambdaSimpleBackend.invoke = _patched_invoke(stack)  # type: ignore[method-assign]
+            StepFunctionsParserBackend.start_execution = _start_execution_within_limits  # type: ignore[method-assign,assignment]
+            StateTaskServiceLambda._from_error = _from_error_with_data_limit  # type: ignore[method-assign]
+            StateTaskServiceSfn._eval_service_task = _sfn_task_with_boto_names  # type: ignore[method-assign]
             stack.endings = StatusEvents(_rules(template), stack.invoke, "123456789012", REGION)
             status_events.activate(stack.endings)
             try:
@@ -500,5 +615,8 @@ def local_aws(
                 stack.stop()  # nothing still running may land once the emulator is gone
     finally:
         LambdaSimpleBackend.invoke = original_invoke  # type: ignore[method-assign]
+        StepFunctionsParserBackend.start_execution = _original_start_execution  # type: ignore[method-assign]
+        StateTaskServiceLambda._from_error = _original_from_error  # type: ignore[method-assign]
+        StateTaskServiceSfn._eval_service_task = _original_sfn_task  # type: ignore[method-assign]
         os.environ.clear()
         os.environ.update(saved_env)

@@ -197,7 +197,12 @@ def wait_for(
             # settles the run: wait for that too, so the watermark and events are in place.
             if stack.endings is not None:
                 stack.endings.wait(execution_arn, timeout=120)
-            return described
+            continued = json.loads(described.get("output") or "{}").get("continued")
+            if described["status"] != "SUCCEEDED" or not continued:
+                return described
+            # the run goes on in a new execution (its history would have passed the cap): follow it
+            execution_arn = continued["execution_arn"]
+            continue
         if tick is not None and time.monotonic() - ticked >= tick_interval_s:
             tick()
             ticked = time.monotonic()

@@ -40,9 +40,10 @@ PAYLOADS: dict[str, tuple[type[payloads.Payload] | None, type[payloads.Payload]]
 
 
 def tasks(states: dict[str, Any] | None = None) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """(name, state, its enclosing Map state or {}) for every Task, Map iterations included."""
+    """(name, state, its enclosing Map state or {}) for every Task of a function of ours, Map iterations
+    included."""
     for name, state in (states or ASL["States"]).items():
-        if state["Type"] == "Task":
+        if state["Type"] == "Task" and state["Resource"] == "arn:aws:states:::lambda:invoke":
             yield name, state, {}
         if state["Type"] == "Map":
             for inner, inner_state, _ in tasks(state["ItemProcessor"]["States"]):
@@ -99,7 +100,7 @@ def test_states_pass_and_select_only_payload_fields(name, task, enclosing):
         sent = dict(enclosing["ItemSelector"])
     # A segment's loop carries its Task's output (SegmentPagesFetched) as the next Task's input; the
     # Choice reads "finished" from it and the step reads only its own fields.
-    loop_state = {"finished"} if name == "Fetch segment pages" else set()
+    loop_state = {"finished", "paused"} if name == "Fetch segment pages" else set()
     names = {key.removesuffix(".$") for key in sent} - {"step"} - loop_state
     if given is not None:
         assert names == {f.name for f in fields(given) if f.name in names}
@@ -110,3 +111,17 @@ def test_states_pass_and_select_only_payload_fields(name, task, enclosing):
         if key.endswith(".$") and path.startswith("$.Payload.")
     }
     assert selected <= {f.name for f in fields(returned)}, selected
+
+
+def test_a_run_continues_in_a_new_execution_of_this_machine_resuming_itself():
+    continue_state = ASL["States"]["Continue in a new execution"]
+    assert continue_state["Resource"] == "arn:aws:states:::states:startExecution"
+    assert continue_state["Parameters"]["StateMachineArn.$"] == "$$.StateMachine.Id"
+    assert continue_state["Parameters"]["Input"] == {
+        "resume_run_id.$": "$.run_id"
+    }  # resumed from what landed
+    (retry,) = continue_state["Retry"]
+    assert all(name.startswith("StepFunctions.") for name in retry["ErrorEquals"])
+    segments = ASL["States"]["Export segments"]
+    assert segments["ResultSelector"] == {"any_paused.$": "States.ArrayContains($[*].paused, true)"}
+    assert {f.name for f in fields(payloads.SegmentPagesFetched)} >= {"paused", "segment"}

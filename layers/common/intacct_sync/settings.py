@@ -79,6 +79,7 @@ class Settings:
     objects: Catalogue
     filter_date_format: str = "auto"
     strict_reconciliation: bool = False
+    history_event_budget: int = 20_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -121,4 +122,5 @@ class Settings:
             objects=read.catalogue(),
             filter_date_format=read.choice("FILTER_DATE_FORMAT", "auto", ("auto", "standard", "user")),
             strict_reconciliation=read.choice("STRICT_RECONCILIATION", "false", ("true", "false")) == "true",
+            history_event_budget=read.integer("HISTORY_EVENT_BUDGET", 20_000, 200, 24_000),
         )

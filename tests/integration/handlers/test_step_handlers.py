@@ -110,6 +110,8 @@ def test_fetch_segment_pages_returns_the_next_cursor_only(stack, keys):
         "seq": cursor["seq"] + 2,
         "after_key": keys[7999],
         "expected_remaining": remaining,
+        "tasks": 1,  # this segment's Tasks in this execution
+        "task_budget": 0,  # the sample cursor sets none
     }
     assert len(json.dumps(result)) < 400  # keys and counts only, never records
 

@@ -22,6 +22,7 @@ class Execution:
     stopped_at: datetime | None
     error: str | None = None
     cause: str | None = None
+    output: dict[str, Any] | None = None
 
 
 class ExportExecutions:
@@ -74,4 +75,17 @@ class ExportExecutions:
             stopped_at=raw.get("stopDate"),
             error=raw.get("error"),
             cause=raw.get("cause"),
+            output=_object(raw.get("output")),
         )
+
+    def name_of(self, arn: str) -> str:
+        """The execution name in an execution ARN."""
+        return arn.rsplit(":", 1)[-1]
+
+
+def _object(text: Any) -> dict[str, Any] | None:
+    try:
+        document = json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError:
+        return None
+    return document if isinstance(document, dict) else None

@@ -53,10 +53,36 @@ def _object_of(execution: Execution) -> str | None:
     return name.upper() if isinstance(name, str) and name else None
 
 
+# A run whose history would pass Step Functions' cap goes on in new executions; this many are followed.
+MAX_CONTINUATIONS = 1000
+
+
 def _described(executions: ExportExecutions, export_id: str) -> Execution:
+    """The export's execution, or the one its run continues in when it ended by continuing: an export's
+    status is its run's, however many executions that takes."""
     execution = executions.describe(export_id)
     if execution is None:
         raise ExportNotFound(f"no export with id {export_id!r}")
+    first = execution
+    for _ in range(MAX_CONTINUATIONS):
+        continued = (execution.output or {}).get("continued") if execution.status == "SUCCEEDED" else None
+        following = executions.describe(executions.name_of(continued["execution_arn"])) if continued else None
+        if following is None:
+            break
+        execution = following
+    if execution is not first:
+        # report it as the export asked about, with the run's current status and input
+        return Execution(
+            name=first.name,
+            arn=first.arn,
+            status=execution.status,
+            input=first.input,
+            started_at=first.started_at,
+            stopped_at=execution.stopped_at,
+            error=execution.error,
+            cause=execution.cause,
+            output=execution.output,
+        )
     return execution
 
 

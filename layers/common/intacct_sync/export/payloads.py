@@ -64,6 +64,10 @@ class Cursor(Payload):
     offset: int = 0
     max_pages: int = 1
     expected_remaining: int | None = None
+    # Tasks this segment has run in this execution, and how many it may run before the execution's history
+    # would grow too long (0 = no limit); past it the segment pauses and the run continues in a new one.
+    tasks: int = 0
+    task_budget: int = 0
 
     def _check(self) -> None:
         super()._check()
@@ -161,6 +165,8 @@ class SegmentPagesFetched(Payload):
     cursor: dict[str, Any]
     pages: int = 0  # landed by this Task
     records: int = 0
+    # Not finished, but out of this execution's task budget: the run continues in a new execution.
+    paused: bool = False
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,11 @@ from intacct_sync.export.payloads import Cursor
 
 # Keep the Step Functions history well under its 25,000-event cap: each page Task costs ~7 events.
 MAX_PAGE_TASKS = 2000
+# What an execution's history is given (AWS quota: 25,000 events) and what its parts cost in events,
+# with room for retries: each Task and its Choice take 7 (3 more a retry), the fixed states about 60,
+# each segment about 15 (its offset read in the fan-out Map, its iteration of the segments Map).
+HISTORY_EVENT_BUDGET = 20_000
+EVENTS_FIXED, EVENTS_PER_SEGMENT, EVENTS_PER_TASK = 60, 15, 10
 # Pages one segment Task fetches at most. Within a Task the next page is requested while the previous
 # one is encoded and landed (pages.py), and every Task costs a Lambda invocation and state transitions;
 # a segment's pages are sequential whatever the Task size, so this does not reduce parallelism.
@@ -135,7 +140,17 @@ class RunPlan:
     repairs: tuple[Repair, ...]
 
 
-def plan_run(parts: Sequence[PartSummary], per_task: int) -> RunPlan:
+def task_budget(segments: int, budget: int = HISTORY_EVENT_BUDGET) -> int:
+    """Page Tasks each of ``segments`` segments may run in one execution before its history could pass
+    ``budget`` events (at least 1). Whatever the page latency, an execution stays under the cap: a
+    segment out of Tasks pauses, and the run continues in a new execution (resumed from what landed)."""
+    spare = budget - EVENTS_FIXED - EVENTS_PER_SEGMENT * segments
+    return max(1, spare // (EVENTS_PER_TASK * max(1, segments)))
+
+
+def plan_run(
+    parts: Sequence[PartSummary], per_task: int, history_budget: int = HISTORY_EVENT_BUDGET
+) -> RunPlan:
     """Plan a run from the parts it has landed: the first page of each segment (read by offset, or a
     landed run's first part) gives the segment's key range (``plan_segments``); each segment then
     continues after its last landed page. For a new run only first pages have landed; a resumed run
@@ -151,6 +166,7 @@ def plan_run(parts: Sequence[PartSummary], per_task: int) -> RunPlan:
         for segment, g in sorted(groups.items())
     ]
     plans, repairs = plan_segments(heads)
+    budget = task_budget(len(plans), history_budget)
     cursors: dict[int, Cursor] = {}
     finished = []
     for p in plans:
@@ -167,5 +183,6 @@ def plan_run(parts: Sequence[PartSummary], per_task: int) -> RunPlan:
             offset=0,
             max_pages=per_task,
             expected_remaining=p.expected_remaining if len(group) == 1 else None,
+            task_budget=budget,
         )
     return RunPlan(cursors, tuple(finished), tuple(repairs))

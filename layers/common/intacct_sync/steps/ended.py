@@ -53,6 +53,11 @@ def export_ended(store: Store, state: State, events_port: Events, event: Mapping
     run = _run_or_none(store.get_json(layout.run_state_key(run_id)))
     object_name = run.spec.object if run else request.get("object")
     if detail["status"] == "SUCCEEDED":
+        continued = _request(detail.get("output")).get("continued")
+        if continued:
+            # The run goes on in a new execution (its history would have passed the cap); that one settles it.
+            logger.info("export continues in a new execution", extra={"run_id": run_id, **continued})
+            return {}
         return _succeeded(store, state, events_port, execution, run_id, run)
     problem = _problem(detail)
     return _failed(store, state, events_port, execution, run_id, run, object_name, problem)

@@ -175,13 +175,15 @@ def segment_pages(
     if cursor.segment != item.segment:
         raise InvalidExportRequest(f"the cursor is for segment {cursor.segment}, not {item.segment}")
     result = _fetch(store, intacct, PageTask.of(item.run_id, run.spec, cursor, run.time), remaining_ms)
+    following = replace(result.next_task.cursor(), tasks=cursor.tasks + 1, task_budget=cursor.task_budget)
     return SegmentPagesFetched(
         run_id=item.run_id,
         segment=item.segment,
         finished=result.done,
-        cursor=result.next_task.cursor().to_payload(),
+        cursor=following.to_payload(),
         pages=result.pages,
         records=result.records,
+        paused=not result.done and 0 < following.task_budget <= following.tasks,
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from intacct_sync.export import layout
 from intacct_sync.export.parts import decode_part, encode_part, key_order
 from intacct_sync.export.payloads import RunRef, SegmentsPlanned
-from intacct_sync.export.plan import Repair, pages_per_task, plan_run
+from intacct_sync.export.plan import HISTORY_EVENT_BUDGET, Repair, pages_per_task, plan_run
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.summaries import landed_parts
 from intacct_sync.observability import logger
@@ -21,13 +21,15 @@ from intacct_sync.steps.runs import load_run
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = ()
 
 
-def plan(store: Store, state: State, ref: RunRef) -> SegmentsPlanned:
+def plan(
+    store: Store, state: State, ref: RunRef, history_budget: int = HISTORY_EVENT_BUDGET
+) -> SegmentsPlanned:
     """Plan the run's segments (``export.plan.plan_run``) and store their cursors (``layout.plan_key``);
     return the segments that still have pages to fetch."""
     run = load_run(store, ref.run_id)
     total = max(0, state.run_progress(ref.run_id)["total_count"])
     parts = landed_parts(store, run.spec.object, ref.run_id)
-    planned = plan_run(parts, pages_per_task(total, run.spec.page_size))
+    planned = plan_run(parts, pages_per_task(total, run.spec.page_size), history_budget)
     apply_repairs(store, planned.repairs, run)
     store.put_json(
         layout.plan_key(ref.run_id),
