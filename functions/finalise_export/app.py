@@ -20,5 +20,7 @@ with garbage_collector_paused():  # imports and clients: a faster cold start
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     rt = RUNTIME
     ref, remaining = RunRef.from_payload(event), context.get_remaining_time_in_millis
-    done = finalise.finalise(rt.settings, rt.store, rt.state, rt.intacct, rt.events, ref, remaining)
+    done = finalise.finalise(
+        rt.settings, rt.store, rt.state, rt.intacct, rt.events, ref, remaining, catalog=rt.catalog
+    )
     return done.to_payload()

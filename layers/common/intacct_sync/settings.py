@@ -79,6 +79,7 @@ class Settings:
     objects: Catalogue
     filter_date_format: str = "auto"
     strict_reconciliation: bool = False
+    glue_database: str = ""  # where the exports' Athena tables and views go ("" = none)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -121,4 +122,5 @@ class Settings:
             objects=read.catalogue(),
             filter_date_format=read.choice("FILTER_DATE_FORMAT", "auto", ("auto", "standard", "user")),
             strict_reconciliation=read.choice("STRICT_RECONCILIATION", "false", ("true", "false")) == "true",
+            glue_database=read.text("GLUE_DATABASE"),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from intacct_sync.errors import ReconciliationError
@@ -17,6 +17,7 @@ from intacct_sync.export.payloads import ExportFinalised, RunRef
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import ExportSpec
 from intacct_sync.export.summaries import landed_parts
+from intacct_sync.export.typed import tombstone_rows
 from intacct_sync.export.window import TenantTime
 from intacct_sync.intacct import (
     FunctionError,
@@ -28,7 +29,8 @@ from intacct_sync.intacct import (
 )
 from intacct_sync.observability import logger, metrics
 from intacct_sync.settings import Settings
-from intacct_sync.steps.ports import Events, Intacct, RemainingMs, State, Store
+from intacct_sync.steps import tables
+from intacct_sync.steps.ports import Catalog, Events, Intacct, RemainingMs, State, Store
 from intacct_sync.steps.runs import load_run, now
 
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
@@ -58,10 +60,12 @@ def finalise(
     events_port: Events,
     ref: RunRef,
     remaining_ms: RemainingMs,
+    catalog: Catalog | None = None,
 ) -> ExportFinalised:
     """Reconcile the run, export deletes, write the manifest, then advance the watermark and announce it.
     Raises ReconciliationError (after writing a failed manifest and announcing it) when the records
-    written do not match Intacct's count."""
+    written do not match Intacct's count. A run that succeeds updates its object's tables (``catalog``:
+    Glue) and joins the succeeded runs the current views read (``steps.tables``)."""
     run = load_run(store, ref.run_id)
     run_id, spec, window, time = ref.run_id, run.spec, run.window, run.time
     parts = landed_parts(store, spec.object, run_id)
@@ -83,6 +87,8 @@ def finalise(
                 f"is neither <RECORDNO>--REC nor {spec.object}'s id field, so no tombstone could say which "
                 f"record went; set id_field for {spec.object} in the catalogue (ExportObjects)"
             )
+    if rec.ok:
+        warnings += tables.publish_tables(store, catalog, run, parts)
     status = "succeeded" if rec.ok else "failed"
     error = None if rec.ok else {"error": "ReconciliationError", "cause": rec.problem()}
     watermark_text = _max_modified(parts, time)
@@ -124,6 +130,7 @@ def finalise(
     if not rec.ok:
         events_port.publish(events.FAILED, dict(detail.to_payload(), error=rec.problem()))
         raise ReconciliationError(rec.problem())
+    tables.record_succeeded_run(store, catalog, run, manifest)
     # Only now, with the manifest written, may the next incremental run start from here.
     if new_watermark:
         state.set_watermark(spec.object, spec.entity, new_watermark, run_id)
@@ -272,6 +279,15 @@ def _export_deletes(
                 "deleted_by": row.get("USERID"),
                 "audit_id": row.get(AUDIT_KEY),
             }
+        )
+    if run.field_types:  # typed like the records they name, with the metadata columns
+        tombstones = tombstone_rows(
+            tombstones,
+            run.types,
+            (spec.key_field, spec.id_field or ""),
+            run.time,
+            run.run_id,
+            datetime.now(UTC),
         )
     key = layout.deletes_key(spec.object, run.run_id)
     summary, body = encode_part(key, tombstones, spec.key_field)
