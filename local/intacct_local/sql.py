@@ -163,9 +163,10 @@ def render(names: Sequence[str], rows: Sequence[Sequence[Any]], limit: int = 40)
 
 
 def current_state_query(object_name: str, out: Path) -> str:
-    """A first query of an object's current view: how many records, and its latest change."""
+    """A first query of an object's current view: how many records, and its latest change (column names
+    are [a-z0-9_], so the query needs no quotes and can be pasted into a shell)."""
     schema = _schemas(out).get(object_name)
     modified = schema.column(schema.modified_field) if schema is not None else None
-    latest = f", max({_q(modified.name)}) AS last_modified_utc" if modified is not None else ""
+    latest = f", max({modified.name}) AS last_modified_utc" if modified is not None else ""
     current, _ = view_names(object_name, None)
     return f"SELECT count(*) AS records{latest}, count(DISTINCT _sdc_run_id) AS runs FROM {current}"
