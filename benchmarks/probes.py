@@ -92,6 +92,11 @@ class _NoProgress:
 
 def all_fields(sim: SimulatorProcess) -> tuple[str, ...]:
     """Every CUSTOMER field, from `lookup` (what an export with no field list selects)."""
+    return tuple(field_types(sim))
+
+
+def field_types(sim: SimulatorProcess) -> dict[str, str]:
+    """Every CUSTOMER field and its lookup DATATYPE (how the start step types a run's pages)."""
     from intacct_sync.intacct import IntacctClient, SenderCredentials
 
     client = IntacctClient(
@@ -100,7 +105,7 @@ def all_fields(sim: SimulatorProcess) -> tuple[str, ...]:
     )
     with client:
         session = client.get_api_session(_user())
-        return tuple(info.name for info in client.lookup(session, OBJECT))
+        return {info.name: info.data_type for info in client.lookup(session, OBJECT)}
 
 
 def _user() -> Any:
@@ -113,9 +118,13 @@ def _user() -> Any:
     )
 
 
-def _keyset_task(run_id: str, fields: Sequence[str], pages: int) -> Any:
-    """Up to ``pages`` CUSTOMER keyset pages from the first key, with the key and modified fields."""
+def _keyset_task(
+    run_id: str, fields: Sequence[str], pages: int, types: Mapping[str, str] | None = None
+) -> Any:
+    """Up to ``pages`` CUSTOMER keyset pages from the first key, with the key and modified fields;
+    typed as a run types them when ``types`` (lookup DATATYPEs) are given."""
     from intacct_sync.export.pages import PageTask
+    from intacct_sync.export.typed import FieldTypes
 
     keys = [f for f in ("RECORDNO", "WHENMODIFIED") if f not in fields]
     return PageTask(
@@ -130,11 +139,19 @@ def _keyset_task(run_id: str, fields: Sequence[str], pages: int) -> Any:
         after_key="0",
         max_pages=pages,
         show_private=True,  # every customer, as a top-level export reads them
+        field_types=FieldTypes.of({f: (types or {}).get(f, "TEXT") for f in fields} if types else None),
     )
 
 
-def page_cpu(sim: SimulatorProcess, fields: Sequence[str], label: str, pages: int) -> PageCpuRow:
-    """Fetch one Task of keyset pages (simulator latency 0) and measure the CPU they cost here."""
+def page_cpu(
+    sim: SimulatorProcess,
+    fields: Sequence[str],
+    label: str,
+    pages: int,
+    types: Mapping[str, str] | None = None,
+) -> PageCpuRow:
+    """Fetch one Task of keyset pages (simulator latency 0) and measure the CPU they cost here; pages
+    are typed (as runs write them) when ``types`` are given."""
     from intacct_sync.export import pages as pages_module
     from intacct_sync.intacct import IntacctClient, Query, QueryPage, SenderCredentials
 
@@ -163,7 +180,7 @@ def page_cpu(sim: SimulatorProcess, fields: Sequence[str], label: str, pages: in
         finally:
             cost["encode"] += time.thread_time() - started
 
-    task = _keyset_task("bench-page-cpu", fields, pages)
+    task = _keyset_task("bench-page-cpu", fields, pages, types)
     pages_module.encode_part = timed_encode
     try:
         # The segment's first keyset page (XML) tells how many records follow; the measured Task
@@ -275,7 +292,7 @@ def _store_run(endpoint: str, task: Any) -> None:
     spec = ExportSpec(
         object=task.object, fields=task.fields, key_field=task.key_field, page_size=task.page_size
     )
-    document = ExportRun(task.run_id, "", spec).to_document()
+    document = ExportRun(task.run_id, "", spec, field_types=task.field_types.to_dict()).to_document()
     boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_fake_keys()).put_object(
         Bucket=BENCH_BUCKET, Key=layout.run_state_key(task.run_id), Body=json.dumps(document).encode()
     )
@@ -393,10 +410,12 @@ def handler_rows(
     pages: int,
     log: Callable[[str], None] = print,
     only: Sequence[str] | None = None,
+    types: Mapping[str, str] | None = None,
 ) -> list[HandlerRow]:
     """Cold import of every handler, as deployed (the `sam build` output when there is one) and with the
     layer package as source only; the page handler also runs one Task of `pages` pages for each field
-    list in `page_tasks`, as deployed, and reports its peak RSS."""
+    list in `page_tasks`, as deployed (typed with `types`, lookup DATATYPEs, as runs are), and reports
+    its peak RSS."""
 
     sim.configure(latency_ms=0, concurrency_limit=None)
     rows: list[HandlerRow] = []
@@ -410,7 +429,7 @@ def handler_rows(
         names = [name for name in envs if only is None or name in only]
         jobs: list[tuple[str, str, dict[str, Any] | None]] = [(name, "", None) for name in names]
         for label, fields in page_tasks.items():
-            task = _keyset_task(f"bench-probe-{len(jobs)}", fields, pages)
+            task = _keyset_task(f"bench-probe-{len(jobs)}", fields, pages, types)
             _store_run(endpoint, task)
             page_task = {"step": "segment_pages", "run_id": task.run_id, "segment": task.segment}
             jobs.append(("FetchPageFunction", label, {**page_task, "cursor": task.cursor().to_payload()}))

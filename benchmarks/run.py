@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.exports import BENCH_FIELDS, PAGE_SIZE, ExportRow, SdkRow, export_rows, sdk_row
-from benchmarks.probes import HandlerRow, PageCpuRow, all_fields, handler_rows, page_cpu
+from benchmarks.probes import HandlerRow, PageCpuRow, field_types, handler_rows, page_cpu
 from benchmarks.report import machine, render, size_label
 from intacct_sim.process import SimulatorProcess
 
@@ -90,13 +90,14 @@ def run_benchmarks(config: BenchConfig, log: Callable[[str], None] = print) -> B
                     )
             if config.probes and records == probe_size:
                 pages = max(1, min(config.probe_pages, math.ceil(records / PAGE_SIZE) - 1))
-                every = all_fields(sim)
+                types = field_types(sim)
+                every = tuple(types)
                 for label, fields in (("benchmark fields", config.fields), ("all fields", every)):
-                    cpu = page_cpu(sim, fields, label, pages)
+                    cpu = page_cpu(sim, fields, label, pages, types)
                     report.page_cpu.append(cpu)
                     log(f"  CPU per page, {label}: {cpu.cpu_ms_per_page:.1f} ms")
                 tasks = {"benchmark fields": config.fields, "all fields": every}
-                report.handlers += handler_rows(sim, tasks, pages, log, config.handlers)
+                report.handlers += handler_rows(sim, tasks, pages, log, config.handlers, types)
     report.seconds = time.monotonic() - started
     return report
 

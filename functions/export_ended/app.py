@@ -17,4 +17,4 @@ with garbage_collector_paused():  # imports and clients: a faster cold start
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return ended.export_ended(RUNTIME.store, RUNTIME.state, RUNTIME.events, event)
+    return ended.export_ended(RUNTIME.store, RUNTIME.state, RUNTIME.events, event, RUNTIME.catalog)

@@ -20,5 +20,5 @@ with garbage_collector_paused():  # imports and clients: a faster cold start
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     rt = RUNTIME
     task, remaining = FinaliseTask.from_payload(event), context.get_remaining_time_in_millis
-    done = finalise.finalise(rt.settings, rt.store, rt.state, rt.intacct, task, remaining)
+    done = finalise.finalise(rt.settings, rt.store, rt.state, rt.intacct, task, remaining, catalog=rt.catalog)
     return done.to_payload()

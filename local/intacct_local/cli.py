@@ -203,6 +203,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     api.add_argument("--verbose", action="store_true", help="show the functions' INFO logs here")
     api.add_argument("--log", type=Path, help="write the functions' and the emulator's logs here")
+    sql = sub.add_parser(
+        "sql",
+        help="run SQL (DuckDB) over what runs landed in --out: the same tables and views as in Athena "
+        "(<object>, <object>_tombstones, <object>_current, <object>_deletes)",
+    )
+    sql.add_argument("query", help='e.g. "SELECT count(*) FROM customer_current"')
+    sql.add_argument("--out", type=_out_dir, default=Path("out"), help="the runs' folder (default ./out)")
+    sql.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table (default), csv, or json lines",
+    )
     return parser
 
 
@@ -265,6 +278,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: b
             terminal.out.write(json.dumps(result.manifest, indent=2) + "\n")
         else:
             terminal.out.write(summary_table(result) + "\n")
+            if result.status == "SUCCEEDED" and result.out is not None:
+                _show_current_state(result.object, result.out, terminal.out)
         terminal.out.flush()
         if result.warnings:
             terminal.err.write(
@@ -281,6 +296,41 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: b
         if result.stopped:
             return stop.exit_code
         return 0 if result.status == "SUCCEEDED" else 1
+
+
+def _show_current_state(object_name: str, out: Path, terminal: Any) -> None:
+    """After a run that succeeded: one query of the current view, and how to ask more."""
+    from intacct_local import sql
+
+    try:
+        text = sql.current_state_query(object_name, out)
+        names, rows = sql.query(out, text)
+    except (RunError, OSError, ValueError):
+        return  # nothing to show (no typed tables, no DuckDB): the summary said what matters
+    terminal.write(f'\n  the current state, with intacct-sync sql --out {out} "{text}":\n')
+    terminal.write(sql.render(names, rows) + "\n")
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from intacct_local import sql
+
+    try:
+        names, rows = sql.query(args.out, args.query)
+    except RunError as exc:
+        print(f"intacct-sync sql: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "table":
+        print(sql.render(names, rows, limit=len(rows)))
+    elif args.format == "json":
+        for row in rows:
+            print(json.dumps(dict(zip(names, row, strict=True)), default=str, ensure_ascii=False))
+    else:
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(names)
+        writer.writerows(rows)
+    return 0
 
 
 def _api(args: argparse.Namespace, exit_hard: bool) -> int:
@@ -327,6 +377,8 @@ def main(argv: list[str] | None = None, *, exit_hard: bool = False) -> int:
         return _run(args, parser, exit_hard)
     if args.command == "api":
         return _api(args, exit_hard)
+    if args.command == "sql":
+        return _sql(args)
     return 2
 
 

@@ -447,6 +447,12 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
             "ExportBucket.Arn": f"arn:aws:s3:::{bucket}",
         }
     )
+    # The Athena database, where the export functions write each object's tables and views.
+    database = str(
+        template.resolve(template.resources["ExportGlueDatabase"]["Properties"]["DatabaseInput"]["Name"])
+    )
+    boto3.client("glue", region_name=REGION).create_database(DatabaseInput={"Name": database})
+    template.physical["ExportGlueDatabase"] = database
     iam = boto3.client("iam", region_name=REGION)
     role = iam.create_role(RoleName="intacct-sync-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = boto3.client("lambda", region_name=REGION)

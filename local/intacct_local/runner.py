@@ -355,10 +355,13 @@ def local_pipeline(
 
 
 def _restorable(options: RunOptions, object_name: str) -> Callable[[str], bool]:
-    """The bucket objects a run reads that an earlier run left in `out`: the object's cached field list
-    and, to resume a run, everything that run wrote (parts, summaries, its request, its deletes)."""
+    """The bucket objects a run reads that an earlier run left in `out`: the object's cached field list,
+    its table schema and succeeded runs (the current views build on them) and, to resume a run,
+    everything that run wrote (parts, summaries, its request, its deletes)."""
     fields_prefix = layout.field_cache_key(object_name, None).rsplit("/", 1)[0] + "/"
-    prefixes = [fields_prefix]
+    schema_prefix = layout.table_schema_key(object_name).rsplit("/", 1)[0] + "/"
+    succeeded_prefix = layout.succeeded_runs_key(object_name, None).rsplit("/", 2)[0] + "/"
+    prefixes = [fields_prefix, schema_prefix, succeeded_prefix]
     if options.resume_run_id:
         run_id = options.resume_run_id
         prefixes += [layout.run_prefix(object_name, run_id), layout.summaries_prefix(object_name, run_id)]

@@ -51,7 +51,7 @@ class Template:
         return out
 
     def resolve(self, value: Any) -> Any:
-        """Resolve Ref, Fn::Sub, Fn::GetAtt, Fn::If, Fn::Equals and Fn::Join against local values."""
+        """Resolve Ref, Fn::Sub, Fn::GetAtt, Fn::If, Fn::Equals, Fn::Join and Fn::Split locally."""
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         if not isinstance(value, dict):
@@ -92,7 +92,10 @@ class Template:
             return str(a) == str(b)
         if key == "Fn::Join":
             sep, items = arg
-            return sep.join(str(self.resolve(i)) for i in items)
+            return sep.join(str(i) for i in self.resolve(items))
+        if key == "Fn::Split":
+            sep, text = arg
+            return str(self.resolve(text)).split(sep)
         return {k: self.resolve(v) for k, v in value.items()}
 
     def state_machine_definition(self, logical_id: str = "ExportStateMachine") -> str:

@@ -469,9 +469,11 @@ class LazyColumn(Column):
     def set_value(self, row: int, text: str) -> None:
         if self._full is not None:
             self._full.set_value(row, text)
-        else:
-            self._build(np.zeros(1, dtype=np.int64)).set_value(0, text)  # validates like the real column
-        self.overrides[row] = text
+        # Validated, and kept as the API writes it, like the real column would (run-time inserts arrive
+        # with canonical ISO times, which the API writes in the user's format).
+        probe = self._build(np.zeros(1, dtype=np.int64))
+        probe.set_value(0, text)
+        self.overrides[row] = probe.render(np.zeros(1, dtype=np.int64))[0]
 
     def extend(self, count: int) -> None:
         self.n += count

@@ -33,6 +33,9 @@ def parts(
     for folder in (tmp_path / prefix).glob(f"object=*/run_id={run_id}"):
         for part in sorted(folder.glob("part-*.ndjson.gz")):
             rows.extend(json.loads(line) for line in gzip.decompress(part.read_bytes()).decode().splitlines())
+    for row in rows:  # keys as the simulator renders them (typed records hold RECORDNO as an integer)
+        if row.get("RECORDNO") is not None:
+            row["RECORDNO"] = str(row["RECORDNO"])
     return rows
 
 

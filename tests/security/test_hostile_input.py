@@ -300,7 +300,9 @@ def test_legal_markup_and_sql_in_an_api_filter_are_exported_literally(stack):
     assert state["status"] == "SUCCEEDED", state
     status, page = stack.call("GET", f"/exports/{export_id}/records")
     assert status == 200, page
-    assert [(r["RECORDNO"], r["NAME"]) for r in page["records"]] == [(stack.keys[XML_BREAKOUT], XML_BREAKOUT)]
+    assert [(str(r["RECORDNO"]), r["NAME"]) for r in page["records"]] == [
+        (stack.keys[XML_BREAKOUT], XML_BREAKOUT)
+    ]
 
 
 # --- the state machine's input ---------------------------------------------------------------------------
@@ -386,7 +388,7 @@ def test_legal_sql_in_a_filter_is_queried_literally_by_the_state_machine(stack):
             s3.get_object(Bucket=stack.pipeline.stack.bucket, Key=part["key"])["Body"].read()
         )
     ]
-    assert [(r["RECORDNO"], r["NAME"]) for r in records] == [(stack.keys[SQL_BREAKOUT], SQL_BREAKOUT)]
+    assert [(str(r["RECORDNO"]), r["NAME"]) for r in records] == [(stack.keys[SQL_BREAKOUT], SQL_BREAKOUT)]
 
 
 # --- the CLI ---------------------------------------------------------------------------------------------

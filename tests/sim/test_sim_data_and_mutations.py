@@ -119,6 +119,19 @@ def test_mutate_inserts_updates_and_deletes_with_audit_rows(make_sim: Callable[.
     assert all(STAMP.match(a["ACCESSTIME"]) for a in audit)
 
 
+def test_inserted_records_write_every_date_in_the_users_format(make_sim: Callable[..., Simulator]) -> None:
+    # Run-time inserts are built with canonical ISO times; the API writes them as it writes every date
+    sim = make_sim(records=200, seed=21)
+    inserted = {str(k) for k in sim.mutate("CUSTOMER", inserts=20)["inserted"]}
+    times = [f.name for f in OBJECTS["CUSTOMER"].fields if f.datatype in ("DATE", "TIMESTAMP")]
+    rows = [r for r in sim.records("CUSTOMER") if r["RECORDNO"] in inserted]
+    assert len(rows) == 20
+    form = re.compile(r"\d{2}/\d{2}/\d{4}( \d{2}:\d{2}:\d{2})?\Z")
+    assert all(form.match(r[name]) for r in rows for name in times if r[name]), [
+        (name, r[name]) for r in rows for name in times if r[name] and not form.match(r[name])
+    ][:5]
+
+
 def test_deletes_show_up_as_audithistory_rows_in_queries(make_sim: Callable[..., Simulator]) -> None:
     sim = make_sim(records=50)
     victim = sim.records("VENDOR")[10]

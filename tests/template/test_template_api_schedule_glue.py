@@ -1,20 +1,16 @@
-"""template.yaml: the API (IAM auth, routes, least privilege), the schedule and the Glue tables."""
+"""template.yaml: the API (IAM auth, routes, least privilege), the schedule and the Glue database."""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
-import pytest
 from samtranslator.public.translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from intacct_sim.schema import CUSTOMER, GLACCOUNT, VENDOR
 from intacct_sync.api.routes import ROUTES
 from intacct_sync.api.validation import export_request
-from intacct_sync.export import layout
 from intacct_sync.export.spec import ExportSpec
 from intacct_sync.objects import Catalogue
 from tests.conftest import ROOT, load_event
@@ -103,9 +99,6 @@ def test_new_names_arns_and_urls_are_outputs():
         "CustomerExportScheduleArn",
         "ExportSchedulerRoleArn",
         "GlueDatabaseName",
-        "CustomerTableName",
-        "VendorTableName",
-        "GlAccountTableName",
     ):
         assert name in outputs, name
     assert outputs["ExportApiUrl"]["Value"]["Fn::Sub"].endswith(
@@ -188,65 +181,41 @@ def test_the_scheduler_role_can_only_start_this_state_machine():
     assert statement["Resource"] == {"Ref": "ExportStateMachine"}
 
 
-# --- the Glue tables ----------------------------------------------------------------------------------
-
-TABLES = {"CustomerTable": CUSTOMER, "VendorTable": VENDOR, "GlAccountTable": GLACCOUNT}
+# --- the Glue database, and the tables the product writes into it --------------------------------------
 
 
-def _sub(value: Any, names: dict[str, str]) -> str:
-    """Fn::Sub for the tests: ${Name} from `names`, ${!x} stays literal ${x}."""
-    text = value["Fn::Sub"]
-    text = re.sub(r"\$\{([A-Za-z0-9.]+)\}", lambda m: names[m.group(1)], text)
-    return text.replace("${!", "${")
+def test_no_table_is_written_by_hand_the_functions_are_told_the_database():
+    # Each object's tables and views come from its lookup, written by the product (steps.tables)
+    assert not [k for k, v in RESOURCES.items() if v["Type"] == "AWS::Glue::Table"]
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["GLUE_DATABASE"] == {"Ref": "ExportGlueDatabase"}
 
 
-@pytest.mark.parametrize("logical_id", TABLES)
-def test_each_table_reads_the_export_layout_with_partition_projection(logical_id):
-    table = RESOURCES[logical_id]["Properties"]
-    assert table["DatabaseName"] == {"Ref": "ExportGlueDatabase"}
-    spec = table["TableInput"]
-    params = spec["Parameters"]
-    assert spec["TableType"] == "EXTERNAL_TABLE"
-    assert spec["PartitionKeys"] == [
-        {"Name": "object", "Type": "string"},
-        {"Name": "run_id", "Type": "string"},
-    ]
-    assert params["projection.enabled"] == "true"
-    assert params["projection.object.type"] == "injected"
-    assert params["projection.run_id.type"] == "injected"
-    # The location template, filled in, is exactly where the pipeline writes a run's parts
-    template = _sub(params["storage.location.template"], {"ExportBucket": "my-bucket"})
-    filled = template.replace("${object}", "CUSTOMER").replace("${run_id}", "run-1")
-    assert filled == f"s3://my-bucket/{layout.run_prefix('CUSTOMER', 'run-1')}"
-    assert (
-        _sub(spec["StorageDescriptor"]["Location"], {"ExportBucket": "my-bucket"})
-        == "s3://my-bucket/exports/"
-    )
-    storage = spec["StorageDescriptor"]
-    assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
-    assert storage["SerdeInfo"]["Parameters"]["dots.in.keys"] == "true"
-    assert storage["InputFormat"] == "org.apache.hadoop.mapred.TextInputFormat"
-
-
-@pytest.mark.parametrize(("logical_id", "obj"), TABLES.items())
-def test_each_table_has_a_string_column_per_standard_field(logical_id, obj):
-    # Exported records are flat JSON objects with Intacct's field names (DISPLAYCONTACT.EMAIL1); the SerDe
-    # reads dots as underscores and keys case-insensitively, so each standard field maps to one column.
-    columns = RESOURCES[logical_id]["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
-    assert {c["Type"] for c in columns} == {"string"}
-    names = [c["Name"] for c in columns]
-    expected = [f.name.lower().replace(".", "_") for f in obj.fields if not f.custom]
-    assert names == expected
-    assert len(set(names)) == len(names)
-    assert RESOURCES[logical_id]["Properties"]["TableInput"]["Name"] == obj.name.lower()
-
-
-def test_the_customer_table_has_the_fields_people_query():
-    columns = {
-        c["Name"]
-        for c in RESOURCES["CustomerTable"]["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+def test_only_finalise_and_export_ended_write_tables_and_only_in_the_exports_database():
+    # Finalise writes an object's tables; the execution's end (ExportEnded) its current views
+    glue = {
+        name: [
+            statement
+            for policy in resource["Properties"].get("Policies", [])
+            if isinstance(policy, dict)
+            for statement in policy.get("Statement", [])
+            if any(str(a).startswith("glue:") for a in statement["Action"])
+        ]
+        for name, resource in RESOURCES.items()
+        if resource["Type"] == "AWS::Serverless::Function"
     }
-    assert {"recordno", "customerid", "name", "status", "whenmodified", "displaycontact_email1"} <= columns
+    writers = [name for name, statements in glue.items() if statements]
+    assert writers == ["FinaliseExportFunction", "ExportEndedFunction"]
+    for name in writers:
+        (statement,) = glue[name]
+        assert sorted(statement["Action"]) == ["glue:CreateTable", "glue:GetTable", "glue:UpdateTable"]
+        arns = [r["Fn::Sub"] for r in statement["Resource"]]
+        prefix = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:"
+        assert arns == [
+            f"{prefix}catalog",
+            f"{prefix}database/${{ExportGlueDatabase}}",
+            f"{prefix}table/${{ExportGlueDatabase}}/*",
+        ]
 
 
 def test_the_database_name_is_athena_friendly_for_every_stage():

@@ -21,3 +21,7 @@ class ReconciliationError(ExportError):
 
 class BudgetExceededError(ExportError):
     """The run would take the month's Intacct transactions over the configured budget."""
+
+
+class CatalogError(ExportError):
+    """A Glue table or view of the exports could not be written: the data landed; Athena lags behind."""

@@ -9,6 +9,7 @@ from functools import cached_property
 from intacct_sync.adapters.aws import AwsClients
 from intacct_sync.adapters.events import ExportEvents
 from intacct_sync.adapters.export_data import ExportData
+from intacct_sync.adapters.glue import GlueCatalog
 from intacct_sync.settings import Settings
 from intacct_sync.tenant import TenantIntacct
 
@@ -28,6 +29,12 @@ class Runtime(ExportData):
     @cached_property
     def events(self) -> ExportEvents:
         return ExportEvents(self.aws.events, self.settings.event_bus_name)
+
+    @cached_property
+    def catalog(self) -> GlueCatalog | None:
+        """The Glue database of the exports' tables and views; None when GLUE_DATABASE is not set."""
+        database = self.settings.glue_database
+        return GlueCatalog(self.aws.glue, database) if database else None
 
     @cached_property
     def intacct(self) -> TenantIntacct:

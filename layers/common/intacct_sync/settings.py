@@ -80,6 +80,7 @@ class Settings:
     filter_date_format: str = "auto"
     strict_reconciliation: bool = False
     history_event_budget: int = 20_000
+    glue_database: str = ""  # where the exports' Athena tables and views go ("" = none)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -123,4 +124,5 @@ class Settings:
             filter_date_format=read.choice("FILTER_DATE_FORMAT", "auto", ("auto", "standard", "user")),
             strict_reconciliation=read.choice("STRICT_RECONCILIATION", "false", ("true", "false")) == "true",
             history_event_budget=read.integer("HISTORY_EVENT_BUDGET", 20_000, 200, 24_000),
+            glue_database=read.text("GLUE_DATABASE"),
         )

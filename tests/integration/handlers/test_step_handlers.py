@@ -159,13 +159,42 @@ def test_a_succeeded_execution_advances_the_watermark_only_when_it_has_ended(sta
     table = boto3.client("dynamodb")
     key = {"pk": {"S": "watermark#CUSTOMER#-"}}
     assert "Item" not in table.get_item(TableName=stack.table, Key=key)
+    assert run_id not in succeeded_runs(stack)
     # When its execution's end arrives
     ok, result = stack.invoke("ExportEndedFunction", ended("x", "export_ended_succeeded", run_id))
-    # Then the watermark is the manifest's, and the Completed detail names the run
+    # Then the watermark is the manifest's, the current views read the run, and Completed names it
     assert ok and result["status"] == "succeeded" and result["records"] == len(keys)
     manifest = read_json(stack, layout.manifest_key("CUSTOMER", run_id))
     stored = table.get_item(TableName=stack.table, Key=key)["Item"]["value"]["S"]
     assert stored == manifest["window"]["watermark_after"]
+    assert run_id in succeeded_runs(stack)
+
+
+def succeeded_runs(stack: LocalStack) -> list[str]:
+    """The run ids the CUSTOMER current views read (the bucket's index of succeeded runs)."""
+    try:
+        index = read_json(stack, layout.succeeded_runs_key("CUSTOMER", None))
+    except boto3.client("s3").exceptions.NoSuchKey:
+        return []
+    return [run["run_id"] for run in index["runs"]]
+
+
+def test_an_execution_that_fails_after_its_finalise_leaves_the_current_views(stack, keys):
+    # Given a run finalised as succeeded whose success was recorded (say, a SUCCEEDED delivered in error)
+    run_id = "handler-withdrawn"
+    started(stack, run_id)
+    cursor = {"segment": 0, "seq": 0, "after_key": None, "upper_key": None, "offset": 0, "max_pages": 10}
+    invoke(stack, "FetchPageFunction", "fetch_page_segment", run_id, segment=0, cursor=cursor)
+    invoke(stack, "FinaliseExportFunction", "finalise_export", run_id, execution=run_id)
+    assert stack.invoke("ExportEndedFunction", ended("x", "export_ended_succeeded", run_id))[0]
+    assert run_id in succeeded_runs(stack)
+    # When the execution's real ending is a failure (e.g. its output passed 256 KiB after Finalise)
+    failure = ended("x", "export_ended_failed", run_id, error="States.DataLimitExceeded", cause="too big")
+    ok, result = stack.invoke("ExportEndedFunction", failure)
+    # Then the manifest says failed and the views no longer read the run
+    assert ok and result["status"] == "failed" and result["error"] == "States.DataLimitExceeded"
+    assert read_json(stack, layout.manifest_key("CUSTOMER", run_id))["status"] == "failed"
+    assert run_id not in succeeded_runs(stack)
 
 
 def test_sample_state_machine_inputs_are_valid_requests():

@@ -45,3 +45,7 @@ class AwsClients:
     @cached_property
     def stepfunctions(self) -> Any:
         return self._client("stepfunctions")
+
+    @cached_property
+    def glue(self) -> Any:
+        return self._client("glue")

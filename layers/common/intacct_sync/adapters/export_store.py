@@ -67,6 +67,39 @@ class ExportStore:
             ContentType="application/json",
         )
 
+    def get_json_tagged(self, key: str) -> tuple[dict[str, Any] | None, str | None]:
+        """A JSON document and its ETag, or (None, None) when the key does not exist."""
+        try:
+            response = self._s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None, None
+            raise
+        document: dict[str, Any] = json.loads(response["Body"].read())
+        return document, str(response["ETag"])
+
+    def put_json_if(self, key: str, document: dict[str, Any], etag: str | None) -> bool:
+        """Write a JSON document only if the object still has ``etag`` (None: only if it does not exist);
+        False when another writer changed it first (S3 conditional writes: PreconditionFailed, or
+        ConditionalRequestConflict when two race)."""
+        condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+        try:
+            self._s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=json.dumps(document, indent=2, sort_keys=True).encode(),
+                ContentType="application/json",
+                **condition,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in (
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+            ):
+                return False
+            raise
+        return True
+
     def get_json(self, key: str) -> dict[str, Any] | None:
         """A JSON document, or None when the key does not exist."""
         try:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+# Where typed records and tombstones land (the Glue tables' locations).
+EXPORTS_PREFIX = "exports/"
+DELETES_PREFIX = "deletes/"
+
 
 def run_prefix(object_name: str, run_id: str) -> str:
     """Prefix of one run's data parts: exports/object=<OBJECT>/run_id=<run>/."""
-    return f"exports/object={object_name}/run_id={run_id}/"
+    return f"{EXPORTS_PREFIX}object={object_name}/run_id={run_id}/"
 
 
 def part_key(object_name: str, run_id: str, segment: int, seq: int) -> str:
@@ -31,7 +35,7 @@ def summaries_key(object_name: str, run_id: str, segment: int, first_seq: int) -
 
 def deletes_key(object_name: str, run_id: str) -> str:
     """Tombstones of deleted records, beside (not inside) the data prefix."""
-    return f"deletes/object={object_name}/run_id={run_id}/part-000000.ndjson.gz"
+    return f"{DELETES_PREFIX}object={object_name}/run_id={run_id}/part-000000.ndjson.gz"
 
 
 def field_cache_key(object_name: str, entity: str | None) -> str:
@@ -55,3 +59,14 @@ def plan_key(run_id: str) -> str:
     """Where each segment of a run continues (written when segments are planned), read by the first page
     Task of each segment, so the state machine carries segment numbers, not cursors."""
     return f"_meta/plans/{run_id}.json"
+
+
+def table_schema_key(object_name: str) -> str:
+    """An object's columns and their types (``export.tables.TableSchema``), for Glue and local SQL."""
+    return f"_meta/tables/object={object_name}/schema.json"
+
+
+def succeeded_runs_key(object_name: str, entity: str | None) -> str:
+    """The runs of an object (top level or one entity) that succeeded: what the current views read
+    (``export.current``). Only these runs are ever read by the views."""
+    return f"_meta/succeeded/object={object_name}/entity={entity or '-'}/runs.json"

@@ -16,12 +16,14 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from intacct_sync.export.layout import part_key
 from intacct_sync.export.parts import PartSummary, encode_part
 from intacct_sync.export.payloads import Cursor
 from intacct_sync.export.spec import ExportSpec
+from intacct_sync.export.typed import FieldTypes, RecordTyper
 from intacct_sync.export.window import TenantTime, combine_filters
 from intacct_sync.intacct import OrderBy, Query, QueryPage, Record, filter_from_dict, last_json_text_value
 from intacct_sync.observability import logger
@@ -61,11 +63,20 @@ class PageTask:
     created_field: str = ""
     show_private: bool = False
     time: TenantTime = field(default_factory=TenantTime)
+    # The fields' lookup DATATYPEs: pages are written typed (``typed``); without them, as Intacct's text.
+    field_types: FieldTypes = field(default_factory=FieldTypes)
 
     @classmethod
-    def of(cls, run_id: str, spec: ExportSpec, cursor: Cursor, time: TenantTime) -> PageTask:
-        """The task of a run (its effective spec and dates) at a cursor. Top-level tasks show private
-        (entity-owned) records unless the spec says otherwise (PROTOCOL.md §9)."""
+    def of(
+        cls,
+        run_id: str,
+        spec: ExportSpec,
+        cursor: Cursor,
+        time: TenantTime,
+        field_types: FieldTypes | None = None,
+    ) -> PageTask:
+        """The task of a run (its effective spec, dates and field types) at a cursor. Top-level tasks
+        show private (entity-owned) records unless the spec says otherwise (PROTOCOL.md §9)."""
         return cls(
             run_id=run_id,
             object=spec.object,
@@ -78,6 +89,7 @@ class PageTask:
             created_field=spec.created_field,
             show_private=spec.show_private and spec.entity is None,
             time=time,
+            field_types=field_types or FieldTypes(),
             segment=cursor.segment,
             seq=cursor.seq,
             after_key=cursor.after_key,
@@ -218,6 +230,7 @@ class _Fetched:
     page: QueryPage
     done: bool
     following: PageTask
+    arrived: datetime = field(default_factory=lambda: datetime.now(UTC))  # _sdc_extracted_at
 
 
 @dataclass
@@ -281,6 +294,10 @@ class PageFetcher:
         self._newest: PageTask | None = None  # the task of the call sent last: only its body sends ahead
         self._fetched = 0  # pages the chain has handed over
         self._callers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-ahead")
+        # Typed pages (the landing thread's own: its date caches live for the Task).
+        self._typer = (
+            RecordTyper(task.fields, task.field_types, task.time, task.run_id) if task.field_types else None
+        )
 
     # -------------------------------------------------------------------- the fetching thread
 
@@ -420,6 +437,8 @@ class PageFetcher:
             task.modified_field,
             page.lines,
             task.created_field,
+            typer=self._typer,
+            extracted_at=item.arrived,
         )
         summary = replace(summary, segment_done=item.done, num_remaining=page.num_remaining)
         parts.put_part(summary, body)

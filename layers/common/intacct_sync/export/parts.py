@@ -7,7 +7,12 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
+
+import orjson
+
+from intacct_sync.export.typed import RecordTyper, widened_text
 
 Record = Mapping[str, Any]
 
@@ -69,6 +74,9 @@ class PartSummary:
     # Records after this page in its (unbounded) query, as Intacct reported them: a segment's first page
     # read by offset tells planning how many records its range holds. None when not reported (JSON).
     num_remaining: int | None = None
+    # Fields whose values did not fit their lookup type on this page, and the kind that holds them
+    # (``typed.widened_text``: "decimal:QTY;string:F2"); '' when none did.
+    widened: str = ""
 
     def to_metadata(self) -> dict[str, str]:
         metadata = {
@@ -81,6 +89,8 @@ class PartSummary:
         }
         if self.num_remaining is not None:
             metadata["num-remaining"] = str(self.num_remaining)
+        if self.widened:
+            metadata["widened"] = self.widened
         return metadata
 
     @classmethod
@@ -95,6 +105,7 @@ class PartSummary:
             bytes=size,
             segment_done=metadata.get("segment-done") == "true",
             num_remaining=int(metadata["num-remaining"]) if metadata.get("num-remaining") else None,
+            widened=metadata.get("widened", ""),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,6 +120,8 @@ def encode_part(
     modified_field: str = "",
     lines: Sequence[bytes] | None = None,
     created_field: str = "",
+    typer: RecordTyper | None = None,
+    extracted_at: datetime | None = None,
 ) -> tuple[PartSummary, bytes]:
     """Serialise records as gzip NDJSON (one JSON object per line, UTF-8) and summarise them.
 
@@ -116,6 +129,9 @@ def encode_part(
     user's format do not sort as text); without it max_modified stays empty. A record whose modified
     field is empty (created, never modified) counts with its `created_field` value instead. `lines`, one UTF-8
     JSON text per record (``QueryPage.lines``), are written as they are instead of encoding the records.
+    With a `typer` (``typed.RecordTyper``) the records are typed in place after they are summarised
+    (keys and dates as Intacct wrote them), stamped with the run and `extracted_at` (default now), and
+    encoded again (`lines` unused); the fields it widened go in the summary.
     """
     rows = records if isinstance(records, list) else list(records)
     if lines is not None and len(lines) != len(rows):
@@ -132,6 +148,13 @@ def encode_part(
                 sort = modified_sort_key(modified)
                 if sort is not None and (max_sort is None or sort > max_sort):
                     max_sort, max_modified = sort, str(modified)
+    widened = ""
+    if typer is not None:
+        typer.type_records(rows, extracted_at or datetime.now(UTC))  # type: ignore[arg-type]
+        widened = widened_text(typer.widened)
+        # orjson: UTF-8 bytes directly, five to ten times quicker than the json module on wide records
+        # (a 224-field page: about 15 ms instead of 100; benchmarks/RESULTS.md).
+        lines = [orjson.dumps(row) for row in rows]
     # Lines joined as UTF-8 bytes: one joined str would take up to 4 bytes a character (any non-Latin-1
     # character widens all of it), several times the peak of bytes (benchmarks/RESULTS.md).
     if lines is None:
@@ -147,6 +170,7 @@ def encode_part(
         last_key=last,
         max_modified=max_modified,
         bytes=len(body),
+        widened=widened,
     )
     return summary, body
 

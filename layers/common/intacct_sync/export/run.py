@@ -13,6 +13,7 @@ from typing import Any
 
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.export.spec import ExportSpec
+from intacct_sync.export.typed import FieldTypes
 from intacct_sync.export.window import TenantTime
 
 RUN_DOCUMENT_VERSION = 1
@@ -29,6 +30,13 @@ class ExportRun:
     window: dict[str, Any] | None = None
     details: dict[str, Any] = field(default_factory=dict)  # notes for the manifest (e.g. refused fields)
     time: TenantTime = field(default_factory=TenantTime)  # how Intacct's dates read in this run
+    # Each field's lookup DATATYPE (``{"RECORDNO": "INTEGER", ...}``): how the run's pages are typed.
+    # Empty in run documents written before typed records: such runs land Intacct's text.
+    field_types: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def types(self) -> FieldTypes:
+        return FieldTypes.of(self.field_types)
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -39,6 +47,7 @@ class ExportRun:
             "window": self.window,
             "details": self.details,
             "time": self.time.to_dict(),
+            "field_types": self.field_types,
         }
 
     @classmethod
@@ -66,6 +75,7 @@ class ExportRun:
                 window=document.get("window"),
                 details=dict(document.get("details") or {}),
                 time=TenantTime.from_dict(document.get("time")),
+                field_types={str(k): str(v) for k, v in (document.get("field_types") or {}).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidExportRequest(f"the stored run document is not valid ({exc})") from None

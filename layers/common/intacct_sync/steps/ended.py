@@ -6,11 +6,13 @@ execution, a Lambda killed mid-Task never reach it (AWS error-handling docs). Th
 comes, once the execution can no longer fail, so this is where the run is settled:
 
 - SUCCEEDED: the manifest its Finalise wrote stands; only now does the watermark advance, the last total
-  (for budgets) change and ``Intacct Export Completed`` go out.
+  (for budgets) change, the run join the succeeded runs the current views read (``steps.tables``) and
+  ``Intacct Export Completed`` go out.
 
 Either way the manifest then carries ``settled_at``: the run's end has been recorded (the API reports it).
 - FAILED, TIMED_OUT, ABORTED: a failed manifest (never one claiming success, even one Finalise wrote just
-  before the execution failed) and ``Intacct Export Failed``. The landed parts stay, so the run can be
+  before the execution failed; such a run also leaves the succeeded runs, should an earlier delivery of
+  this event have recorded it) and ``Intacct Export Failed``. The landed parts stay, so the run can be
   resumed with ``{"resume_run_id": <run id>}``. A succeeded manifest another execution wrote (a resume
   request for a run that had completed) is kept.
 """
@@ -29,7 +31,8 @@ from intacct_sync.export.spec import RESUME_KEY, RUN_ID_PATTERN, validate_run_id
 from intacct_sync.export.summaries import landed_parts
 from intacct_sync.intacct import InvalidQueryError, check_object_name
 from intacct_sync.observability import logger
-from intacct_sync.steps.ports import Events, State, Store
+from intacct_sync.steps import tables
+from intacct_sync.steps.ports import Catalog, Events, State, Store
 from intacct_sync.steps.runs import now
 
 # Failures a Step Functions Retry of this step may fix: none (it is not a state of the workflow; its
@@ -38,10 +41,17 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = ()
 ENDED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
-def export_ended(store: Store, state: State, events_port: Events, event: Mapping[str, Any]) -> dict[str, Any]:
+def export_ended(
+    store: Store,
+    state: State,
+    events_port: Events,
+    event: Mapping[str, Any],
+    catalog: Catalog | None = None,
+) -> dict[str, Any]:
     """``event``: the EventBridge "Step Functions Execution Status Change" event (``detail``: ``name``,
-    ``status``, ``input`` (JSON text, absent when too large), ``error``, ``cause``). Returns what was
-    announced (``{}`` for a status that is not an ending)."""
+    ``status``, ``input`` (JSON text, absent when too large), ``error``, ``cause``); ``catalog``: where
+    the current views live (Glue; None: only the bucket's index). Returns what was announced (``{}`` for
+    a status that is not an ending). Idempotent: EventBridge may deliver an event more than once."""
     detail = event.get("detail") if isinstance(event, Mapping) else None
     if not isinstance(detail, Mapping) or detail.get("status") not in ENDED:
         return {}
@@ -58,13 +68,19 @@ def export_ended(store: Store, state: State, events_port: Events, event: Mapping
             # The run goes on in a new execution (its history would have passed the cap); that one settles it.
             logger.info("export continues in a new execution", extra={"run_id": run_id, **continued})
             return {}
-        return _succeeded(store, state, events_port, execution, run_id, run)
+        return _succeeded(store, state, events_port, catalog, execution, run_id, run)
     problem = _problem(detail)
-    return _failed(store, state, events_port, execution, run_id, run, object_name, problem)
+    return _failed(store, state, events_port, catalog, execution, run_id, run, object_name, problem)
 
 
 def _succeeded(
-    store: Store, state: State, events_port: Events, execution: str, run_id: str, run: ExportRun | None
+    store: Store,
+    state: State,
+    events_port: Events,
+    catalog: Catalog | None,
+    execution: str,
+    run_id: str,
+    run: ExportRun | None,
 ) -> dict[str, Any]:
     manifest = store.get_json(layout.manifest_key(run.spec.object, run_id)) if run else None
     if run is None or manifest is None or manifest.get("status") != "succeeded":
@@ -77,6 +93,7 @@ def _succeeded(
         state.set_watermark(spec.object, spec.entity, watermark, run_id)
     if spec.mode == "full" and not spec.filter:
         state.set_last_total(spec.object, int(manifest["records_written"]))
+    tables.record_succeeded_run(store, catalog, run, manifest)
     store.put_json(layout.manifest_key(spec.object, run_id), dict(manifest, settled_at=now()))
     detail = {
         "run_id": run_id,
@@ -98,6 +115,7 @@ def _failed(
     store: Store,
     state: State,
     events_port: Events,
+    catalog: Catalog | None,
     execution: str,
     run_id: str,
     run: ExportRun | None,
@@ -121,6 +139,10 @@ def _failed(
             if existing.get("error"):
                 detail["cause"] = str(existing["error"].get("cause", ""))
         else:
+            if existing.get("status") == "succeeded" and run is not None:
+                # This execution's Finalise wrote success and the execution then failed: if an earlier
+                # delivery (or a mistaken SUCCEEDED) put the run in the current views, take it out.
+                tables.withdraw_run(store, catalog, run.spec.object, run.spec.entity, run_id)
             parts = landed_parts(store, object_name, run_id)
             manifest = build_manifest(
                 spec=run.spec.to_payload() if run else {"object": object_name},

@@ -73,7 +73,7 @@ def first_page(
     """Fetch segment 0's first page, record Intacct's total, check the budget for the rest, and say where
     the other segments start (at most the tenant's concurrency, each at least two pages)."""
     run = load_run(store, ref.run_id)
-    task = PageTask.of(ref.run_id, run.spec, Cursor(segment=0), run.time)
+    task = PageTask.of(ref.run_id, run.spec, Cursor(segment=0), run.time, run.types)
     try:
         result = _fetch(store, intacct, task, remaining_ms)
     except FunctionError as exc:
@@ -81,7 +81,7 @@ def first_page(
         if not refused:
             raise
         run = _without_refused(store, run, refused)
-        task = PageTask.of(ref.run_id, run.spec, Cursor(segment=0), run.time)
+        task = PageTask.of(ref.run_id, run.spec, Cursor(segment=0), run.time, run.types)
         result = _fetch(store, intacct, task, remaining_ms)  # once: a second refusal fails the run
     total = result.total_count or 0
     state.record_total(ref.run_id, total)
@@ -156,7 +156,8 @@ def segment_start(
     """Fetch one segment's first page by offset; planning reads its keys from the part's summary."""
     run = load_run(store, item.run_id)
     cursor = Cursor(segment=item.segment, offset=item.offset, max_pages=1)
-    result = _fetch(store, intacct, PageTask.of(item.run_id, run.spec, cursor, run.time), remaining_ms)
+    task = PageTask.of(item.run_id, run.spec, cursor, run.time, run.types)
+    result = _fetch(store, intacct, task, remaining_ms)
     return SegmentStartFetched(segment=item.segment, records=result.records)
 
 
@@ -174,7 +175,8 @@ def segment_pages(
         cursor = Cursor.from_payload(planned[str(item.segment)])
     if cursor.segment != item.segment:
         raise InvalidExportRequest(f"the cursor is for segment {cursor.segment}, not {item.segment}")
-    result = _fetch(store, intacct, PageTask.of(item.run_id, run.spec, cursor, run.time), remaining_ms)
+    task = PageTask.of(item.run_id, run.spec, cursor, run.time, run.types)
+    result = _fetch(store, intacct, task, remaining_ms)
     following = replace(result.next_task.cursor(), tasks=cursor.tasks + 1, task_budget=cursor.task_budget)
     return SegmentPagesFetched(
         run_id=item.run_id,

@@ -1,11 +1,11 @@
-"""Finalise export: reconcile what landed with Intacct's count, export deletes, write the manifest, then
-advance the watermark and announce the run."""
+"""Finalise export: reconcile what landed with Intacct's count, export deletes, update the object's tables
+and write the manifest. The execution's end (``steps.ended``) settles the run."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from intacct_sync.errors import ReconciliationError
@@ -17,6 +17,7 @@ from intacct_sync.export.payloads import ExportFinalised, FinaliseTask
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import ExportSpec
 from intacct_sync.export.summaries import landed_parts
+from intacct_sync.export.typed import tombstone_rows
 from intacct_sync.export.window import TenantTime
 from intacct_sync.intacct import (
     FunctionError,
@@ -28,7 +29,8 @@ from intacct_sync.intacct import (
 )
 from intacct_sync.observability import logger, metrics
 from intacct_sync.settings import Settings
-from intacct_sync.steps.ports import Intacct, RemainingMs, State, Store
+from intacct_sync.steps import tables
+from intacct_sync.steps.ports import Catalog, Intacct, RemainingMs, State, Store
 from intacct_sync.steps.runs import load_run, now
 
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
@@ -57,10 +59,13 @@ def finalise(
     intacct: Intacct,
     task: FinaliseTask,
     remaining_ms: RemainingMs,
+    catalog: Catalog | None = None,
 ) -> ExportFinalised:
     """Reconcile the run, export deletes and write the manifest (naming the execution that wrote it).
     Raises ReconciliationError, after writing a failed manifest, when the records written do not match
-    Intacct's count. The watermark and the announcement follow when the execution has ended."""
+    Intacct's count. A reconciled run's fields and types are merged into its object's tables
+    (``catalog``: Glue; ``steps.tables.publish_tables``). The watermark, the announcement and the run's
+    place in the current views follow when the execution has ended (``steps.ended``)."""
     run = load_run(store, task.run_id)
     run_id, spec, window, time = task.run_id, run.spec, run.window, run.time
     parts = landed_parts(store, spec.object, run_id)
@@ -82,6 +87,8 @@ def finalise(
                 f"is neither <RECORDNO>--REC nor {spec.object}'s id field, so no tombstone could say which "
                 f"record went; set id_field for {spec.object} in the catalogue (ExportObjects)"
             )
+    if rec.ok:
+        warnings += tables.publish_tables(store, catalog, run, parts)
     status = "succeeded" if rec.ok else "failed"
     error = None if rec.ok else {"error": "ReconciliationError", "cause": rec.problem()}
     watermark_text = _max_modified(parts, time)
@@ -123,8 +130,8 @@ def finalise(
     metrics.add_metric(name="IntacctTransactions", unit="Count", value=transactions)
     if not rec.ok:
         raise ReconciliationError(rec.problem())
-    # The watermark, the last total and the Completed event wait for the execution to end (steps/ended):
-    # nothing is announced or advanced while the execution could still fail.
+    # The watermark, the last total, the current views and the Completed event wait for the execution to
+    # end (steps/ended): nothing is announced, advanced or shown while the execution could still fail.
     logger.info("export finalised", extra=detail.to_payload())
     return detail
 
@@ -267,6 +274,15 @@ def _export_deletes(
                 "deleted_by": row.get("USERID"),
                 "audit_id": row.get(AUDIT_KEY),
             }
+        )
+    if run.field_types:  # typed like the records they name, with the metadata columns
+        tombstones = tombstone_rows(
+            tombstones,
+            run.types,
+            (spec.key_field, spec.id_field or ""),
+            run.time,
+            run.run_id,
+            datetime.now(UTC),
         )
     key = layout.deletes_key(spec.object, run.run_id)
     summary, body = encode_part(key, tombstones, spec.key_field)

@@ -45,6 +45,9 @@ def apply_repairs(store: Store, repairs: tuple[Repair, ...], run: ExportRun) -> 
         if repair.keep_below is None:
             store.delete(repair.part_key)
             continue
+        # A typed part's records hold UTC instants, not Intacct's text: its summary keeps the original's
+        # latest change (the trimmed records are in the next segment's page, so the run's is the same).
+        original = store.head_part(repair.part_key) if run.field_types else None
         records = [
             r
             for r in decode_part(store.get_bytes(repair.part_key))
@@ -58,5 +61,7 @@ def apply_repairs(store: Store, repairs: tuple[Repair, ...], run: ExportRun) -> 
             run.spec.modified_field,
             created_field=run.spec.created_field,
         )
+        if original is not None:
+            summary = replace(summary, max_modified=original.max_modified, widened=original.widened)
         store.put_part(replace(summary, segment_done=True), body)
         logger.warning("trimmed overlapping first page", extra={"part": repair.part_key})

@@ -34,6 +34,12 @@ class Store(Protocol):
 
     def get_json(self, key: str) -> dict[str, Any] | None: ...
 
+    # Read-modify-write (the succeeded-runs index): a write succeeds only if the object is as it was read
+    # (its ETag; None: it did not exist), else False and the caller reads again.
+    def get_json_tagged(self, key: str) -> tuple[dict[str, Any] | None, str | None]: ...
+
+    def put_json_if(self, key: str, document: dict[str, Any], etag: str | None) -> bool: ...
+
 
 class State(Protocol):
     """The state table: run progress, the month's transactions, watermarks and last totals."""
@@ -101,3 +107,12 @@ class Intacct(Protocol):
     def page_calls(
         self, run_id: str, entity: str | None, remaining_ms: Callable[[], int]
     ) -> AbstractContextManager[PageCalls]: ...
+
+
+class Catalog(Protocol):
+    """The Glue Data Catalog: tables and views Athena reads the exports with (``adapters.glue``)."""
+
+    @property
+    def database(self) -> str: ...
+
+    def put_table(self, table_input: dict[str, Any]) -> str: ...

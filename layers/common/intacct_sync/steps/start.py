@@ -4,7 +4,7 @@ check the budget, and store the run document; or, with ``resume_run_id``, pick a
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from intacct_sync.errors import InvalidExportRequest
@@ -16,7 +16,12 @@ from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import RESUME_KEY, ExportSpec, validate_run_id
 from intacct_sync.export.summaries import landed_parts
 from intacct_sync.export.window import TenantTime, combine_filters, window_filter, window_start
-from intacct_sync.intacct import PossiblyStillRunningError, SessionExpiredError, ThrottledError
+from intacct_sync.intacct import (
+    FunctionError,
+    PossiblyStillRunningError,
+    SessionExpiredError,
+    ThrottledError,
+)
 from intacct_sync.observability import logger
 from intacct_sync.settings import Settings
 from intacct_sync.steps.ports import Intacct, RemainingMs, State, Store
@@ -31,6 +36,9 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     PossiblyStillRunningError,
     ThrottledError,
 )
+# How long a cached ``lookup`` (field list and types) is used before it is asked again: custom fields
+# added at Intacct reach the export and its table within a day, for one transaction a day per object.
+FIELD_CACHE_MAX_AGE = timedelta(hours=24)
 
 
 def start_export(
@@ -78,14 +86,18 @@ def start_export(
     estimate = max(1, page_count(state.last_total(spec.object) or 0, spec.page_size))
     check_budget(settings.monthly_transaction_budget, state.month_transactions(), estimate, "this export")
     fields_from = "request" if request.get("fields") else ("catalogue" if spec.fields else "lookup")
-    fields = _resolve_fields(store, intacct, spec, run_id, remaining_ms)
+    fields, types = _resolve_fields(store, intacct, spec, run_id, remaining_ms)
+    details: dict[str, Any] = {"fields_from": fields_from}
+    if not types:
+        details["untyped"] = "lookup could not be read: values are written as Intacct's text"
     run = ExportRun(
         run_id,
         now(),
         replace(spec, fields=fields, filter=effective_filter),
         window,
-        details={"fields_from": fields_from},
+        details=details,
         time=time,
+        field_types={name: types.get(name, "TEXT") for name in fields} if types else {},
     )
     save_run(store, run)
     logger.info("export started", extra={"run_id": run_id, "object": spec.object, "mode": spec.mode})
@@ -94,21 +106,55 @@ def start_export(
 
 def _resolve_fields(
     store: Store, intacct: Intacct, spec: ExportSpec, run_id: str, remaining_ms: RemainingMs
-) -> tuple[str, ...]:
-    """The fields to select: as requested, else every field from ``lookup`` (cached in the bucket so
-    discovery costs one transaction per object, not one per run). Key and modified fields always."""
-    fields = spec.fields
-    if not fields:
-        cache_key = layout.field_cache_key(spec.object, spec.entity)
-        cached = store.get_json(cache_key)
-        if cached and cached.get("fields"):
-            fields = tuple(cached["fields"])
-        else:
-            infos = intacct.lookup(run_id, spec.entity, spec.object, remaining_ms)
-            fields = tuple(info.name for info in infos)
-            store.put_json(cache_key, {"object": spec.object, "fields": list(fields), "fetched_at": now()})
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The fields to select and each one's lookup DATATYPE: the fields as requested, else every field
+    from ``lookup``. ``lookup`` is cached in the bucket with the types (``layout.field_cache_key``), so
+    it costs one transaction per object and entity a day (``FIELD_CACHE_MAX_AGE``), not one per run;
+    fields Intacct refused before stay out. Key and modified fields always. The types are empty when
+    ``lookup`` fails (the run then lands Intacct's text, as before typed records)."""
+    cached = _field_cache(store, intacct, spec, run_id, remaining_ms)
+    fields = spec.fields or tuple(cached.get("fields") or ())
     extra = [f for f in (spec.key_field, spec.modified_field) if f not in fields]
-    return tuple(extra) + tuple(fields)
+    types = {str(k): str(v) for k, v in (cached.get("types") or {}).items()}
+    return tuple(extra) + tuple(fields), types
+
+
+def _field_cache(
+    store: Store, intacct: Intacct, spec: ExportSpec, run_id: str, remaining_ms: RemainingMs
+) -> dict[str, Any]:
+    """The cached lookup of the object (``{"object", "fields", "types", "fetched_at", "refused"?}``),
+    asked again when missing, older than a day, or written before types were cached."""
+    cache_key = layout.field_cache_key(spec.object, spec.entity)
+    cached = store.get_json(cache_key) or {}
+    if cached.get("fields") and "types" in cached and not _stale(cached.get("fetched_at")):
+        return cached
+    try:
+        infos = intacct.lookup(run_id, spec.entity, spec.object, remaining_ms)
+    except FunctionError as exc:
+        if spec.fields:  # the request names its fields: export them, as text
+            logger.warning("lookup failed; values are written as text", extra={"errorno": exc.errorno})
+            return {}
+        raise
+    refused = set(cached.get("refused") or ())
+    document = {
+        **cached,
+        "object": spec.object,
+        "fields": [info.name for info in infos if info.name not in refused],
+        "types": {info.name: info.data_type.upper() for info in infos},
+        "fetched_at": now(),
+    }
+    store.put_json(cache_key, document)
+    return document
+
+
+def _stale(fetched_at: Any) -> bool:
+    try:
+        fetched = datetime.fromisoformat(str(fetched_at))
+    except ValueError:
+        return True
+    if fetched.tzinfo is None:
+        fetched = fetched.replace(tzinfo=UTC)
+    return datetime.now(UTC) - fetched > FIELD_CACHE_MAX_AGE
 
 
 def resume(store: Store, state: State, run_id: str) -> ExportStarted:

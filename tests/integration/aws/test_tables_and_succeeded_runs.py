@@ -1,0 +1,107 @@
+"""steps.tables against moto's S3 and Glue: the tables follow the schema, the index of succeeded runs is
+the only thing the views read, and Glue trouble never fails a run."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from intacct_sync.adapters.export_store import ExportStore
+from intacct_sync.adapters.glue import GlueCatalog
+from intacct_sync.export import layout
+from intacct_sync.export.current import decode_presto_view
+from intacct_sync.export.parts import PartSummary
+from intacct_sync.export.run import ExportRun
+from intacct_sync.export.spec import ExportSpec
+from intacct_sync.steps import tables
+
+TYPES = {"RECORDNO": "INTEGER", "CUSTOMERID": "TEXT", "QTY": "INTEGER", "WHENMODIFIED": "TIMESTAMP"}
+
+
+def a_run(run_id: str, mode: str = "full", started: str = "2026-11-01T00:00:00+00:00") -> ExportRun:
+    spec = ExportSpec("CUSTOMER", tuple(TYPES), mode=mode, id_field="CUSTOMERID")
+    window = {"since": "2026-10-01T00:00:00+00:00"} if mode == "incremental" else None
+    return ExportRun(run_id, started, spec, window, {"fields_from": "lookup"}, field_types=dict(TYPES))
+
+
+def manifest(status: str = "succeeded", deletes: int = 0) -> dict:
+    return {"status": status, "records_written": 3, "finished_at": "x", "deletes": {"records": deletes}}
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="exports")
+        glue = boto3.client("glue", region_name="us-east-1")
+        glue.create_database(DatabaseInput={"Name": "intacct_sync_dev"})
+        yield ExportStore(s3, "exports"), GlueCatalog(glue, "intacct_sync_dev"), glue
+
+
+def view_sql(glue, name: str) -> str:
+    table = glue.get_table(DatabaseName="intacct_sync_dev", Name=name)["Table"]
+    return str(decode_presto_view(table["ViewOriginalText"])["originalSql"])
+
+
+def test_a_widened_field_widens_its_column_and_the_tables_follow(aws):
+    store, catalog, glue = aws
+    # Given a run whose second part held a fraction in the INTEGER field QTY
+    parts = [
+        PartSummary("p0", 2, "", "1", "2", ""),
+        PartSummary("p1", 1, "", "3", "3", "", widened="decimal:QTY"),
+    ]
+    assert tables.publish_tables(store, catalog, a_run("r1"), parts) == []
+    # Then the schema and both tables say decimal for QTY, bigint for the key
+    columns = {
+        c["Name"]: c["Type"]
+        for c in glue.get_table(DatabaseName="intacct_sync_dev", Name="customer")["Table"][
+            "StorageDescriptor"
+        ]["Columns"]
+    }
+    assert columns["qty"] == "decimal(38,16)" and columns["recordno"] == "bigint"
+    assert columns["_sdc_extracted_at"] == "timestamp"
+    tomb = glue.get_table(DatabaseName="intacct_sync_dev", Name="customer_tombstones")["Table"]
+    assert [c["Name"] for c in tomb["StorageDescriptor"]["Columns"]][:2] == ["recordno", "customerid"]
+    assert store.get_json(layout.table_schema_key("CUSTOMER"))["columns"][2]["kind"] == "decimal"
+
+
+def test_views_read_only_the_succeeded_runs_and_a_withdrawn_run_leaves_them(aws):
+    store, catalog, glue = aws
+    tables.publish_tables(store, catalog, a_run("f1"), [])
+    # A run is not in the views until it is recorded as succeeded, and never while its manifest says failed
+    with pytest.raises(ValueError, match="did not succeed"):
+        tables.record_succeeded_run(store, catalog, a_run("f1"), manifest("failed"))
+    tables.record_succeeded_run(store, catalog, a_run("f1"), manifest())
+    inc = a_run("i1", "incremental", "2026-11-02T00:00:00+00:00")
+    tables.record_succeeded_run(store, catalog, inc, manifest(deletes=2))
+    tables.record_succeeded_run(store, catalog, inc, manifest(deletes=2))  # idempotent
+    sql = view_sql(glue, "customer_current")
+    assert "run_id IN ('f1', 'i1')" in sql and "customer_tombstones" in sql
+    assert "run_id IN ('i1')" in view_sql(glue, "customer_deletes")
+    # When the incremental run turns out to have failed after all
+    index = tables.withdraw_run(store, catalog, "CUSTOMER", None, "i1")
+    assert [r.run_id for r in index.runs] == ["f1"]
+    assert "run_id IN ('f1')" in view_sql(glue, "customer_current")
+    assert "customer_tombstones" not in view_sql(glue, "customer_current")
+
+
+def test_glue_trouble_is_a_warning_never_a_failed_run(aws):
+    store, _, glue = aws
+    missing = GlueCatalog(glue, "no_such_database")
+    warnings = tables.publish_tables(store, missing, a_run("r1"), [])
+    assert len(warnings) == 1 and "were not updated" in warnings[0] and "no_such_database" in warnings[0]
+    tables.record_succeeded_run(store, missing, a_run("r1"), manifest())  # logged, not raised
+    assert store.get_json(layout.succeeded_runs_key("CUSTOMER", None))["runs"][0]["run_id"] == "r1"
+
+
+def test_the_index_is_changed_only_from_what_it_was(aws):
+    store, _, _ = aws
+    key = layout.succeeded_runs_key("CUSTOMER", None)
+    document, etag = store.get_json_tagged(key)
+    assert (document, etag) == (None, None)
+    assert store.put_json_if(key, {"runs": []}, None)
+    assert not store.put_json_if(key, {"runs": ["lost"]}, None)  # someone wrote it first
+    _, etag = store.get_json_tagged(key)
+    assert store.put_json_if(key, {"runs": ["mine"]}, etag)
+    assert not store.put_json_if(key, {"runs": ["stale"]}, etag)
