@@ -390,12 +390,23 @@ class LocalStack:
         while self.in_flight and time.monotonic() < deadline:
             time.sleep(0.05)
 
+    @property
+    def sync_state_machine_arn(self) -> str:
+        return self.template.physical["SyncStateMachine"]
+
     def start_export(self, request: Any, name: str | None = None) -> str:
+        return self.start(self.state_machine_arn, request, name)
+
+    def start_sync(self, request: Any, name: str | None = None) -> str:
+        return self.start(self.sync_state_machine_arn, request, name)
+
+    @staticmethod
+    def start(state_machine_arn: str, request: Any, name: str | None = None) -> str:
         sfn = boto3.client("stepfunctions", region_name=REGION)
         # AWS names an unnamed execution with a UUID, which $$.Execution.Name then gives; moto leaves the
         # context's name empty, so the emulator always names it, as AWS would.
         arn: str = sfn.start_execution(
-            stateMachineArn=self.state_machine_arn, input=json.dumps(request), name=name or str(uuid.uuid4())
+            stateMachineArn=state_machine_arn, input=json.dumps(request), name=name or str(uuid.uuid4())
         )["executionArn"]
         return arn
 
@@ -427,6 +438,11 @@ def _patched_invoke(stack: LocalStack) -> Callable[..., bytes]:
         return answer
 
     return invoke
+
+
+def _names_other_machines(machines: dict[str, Any], logical_id: str) -> bool:
+    substitutions = json.dumps(machines[logical_id]["Properties"].get("DefinitionSubstitutions", {}))
+    return any(f'"{other}"' in substitutions for other in machines if other != logical_id)
 
 
 def create_stack(template: Template, credentials: dict[str, str], extra_env: dict[str, str]) -> LocalStack:
@@ -462,13 +478,18 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
     for logical_id in functions:
         template.physical[f"{logical_id}.Arn"] = f"arn:aws:lambda:{REGION}:123456789012:function:{logical_id}"
         template.physical[logical_id] = logical_id
-    machine = template.resources["ExportStateMachine"]["Properties"]
-    sm_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-        name=str(template.resolve(machine.get("Name", "export"))),
-        definition=template.state_machine_definition(),
-        roleArn=role,
-    )["stateMachineArn"]
-    template.physical["ExportStateMachine"] = sm_arn
+    # Every state machine, each after those its definition names (the sync's runs the export's).
+    machines = template.of_type("AWS::Serverless::StateMachine")
+    for logical_id in sorted(machines, key=lambda m: _names_other_machines(machines, m)):
+        props = machines[logical_id]["Properties"]
+        arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+            name=str(template.resolve(props.get("Name", logical_id))),
+            definition=template.state_machine_definition(logical_id),
+            roleArn=role,
+        )["stateMachineArn"]
+        template.physical[logical_id] = arn
+        template.physical[f"{logical_id}.Name"] = arn.rsplit(":", 1)[-1]
+    sm_arn = template.physical["ExportStateMachine"]
     env: dict[str, str] = {}
     for logical_id, props in functions.items():
         variables = {k: str(template.resolve(v)) for k, v in props["Environment"]["Variables"].items()}
@@ -564,6 +585,34 @@ def _sfn_task_with_boto_names(
     return result
 
 
+_original_sync2_resolver = StateTaskServiceSfn._build_sync2_resolver
+
+
+def _aws_names(described: dict[str, Any]) -> dict[str, Any]:
+    """A DescribeExecution result as the startExecution.sync:2 integration gives it on AWS: ExecutionArn,
+    Status, Output (parsed JSON)...; each *Details' "included" as "Included". Input and Output untouched."""
+    named: dict[str, Any] = {}
+    for key, value in described.items():
+        if key.endswith("Details") and isinstance(value, dict):
+            value = {k[:1].upper() + k[1:]: v for k, v in value.items()}
+        named[key[:1].upper() + key[1:]] = value
+    return named
+
+
+def _sync2_resolver_with_aws_names(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """moto's startExecution.sync:2 waits for the execution and returns its description with boto3's key
+    names (executionArn, status, output); AWS gives the service integration's (ExecutionArn, Status,
+    Output: LocalStack's tests recorded against AWS select $..output.StartDate), so the ASL selects those."""
+    resolve = _original_sync2_resolver(self, *args, **kwargs)
+    assert resolve is not None  # moto types it Optional; the Sfn integration always builds one
+
+    def resolved() -> Any:
+        result = resolve()
+        return _aws_names(result) if isinstance(result, dict) else result
+
+    return resolved
+
+
 _original_start_execution = StepFunctionsParserBackend.start_execution
 
 
@@ -612,6 +661,7 @@ def local_aws(
             StepFunctionsParserBackend.start_execution = _start_execution_within_limits  # type: ignore[method-assign,assignment]
             StateTaskServiceLambda._from_error = _from_error_with_data_limit  # type: ignore[method-assign]
             StateTaskServiceSfn._eval_service_task = _sfn_task_with_boto_names  # type: ignore[method-assign]
+            StateTaskServiceSfn._build_sync2_resolver = _sync2_resolver_with_aws_names  # type: ignore[method-assign]
             stack.endings = StatusEvents(_rules(template), stack.invoke, "123456789012", REGION)
             status_events.activate(stack.endings)
             try:
@@ -624,5 +674,6 @@ def local_aws(
         StepFunctionsParserBackend.start_execution = _original_start_execution  # type: ignore[method-assign]
         StateTaskServiceLambda._from_error = _original_from_error  # type: ignore[method-assign]
         StateTaskServiceSfn._eval_service_task = _original_sfn_task  # type: ignore[method-assign]
+        StateTaskServiceSfn._build_sync2_resolver = _original_sync2_resolver  # type: ignore[method-assign]
         os.environ.clear()
         os.environ.update(saved_env)

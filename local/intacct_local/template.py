@@ -51,7 +51,7 @@ class Template:
         return out
 
     def resolve(self, value: Any) -> Any:
-        """Resolve Ref, Fn::Sub, Fn::GetAtt, Fn::If, Fn::Equals, Fn::Join and Fn::Split locally."""
+        """Resolve Ref, Fn::Sub, Fn::GetAtt, Fn::If, the condition functions, Fn::Join and Fn::Split."""
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         if not isinstance(value, dict):
@@ -87,6 +87,14 @@ class Template:
         if key == "Fn::If":
             cond, yes, no = arg
             return self.resolve(yes if self.condition(cond) else no)
+        if key == "Condition":
+            return self.condition(arg)
+        if key == "Fn::Not":
+            return not self.resolve(arg[0])
+        if key == "Fn::And":
+            return all(self.resolve(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self.resolve(a) for a in arg)
         if key == "Fn::Equals":
             a, b = (self.resolve(x) for x in arg)
             return str(a) == str(b)

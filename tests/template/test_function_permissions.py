@@ -69,6 +69,9 @@ def may_list_the_bucket(function: str) -> bool:
         ("PlanSegmentsFunction", {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}),
         ("FinaliseExportFunction", {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}),
         ("ExportEndedFunction", {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}),
+        ("StartSyncFunction", {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}),
+        ("FollowExportFunction", set()),
+        ("FinishSyncFunction", {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}),
     ],
 )
 def test_s3_access_is_what_the_step_needs(function, expected):
@@ -83,7 +86,23 @@ def test_only_steps_that_call_intacct_read_the_credentials():
         "StartExportFunction",
         "FetchPageFunction",
         "FinaliseExportFunction",
+        "StartSyncFunction",  # a dry run counts each object
     }
+
+
+@pytest.mark.parametrize("function", ["StartSyncFunction", "FinishSyncFunction"])
+def test_the_sync_writes_its_own_documents_only_and_reads_manifests(function):
+    assert object_patterns(function, "s3:PutObject") == {"_meta/syncs/*"}
+    assert may(function, "s3:PutObject", layout.sync_key("sync-1"))
+    assert may(function, "s3:GetObject", layout.manifest_key("CUSTOMER", RUN))
+    assert not may(function, "s3:PutObject", layout.manifest_key("CUSTOMER", RUN))
+    assert not may(
+        function, "s3:GetObject", layout.part_key("CUSTOMER", RUN, 0, 0).replace("exports/", "deletes/")
+    )
+
+
+def test_following_a_run_only_describes_export_executions():
+    assert actions("FollowExportFunction") == {"states:DescribeExecution"}
 
 
 def test_plan_segments_touches_nothing_but_the_bucket_and_reads_the_run_total():

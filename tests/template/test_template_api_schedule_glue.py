@@ -1,17 +1,20 @@
-"""template.yaml: the API (IAM auth, routes, least privilege), the schedule and the Glue database."""
+"""template.yaml: the API (IAM auth, routes, least privilege), the schedules and the Glue database."""
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+import pytest
 from samtranslator.public.translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from intacct_local.template import Template
 from intacct_sync.api.routes import ROUTES
-from intacct_sync.api.validation import export_request
-from intacct_sync.export.spec import ExportSpec
+from intacct_sync.export.sync import SyncRequest, in_maintenance_window
 from intacct_sync.objects import Catalogue
 from tests.conftest import ROOT, load_event
 
@@ -36,7 +39,7 @@ def test_the_template_declares_exactly_the_routes_the_code_serves():
     assert declared == {(path, method) for path, methods in ROUTES.items() for method in methods}
 
 
-def test_the_api_function_may_only_start_and_describe_exports_and_read_what_they_wrote():
+def test_the_api_function_may_only_start_and_describe_exports_and_syncs_and_read_what_they_wrote():
     props = RESOURCES["ApiFunction"]["Properties"]
     (policy,) = props["Policies"]
     statements = {s["Sid"]: s for s in policy["Statement"]}
@@ -52,9 +55,15 @@ def test_the_api_function_may_only_start_and_describe_exports_and_read_what_they
     assert statements["DescribeExports"]["Resource"]["Fn::Sub"].endswith(
         ":execution:${ExportStateMachine.Name}:*"
     )
+    assert statements["StartSyncs"]["Resource"] == {"Ref": "SyncStateMachine"}
+    assert statements["DescribeSyncs"]["Resource"]["Fn::Sub"].endswith(
+        ":execution:${SyncStateMachine.Name}:*"
+    )
     assert statements["ReadExportedData"]["Resource"] == {"Fn::Sub": "${ExportBucket.Arn}/exports/*"}
+    assert statements["ReadSyncDocuments"]["Resource"] == {"Fn::Sub": "${ExportBucket.Arn}/_meta/syncs/*"}
     assert statements["ReadRunProgress"]["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
     assert props["Environment"]["Variables"]["EXPORT_STATE_MACHINE_ARN"] == {"Ref": "ExportStateMachine"}
+    assert props["Environment"]["Variables"]["SYNC_STATE_MACHINE_ARN"] == {"Ref": "SyncStateMachine"}
     # the catalogue reaches every function (the export steps apply its defaults too)
     assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["EXPORT_OBJECTS"] == {
         "Ref": "ExportObjects"
@@ -84,7 +93,7 @@ def test_after_the_sam_transform_every_method_is_iam_authorised_without_caller_c
     cfn = transform(sam, {}, _OfflinePolicies())
     paths = cfn["Resources"]["ExportApi"]["Properties"]["Body"]["paths"]
     methods = [(path, verb, op) for path, ops in paths.items() for verb, op in ops.items()]
-    assert len(methods) == 4
+    assert len(methods) == len(ROUTES)
     for path, verb, op in methods:
         assert op["security"] == [{"AWS_IAM": []}], (path, verb)
         assert "credentials" not in op["x-amazon-apigateway-integration"], (path, verb)
@@ -96,7 +105,9 @@ def test_new_names_arns_and_urls_are_outputs():
         "ExportApiUrl",
         "ExportApiId",
         "ApiFunctionArn",
-        "CustomerExportScheduleArn",
+        "SyncScheduleArn",
+        "DueObjectsScheduleArn",
+        "SyncStateMachineArn",
         "ExportSchedulerRoleArn",
         "GlueDatabaseName",
     ):
@@ -106,31 +117,52 @@ def test_new_names_arns_and_urls_are_outputs():
     )
 
 
-# --- the schedule -------------------------------------------------------------------------------------
+# --- the schedules ------------------------------------------------------------------------------------
 
-SCHEDULE = RESOURCES["CustomerExportSchedule"]["Properties"]
+SCHEDULES = {"SyncSchedule": "schedule_sync_all", "DueObjectsSchedule": "schedule_sync_due"}
 
 
-def test_the_schedule_starts_the_state_machine_with_the_sample_scheduled_event():
-    target = SCHEDULE["Target"]
-    assert RESOURCES["CustomerExportSchedule"]["Type"] == "AWS::Scheduler::Schedule"
-    assert target["Arn"] == {"Ref": "ExportStateMachine"}
+@pytest.mark.parametrize(("schedule", "sample"), SCHEDULES.items())
+def test_each_schedule_starts_the_sync_with_its_sample_scheduled_event(schedule, sample):
+    assert RESOURCES[schedule]["Type"] == "AWS::Scheduler::Schedule"
+    target = RESOURCES[schedule]["Properties"]["Target"]
+    assert target["Arn"] == {"Ref": "SyncStateMachine"}
     assert target["RoleArn"] == {"Fn::GetAtt": ["ExportSchedulerRole", "Arn"]}
     scheduled = json.loads(target["Input"])
-    assert scheduled == load_event("schedule_customer_incremental")
-    # The input is a valid, incremental CUSTOMER export request, as the API would accept it too
-    spec = ExportSpec.from_payload(scheduled)
-    assert (spec.object, spec.mode) == ("CUSTOMER", "incremental")
-    assert export_request(scheduled, Catalogue(), 2000)["mode"] == "incremental"
+    assert scheduled == load_event(sample)
+    # The input is a valid sync request, as the sync's first step reads it
+    assert SyncRequest.from_payload(scheduled, Catalogue().names()).objects in ("all", "due")
+    assert not [
+        k for k, v in RESOURCES.items() if v["Type"] == "AWS::Scheduler::Schedule" and k not in SCHEDULES
+    ]
 
 
-def test_the_schedule_is_switched_and_timed_by_parameters():
-    assert SCHEDULE["State"] == {"Ref": "ScheduleEnabled"}
-    assert SCHEDULE["ScheduleExpression"] == {"Ref": "ScheduleExpression"}
-    assert SCHEDULE["ScheduleExpressionTimezone"] == "UTC"
-    assert PARAMETERS["ScheduleEnabled"]["AllowedValues"] == ["ENABLED", "DISABLED"]
-    default = PARAMETERS["ScheduleExpression"]["Default"]
-    assert re.match(PARAMETERS["ScheduleExpression"]["AllowedPattern"], default)
+@pytest.mark.parametrize(
+    ("enabled", "secret_arn", "state"),
+    [
+        ("auto", "", "DISABLED"),  # the stack creates the secret: empty until someone fills it in
+        ("auto", "arn:aws:secretsmanager:us-east-1:111122223333:secret:intacct", "ENABLED"),
+        ("ENABLED", "", "ENABLED"),
+        ("DISABLED", "arn:aws:secretsmanager:us-east-1:111122223333:secret:intacct", "DISABLED"),
+    ],
+)
+def test_schedules_wait_for_credentials_unless_told(enabled, secret_arn, state):
+    template = Template.load(overrides={"ScheduleEnabled": enabled, "CredentialsSecretArn": secret_arn})
+    for schedule in SCHEDULES:
+        assert template.resolve(RESOURCES[schedule]["Properties"]["State"]) == state
+    assert PARAMETERS["ScheduleEnabled"]["Default"] == "auto"
+
+
+def test_the_schedules_are_timed_by_parameters():
+    for schedule, expression in (
+        ("SyncSchedule", "ScheduleExpression"),
+        ("DueObjectsSchedule", "FrequentScheduleExpression"),
+    ):
+        props = RESOURCES[schedule]["Properties"]
+        assert props["ScheduleExpression"] == {"Ref": expression}
+        assert props["ScheduleExpressionTimezone"] == {"Ref": "ScheduleTimezone"}
+        assert re.match(PARAMETERS[expression]["AllowedPattern"], PARAMETERS[expression]["Default"])
+    ZoneInfo(PARAMETERS["ScheduleTimezone"]["Default"])
 
 
 def _expand(field: str, low: int, high: int) -> set[int]:
@@ -148,29 +180,40 @@ def _expand(field: str, low: int, high: int) -> set[int]:
 
 
 DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
+PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
-def _fires_in_maintenance(expression: str) -> bool:
-    """Whether a cron() expression starts a run on Saturday between 02:30 and 05:30 UTC."""
+def _fires_in_maintenance(expression: str, zone: ZoneInfo) -> bool:
+    """Whether a cron() expression read in ``zone`` starts a run inside Intacct's weekly maintenance window
+    (Friday 19:30-23:30 US Pacific), in winter or in summer."""
     minute, hour, _dom, _month, dow, _year = expression[len("cron(") : -1].split()
     for name, number in DAYS.items():
         dow = dow.replace(name, str(number))
-    if 7 not in _expand(dow, 1, 7):
-        return False
-    return any(150 <= h * 60 + m < 330 for h in _expand(hour, 0, 23) for m in _expand(minute, 0, 59))
+    days = _expand(dow, 1, 7)
+    for monday in (datetime(2026, 1, 5), datetime(2026, 7, 6)):  # a week in winter, a week in summer
+        for day in range(7):
+            if (day + 1) % 7 + 1 not in days:  # cron days: SUN=1 ... SAT=7; Monday is 2
+                continue
+            for h in _expand(hour, 0, 23):
+                for m in _expand(minute, 0, 59):
+                    start = monday.replace(day=monday.day + day, hour=h, minute=m, tzinfo=zone)
+                    if in_maintenance_window(start.astimezone(PACIFIC)):
+                        return True
+    return False
 
 
-def test_the_default_schedule_avoids_intacct_saturday_maintenance_window():
+def test_the_default_schedule_avoids_intacct_maintenance_window():
     default = PARAMETERS["ScheduleExpression"]["Default"]
-    assert default == "cron(0 7 * * ? *)"
-    assert not _fires_in_maintenance(default)
-    # the check itself can tell a bad time from a good one
-    assert _fires_in_maintenance("cron(0 3 * * ? *)")
-    assert _fires_in_maintenance("cron(45 2 ? * SAT *)")
-    assert not _fires_in_maintenance("cron(0 3 ? * MON-FRI *)")
+    zone = ZoneInfo(PARAMETERS["ScheduleTimezone"]["Default"])
+    assert default == "cron(0 1 * * ? *)" and not _fires_in_maintenance(default, zone)
+    # the check itself can tell a bad time from a good one, in either zone
+    assert _fires_in_maintenance("cron(0 20 * * ? *)", PACIFIC)
+    assert _fires_in_maintenance("cron(45 19 ? * FRI *)", PACIFIC)
+    assert _fires_in_maintenance("cron(0 7 * * ? *)", ZoneInfo("UTC"))  # the old default, in winter
+    assert not _fires_in_maintenance("cron(0 20 ? * MON-THU *)", PACIFIC)
 
 
-def test_the_scheduler_role_can_only_start_this_state_machine():
+def test_the_scheduler_role_can_only_start_the_sync():
     role = RESOURCES["ExportSchedulerRole"]["Properties"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
@@ -178,7 +221,7 @@ def test_the_scheduler_role_can_only_start_this_state_machine():
     (policy,) = role["Policies"]
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == "states:StartExecution"
-    assert statement["Resource"] == {"Ref": "ExportStateMachine"}
+    assert statement["Resource"] == {"Ref": "SyncStateMachine"}
 
 
 # --- the Glue database, and the tables the product writes into it --------------------------------------

@@ -161,12 +161,15 @@ LOG_DELIVERY = {
 }
 
 
+STATE_MACHINE_ROLES = ("ExportStateMachineRole", "SyncStateMachineRole")
+
+
 def test_no_generated_role_allows_a_wildcard_action_or_an_unscoped_resource(cfn):
     statements = list(allow_statements(cfn))
     assert len(statements) > 20  # every function's, the state machine's and the scheduler's
     problems = []
     for role, statement in statements:
-        if role == "ExportStateMachineRole" and set(as_list(statement["Action"])) == LOG_DELIVERY:
+        if role in STATE_MACHINE_ROLES and set(as_list(statement["Action"])) == LOG_DELIVERY:
             assert as_list(statement["Resource"]) == ["*"]
             continue
         for action in as_list(statement["Action"]):
@@ -238,8 +241,35 @@ def test_the_state_machine_may_invoke_only_the_stacks_functions(cfn):
                 continue
             assert as_list(statement["Action"]) == ["lambda:InvokeFunction"]
             invoked.add(statement["Resource"]["Fn::Sub"][1]["functionName"]["Ref"])
-    # ExportEndedFunction is invoked by EventBridge, not by the workflow
-    assert invoked == set(FUNCTIONS) - {"ApiFunction", "ExportEndedFunction"}
+    # ExportEndedFunction is invoked by EventBridge, not by the workflow; the sync's functions by the sync
+    assert invoked == set(FUNCTIONS) - {"ApiFunction", "ExportEndedFunction", *SYNC_FUNCTIONS}
+
+
+SYNC_FUNCTIONS = {"StartSyncFunction", "FollowExportFunction", "FinishSyncFunction"}
+
+
+def test_the_sync_may_invoke_its_functions_and_run_exports_as_startexecution_sync_needs(cfn):
+    role = cfn["Resources"]["SyncStateMachineRole"]["Properties"]
+    invoked, others = set(), {}
+    for policy in role["Policies"]:
+        for statement in as_list(policy["PolicyDocument"]["Statement"]):
+            actions = as_list(statement["Action"])
+            if set(actions) == LOG_DELIVERY:
+                continue
+            if actions == ["lambda:InvokeFunction"]:
+                invoked.add(statement["Resource"]["Fn::Sub"][1]["functionName"]["Ref"])
+                continue
+            others[statement["Sid"]] = (sorted(actions), statement["Resource"])
+    assert invoked == SYNC_FUNCTIONS
+    # AWS docs, "IAM policies for AWS Step Functions": a synchronous nested execution needs exactly these
+    assert others["RunExports"] == (["states:StartExecution"], {"Ref": "ExportStateMachine"})
+    actions, resource = others["WatchAndStopExports"]
+    assert actions == ["states:DescribeExecution", "states:StopExecution"]
+    assert sub_text(resource).endswith(":execution:${ExportStateMachine.Name}:*")
+    actions, resource = others["ExecutionEndEvents"]
+    assert actions == ["events:DescribeRule", "events:PutRule", "events:PutTargets"]
+    assert sub_text(resource).endswith(":rule/StepFunctionsGetEventsForStepFunctionsExecutionRule")
+    assert set(others) == {"RunExports", "WatchAndStopExports", "ExecutionEndEvents"}
 
 
 # --- the API ------------------------------------------------------------------------------------------

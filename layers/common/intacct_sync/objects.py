@@ -4,8 +4,9 @@ modified fields.
 CUSTOMER, VENDOR and GLACCOUNT by default. The `EXPORT_OBJECTS` environment variable replaces the list
 with a JSON array whose items are either an object name or
 `{"object": "APBILL", "key_field"?: "RECORDNO", "modified_field"?: "WHENMODIFIED", "fields"?: [...],
-"filter"?: {...}, "description"?: "..."}`; `fields` are the default fields (empty = all, found with
-`lookup`), `filter` is ANDed with every export's own filter.
+"filter"?: {...}, "description"?: "...", "frequency"?: "PT1H"}`; `fields` are the default fields (empty = all,
+found with `lookup`), `filter` is ANDed with every export's own filter, `frequency` syncs the object more
+often than the nightly sync of everything (``export.sync``: an ISO-8601 duration or hourly/daily).
 It is validated at cold start; a bad value raises SettingsError naming the problem.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from intacct_sync.errors import InvalidExportRequest, SettingsError
 from intacct_sync.export.spec import ExportSpec, validate_fields
+from intacct_sync.export.sync import parse_frequency
 from intacct_sync.export.window import combine_filters
 from intacct_sync.intacct import InvalidQueryError, check_object_name, filter_from_dict
 
@@ -33,6 +35,7 @@ _ITEM_KEYS = {
     "fields",
     "filter",
     "description",
+    "frequency",
 }
 
 
@@ -50,6 +53,15 @@ class ExportObject:
     id_field: str | None = None
     fields: tuple[str, ...] = ()
     filter: dict[str, Any] | None = None
+    # How often the scheduled sync of due objects syncs it (``export.sync.parse_frequency``); None: only
+    # with the nightly sync of everything.
+    frequency: str | None = None
+
+    @property
+    def incremental(self) -> bool:
+        """Whether the object can be synced incrementally: it has a modified field to window on (an object
+        without one is synced by full snapshots only)."""
+        return bool(self.modified_field)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +73,7 @@ class ExportObject:
             "description": self.description,
             "fields": list(self.fields),
             "filter": self.filter,
+            "frequency": self.frequency,
         }
 
 
@@ -184,4 +197,15 @@ def _parse_item(item: Any, index: int) -> ExportObject:
         else ("" if "created_field" in item else "WHENCREATED"),
         id_field=_name(item["id_field"], f"{where} id_field") if item.get("id_field") else None,
         description=description,
+        frequency=_frequency(item.get("frequency"), where),
     )
+
+
+def _frequency(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_frequency(value)
+    except InvalidExportRequest as exc:
+        raise SettingsError(f"environment variable {ENV_VAR}: {where} frequency: {exc}"[:300]) from None
+    return str(value)

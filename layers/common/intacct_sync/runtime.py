@@ -8,6 +8,7 @@ from functools import cached_property
 
 from intacct_sync.adapters.aws import AwsClients
 from intacct_sync.adapters.events import ExportEvents
+from intacct_sync.adapters.executions import ExportExecutions
 from intacct_sync.adapters.export_data import ExportData
 from intacct_sync.adapters.glue import GlueCatalog
 from intacct_sync.settings import Settings
@@ -35,6 +36,16 @@ class Runtime(ExportData):
         """The Glue database of the exports' tables and views; None when GLUE_DATABASE is not set."""
         database = self.settings.glue_database
         return GlueCatalog(self.aws.glue, database) if database else None
+
+    @cached_property
+    def executions(self) -> ExportExecutions:
+        """Executions of the export workflow (EXPORT_STATE_MACHINE_ARN: the sync's steps)."""
+        return ExportExecutions(self.aws.stepfunctions, self.settings.export_state_machine_arn)
+
+    def sync_executions(self, state_machine_arn: str) -> ExportExecutions:
+        """Executions of the sync workflow (its ARN comes with the sync's first step: the workflow names
+        its functions, so they cannot name it)."""
+        return ExportExecutions(self.aws.stepfunctions, state_machine_arn)
 
     @cached_property
     def intacct(self) -> TenantIntacct:

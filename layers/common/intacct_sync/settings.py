@@ -81,6 +81,12 @@ class Settings:
     strict_reconciliation: bool = False
     history_event_budget: int = 20_000
     glue_database: str = ""  # where the exports' Athena tables and views go ("" = none)
+    # The sync of several objects: the export workflow it runs per object, how many objects at once (0:
+    # the tenant's concurrency; more would only wait for its slots), and the pause between looks at a run
+    # that continues in new executions.
+    export_state_machine_arn: str = ""
+    sync_object_concurrency: int = 0
+    sync_follow_seconds: int = 60
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -125,4 +131,7 @@ class Settings:
             strict_reconciliation=read.choice("STRICT_RECONCILIATION", "false", ("true", "false")) == "true",
             history_event_budget=read.integer("HISTORY_EVENT_BUDGET", 20_000, 200, 24_000),
             glue_database=read.text("GLUE_DATABASE"),
+            export_state_machine_arn=read.text("EXPORT_STATE_MACHINE_ARN"),
+            sync_object_concurrency=read.integer("SYNC_OBJECT_CONCURRENCY", 0, 0, 40),
+            sync_follow_seconds=read.integer("SYNC_FOLLOW_SECONDS", 60, 1, 3600),
         )

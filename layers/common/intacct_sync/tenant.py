@@ -94,6 +94,11 @@ class TenantIntacct:
         """Read from Secrets Manager on first use, then kept for the execution environment's life."""
         return load_credentials(self._secrets, self._settings.credentials_secret_id)
 
+    def check_credentials(self) -> None:
+        """Read the credentials secret (no call to Intacct): CredentialsError naming what is missing when
+        it cannot be used yet, e.g. the empty secret the stack created and nobody has filled in."""
+        self._credentials  # noqa: B018  (read, and kept, as every call will)
+
     @cached_property
     def client(self) -> IntacctClient:
         settings = self._settings

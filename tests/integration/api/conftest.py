@@ -59,8 +59,8 @@ class Answer:
 class ApiHarness:
     """Sends API Gateway proxy events to the handler and inspects the emulated AWS behind it."""
 
-    def __init__(self, module: ModuleType, machine_arn: str) -> None:
-        self.module, self.machine_arn = module, machine_arn
+    def __init__(self, module: ModuleType, machine_arn: str, sync_machine_arn: str) -> None:
+        self.module, self.machine_arn, self.sync_machine_arn = module, machine_arn, sync_machine_arn
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
         self.s3 = boto3.client("s3", region_name=REGION)
         self.state = StateTable(boto3.client("dynamodb", region_name=REGION), TABLE)
@@ -160,11 +160,18 @@ def make_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
         create_state_table(boto3.client("dynamodb", region_name=REGION), TABLE)
         role = "arn:aws:iam::123456789012:role/intacct-sync-test-export"
-        arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        arn = sfn.create_state_machine(
             name="intacct-sync-test-export", definition=json.dumps(DEFINITION), roleArn=role
+        )["stateMachineArn"]
+        # The sync workflow stands in as one that succeeds at once (its own tests run the real one).
+        sync_definition = {"StartAt": "Synced", "States": {"Synced": {"Type": "Succeed"}}}
+        sync_arn = sfn.create_state_machine(
+            name="intacct-sync-test-sync", definition=json.dumps(sync_definition), roleArn=role
         )["stateMachineArn"]
         variables = {
             "EXPORT_STATE_MACHINE_ARN": arn,
+            "SYNC_STATE_MACHINE_ARN": sync_arn,
             "EXPORT_BUCKET": BUCKET,
             "STATE_TABLE": TABLE,
             "PAGE_SIZE": "2000",
@@ -174,7 +181,7 @@ def make_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         }
         for key, value in variables.items():
             monkeypatch.setenv(key, value)
-        return ApiHarness(_load_handler(), arn)
+        return ApiHarness(_load_handler(), arn, sync_arn)
 
     yield make
     for mock in reversed(mocks):

@@ -30,8 +30,10 @@ def test_every_route_has_its_methods_known():
     assert allowed_methods("/exports/abc") == ("GET",)
     assert allowed_methods("/exports/abc/records") == ("GET",)
     assert allowed_methods("/objects") == ("GET",)
+    assert allowed_methods("/syncs/abc") == ("GET",)
     assert allowed_methods("/exports/abc/records/more") == ()
-    assert len(ROUTES) == 4
+    assert allowed_methods("/syncs") == ()
+    assert len(ROUTES) == 5
 
 
 def _raise(exc):

@@ -33,6 +33,7 @@ def test_export_objects_replaces_the_catalogue_and_decides_what_can_be_exported(
             "created_field": "WHENCREATED",
             "id_field": None,
             "description": "AP bills",
+            "frequency": "PT1H",
         },
     ]
     api = make_api(env={"EXPORT_OBJECTS": json.dumps(objects)})
@@ -48,6 +49,7 @@ def test_export_objects_replaces_the_catalogue_and_decides_what_can_be_exported(
             "description": "",
             "fields": [],
             "filter": None,
+            "frequency": None,
         },
         {
             "object": "APBILL",
@@ -58,6 +60,7 @@ def test_export_objects_replaces_the_catalogue_and_decides_what_can_be_exported(
             "description": "AP bills",
             "fields": [],
             "filter": None,
+            "frequency": "PT1H",
         },
     ]
     # And an AP bill export runs with the catalogue's modified field, while VENDOR is no longer offered
@@ -106,6 +109,7 @@ def test_the_function_does_not_start_with_a_bad_catalogue(make_api):
     [
         ({"EXPORT_STATE_MACHINE_ARN": ""}, "EXPORT_STATE_MACHINE_ARN is required"),
         ({"EXPORT_STATE_MACHINE_ARN": "ExportStateMachine"}, "must be a state machine ARN"),
+        ({"SYNC_STATE_MACHINE_ARN": "arn:aws:states:x"}, "SYNC_STATE_MACHINE_ARN must be a state machine"),
         ({"EXPORT_BUCKET": ""}, "EXPORT_BUCKET is required"),
         ({"STATE_TABLE": " "}, "STATE_TABLE is required"),
         ({"PAGE_SIZE": "5000"}, "PAGE_SIZE must be between 1 and 2000"),
@@ -114,6 +118,7 @@ def test_the_function_does_not_start_with_a_bad_catalogue(make_api):
 def test_api_settings_name_the_bad_variable(env, words):
     good = {
         "EXPORT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:intacct-sync-dev",
+        "SYNC_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:intacct-sync-dev-sync",
         "EXPORT_BUCKET": "b",
         "STATE_TABLE": "t",
     }

@@ -133,14 +133,14 @@ class RacingExecutions:
 
 def test_losing_a_race_to_an_identical_request_answers_with_the_winner():
     request = {"object": "CUSTOMER", "mode": "full"}
-    started = service.start_export(RacingExecutions(dict(request)), request, "customer-x")
+    started = service.start_once(RacingExecutions(dict(request)), request, "customer-x")
     assert started.created is False and started.export_id == "customer-x"
 
 
 def test_losing_a_race_to_a_different_request_under_the_same_key_is_a_conflict():
     racing = RacingExecutions({"object": "VENDOR", "mode": "full"})
     try:
-        service.start_export(racing, {"object": "CUSTOMER", "mode": "full"}, "key-1")
+        service.start_once(racing, {"object": "CUSTOMER", "mode": "full"}, "key-1")
     except IdempotencyKeyReused as exc:
         assert "key-1" in exc.message
     else:

@@ -1,4 +1,5 @@
-"""Executions of the export state machine: start one under a chosen name, describe one by name."""
+"""Executions of a state machine (the export's, the sync's): start one under a chosen name, describe one by
+name, follow a run through the executions it continues in."""
 
 from __future__ import annotations
 
@@ -25,8 +26,12 @@ class Execution:
     output: dict[str, Any] | None = None
 
 
+# A run whose history would pass Step Functions' cap goes on in new executions; this many are followed.
+MAX_CONTINUATIONS = 1000
+
+
 class ExportExecutions:
-    """The only code that calls Step Functions for the API."""
+    """The only code that calls Step Functions (for the API and the sync's steps)."""
 
     def __init__(self, stepfunctions: Any, state_machine_arn: str) -> None:
         self._sfn, self.state_machine_arn = stepfunctions, state_machine_arn
@@ -81,6 +86,18 @@ class ExportExecutions:
     def name_of(self, arn: str) -> str:
         """The execution name in an execution ARN."""
         return arn.rsplit(":", 1)[-1]
+
+    def follow(self, execution: Execution) -> Execution:
+        """The execution the run of ``execution`` is in now: itself, unless it ended by continuing in a new
+        execution (its output's ``continued``), then the last of those it can describe."""
+        for _ in range(MAX_CONTINUATIONS):
+            continued = (execution.output or {}).get("continued") if execution.status == "SUCCEEDED" else None
+            arn = continued.get("execution_arn") if isinstance(continued, dict) else None
+            following = self.describe(self.name_of(arn)) if isinstance(arn, str) else None
+            if following is None:
+                break
+            execution = following
+        return execution
 
 
 def _object(text: Any) -> dict[str, Any] | None:

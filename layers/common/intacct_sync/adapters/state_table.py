@@ -6,6 +6,7 @@ One table, one string partition key `pk`:
   month#<YYYY-MM>            Intacct transactions used this calendar month (UTC)
   watermark#<object>#<entity> the last incremental watermark (UTC ISO-8601)
   object#<object>            what the last complete export saw (for budget estimates)
+  sync#<object>              when a sync last started the object's run, and which run
 """
 
 from __future__ import annotations
@@ -207,6 +208,25 @@ class StateTable:
         self._db.put_item(
             TableName=self._table,
             Item={"pk": {"S": f"object#{object_name}"}, "total_count": {"N": str(total)}},
+        )
+
+    def last_sync(self, object_name: str) -> tuple[datetime, str] | None:
+        """When a sync last started the object's run (UTC) and that run's id; None if none ever did."""
+        item = self._get(f"sync#{object_name}")
+        if "started_at" not in item:
+            return None
+        return datetime.fromisoformat(item["started_at"]["S"]), str(item.get("run_id", {}).get("S", ""))
+
+    def set_last_sync(self, object_name: str, started_at: datetime, run_id: str, sync_id: str) -> None:
+        """A sync started the object's run (what makes an object with a frequency due again)."""
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"sync#{object_name}"},
+                "started_at": {"S": started_at.isoformat()},
+                "run_id": {"S": run_id},
+                "sync_id": {"S": sync_id},
+            },
         )
 
 

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from botocore.exceptions import ClientError
 
 from intacct_sync.errors import InvalidExportRequest
+from intacct_sync.export.sync import UnknownSyncObject
 from intacct_sync.observability import logger
 
 
@@ -50,6 +51,10 @@ class InvalidExportId(ApiError):
     code = "invalid_export_id"
 
 
+class InvalidSyncId(ApiError):
+    code = "invalid_sync_id"
+
+
 class InvalidQueryParameter(ApiError):
     code = "invalid_query_parameter"
 
@@ -64,6 +69,10 @@ class InvalidCursor(ApiError):
 
 class ExportNotFound(ApiError):
     status, code = HTTPStatus.NOT_FOUND, "export_not_found"
+
+
+class SyncNotFound(ApiError):
+    status, code = HTTPStatus.NOT_FOUND, "sync_not_found"
 
 
 class RouteNotFound(ApiError):
@@ -96,6 +105,7 @@ class UnsupportedMediaType(ApiError):
 
 # Domain exceptions raised below the API, and what each means to a caller.
 DOMAIN_ERRORS: dict[type[Exception], tuple[HTTPStatus, str]] = {
+    UnknownSyncObject: (HTTPStatus.BAD_REQUEST, "unknown_object"),
     InvalidExportRequest: (HTTPStatus.BAD_REQUEST, "invalid_request"),
 }
 

@@ -1,8 +1,10 @@
 """The export API's routes: parse and validate, call one service function, shape the JSON answer.
 
-POST /exports                   start an export (202; the same request twice starts one export)
+POST /exports                   start an export, or with "objects" a sync of several (202; the same request
+                                twice starts one)
 GET  /exports/{id}              status, progress, and the manifest once it has ended
 GET  /exports/{id}/records      the exported records, paginated (?limit=1..1000&cursor=...)
+GET  /syncs/{id}                a sync's status, each object's run, and its summary (or plan) at the end
 GET  /objects                   the objects this deployment offers
 """
 
@@ -26,6 +28,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/exports": ("POST",),
     "/exports/{id}": ("GET",),
     "/exports/{id}/records": ("GET",),
+    "/syncs/{id}": ("GET",),
     "/objects": ("GET",),
 }
 _ROUTE_PATTERNS = [
@@ -66,6 +69,9 @@ def build_resolver(rt: ApiRuntime) -> APIGatewayRestResolver:
         base = f"{base_url()}/exports/{export_id}"
         return {"status_url": base, "records_url": f"{base}/records"}
 
+    def sync_links(sync_id: str) -> dict[str, str]:
+        return {"status_url": f"{base_url()}/syncs/{sync_id}"}
+
     def body_text() -> str | None:
         try:
             return app.current_event.decoded_body
@@ -77,9 +83,11 @@ def build_resolver(rt: ApiRuntime) -> APIGatewayRestResolver:
         headers = app.current_event.headers
         document = validation.json_object_body(body_text(), headers.get("Content-Type"))
         key = validation.idempotency_key(headers.get("Idempotency-Key"))
+        if validation.is_sync(document):
+            return post_sync(document, key)
         request = validation.export_request(document, rt.settings.objects, rt.settings.page_size)
         name = validation.execution_name(request, key, rt.clock().date())
-        started = service.start_export(rt.executions, request, name)
+        started = service.start_once(rt.executions, request, name)
         logger.info(
             "export requested",
             extra={"export_id": name, "object": request["object"], "new_export": started.created},
@@ -100,6 +108,24 @@ def build_resolver(rt: ApiRuntime) -> APIGatewayRestResolver:
             },
             answer_headers,
         )
+
+    def post_sync(document: dict[str, Any], key: str | None) -> Response[str]:
+        request = validation.sync_request(document, rt.settings.objects)
+        name = validation.execution_name(request, key, rt.clock().date())
+        started = service.start_once(rt.sync_executions, request, name, "sync")
+        logger.info("sync requested", extra={"sync_id": name, "new_sync": started.created})
+        urls = sync_links(name)
+        answer_headers = {"Location": urls["status_url"]}
+        if not started.created:
+            answer_headers["Idempotent-Replayed"] = "true"
+        body = {"sync_id": name, "status": started.status, "created": started.created, "request": request}
+        return _json(HTTPStatus.ACCEPTED, {**body, **urls}, answer_headers)
+
+    @app.get("/syncs/<sync_id>")
+    def get_sync(sync_id: str) -> Response[str]:
+        name = validation.sync_id(sync_id)
+        document = service.sync_status(rt.sync_executions, rt.state, rt.store, name)
+        return _json(HTTPStatus.OK, {**document, **sync_links(name)})
 
     @app.get("/exports/<export_id>")
     def get_export(export_id: str) -> Response[str]:

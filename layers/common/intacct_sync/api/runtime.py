@@ -32,3 +32,7 @@ class ApiRuntime(ExportData):
     @cached_property
     def executions(self) -> ExportExecutions:
         return ExportExecutions(self.aws.stepfunctions, self.settings.state_machine_arn)
+
+    @cached_property
+    def sync_executions(self) -> ExportExecutions:
+        return ExportExecutions(self.aws.stepfunctions, self.settings.sync_state_machine_arn)

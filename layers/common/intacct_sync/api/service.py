@@ -1,5 +1,5 @@
-"""What the API does, over the adapters it is given (no boto3, no environment): start an export once,
-report on one, read its records back page by page."""
+"""What the API does, over the adapters it is given (no boto3, no environment): start an export or a sync
+once, report on one, read an export's records back page by page."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from typing import Any
 from intacct_sync.adapters.executions import Execution, ExportExecutions
 from intacct_sync.adapters.export_store import ExportStore
 from intacct_sync.adapters.state_table import StateTable
-from intacct_sync.api.errors import ExportFailed, ExportNotFinished, ExportNotFound, IdempotencyKeyReused
+from intacct_sync.api.errors import (
+    ExportFailed,
+    ExportNotFinished,
+    ExportNotFound,
+    IdempotencyKeyReused,
+    SyncNotFound,
+)
 from intacct_sync.export import layout
 from intacct_sync.export.parts import decode_part
 
@@ -26,9 +32,11 @@ class StartedExport:
     request: dict[str, Any]
 
 
-def start_export(executions: ExportExecutions, request: dict[str, Any], name: str) -> StartedExport:
-    """Start the state machine under `name` unless an execution of that name exists; answer with the
-    existing one then, provided it was started for the same request."""
+def start_once(
+    executions: ExportExecutions, request: dict[str, Any], name: str, what: str = "export"
+) -> StartedExport:
+    """Start the state machine (the export's or the sync's) under `name` unless an execution of that name
+    exists; answer with the existing one then, provided it was started for the same request."""
     existing = executions.describe(name)
     if existing is None:
         if executions.start(name, request):
@@ -38,7 +46,7 @@ def start_export(executions: ExportExecutions, request: dict[str, Any], name: st
             raise RuntimeError(f"execution {name} reported as existing but cannot be described")
     if existing.input != request:
         raise IdempotencyKeyReused(
-            f"this Idempotency-Key was already used for a different export request (export {name}); "
+            f"this Idempotency-Key was already used for a different {what} request ({what} {name}); "
             f"send a new key for a new request"
         )
     return StartedExport(name, False, existing.status, request)
@@ -53,23 +61,13 @@ def _object_of(execution: Execution) -> str | None:
     return name.upper() if isinstance(name, str) and name else None
 
 
-# A run whose history would pass Step Functions' cap goes on in new executions; this many are followed.
-MAX_CONTINUATIONS = 1000
-
-
 def _described(executions: ExportExecutions, export_id: str) -> Execution:
     """The export's execution, or the one its run continues in when it ended by continuing: an export's
     status is its run's, however many executions that takes."""
-    execution = executions.describe(export_id)
-    if execution is None:
+    first = executions.describe(export_id)
+    if first is None:
         raise ExportNotFound(f"no export with id {export_id!r}")
-    first = execution
-    for _ in range(MAX_CONTINUATIONS):
-        continued = (execution.output or {}).get("continued") if execution.status == "SUCCEEDED" else None
-        following = executions.describe(executions.name_of(continued["execution_arn"])) if continued else None
-        if following is None:
-            break
-        execution = following
+    execution = executions.follow(first)
     if execution is not first:
         # report it as the export asked about, with the run's current status and input
         return Execution(
@@ -188,3 +186,50 @@ def read_records(
     while index < len(parts) and offset >= int(parts[index].get("records", 0)):
         index, offset = index + 1, 0
     return records, ((index, offset) if index < len(parts) else None)
+
+
+def sync_status(
+    syncs: ExportExecutions, state: StateTable, store: ExportStore, sync_id: str
+) -> dict[str, Any]:
+    """A sync's status (its execution's), its document (objects and runs; the summary once it has ended,
+    or a dry run's plan) and, while it runs, where each object's run is (from the state table and, once
+    the run has ended, its manifest)."""
+    execution = syncs.describe(sync_id)
+    if execution is None:
+        raise SyncNotFound(f"no sync with id {sync_id!r}")
+    document = store.get_json(layout.sync_key(sync_id)) or {}
+    answer: dict[str, Any] = {
+        "sync_id": sync_id,
+        "status": execution.status,
+        "request": execution.input,
+        "started_at": _iso(execution.started_at),
+        "stopped_at": _iso(execution.stopped_at),
+        "sync": document.get("status"),
+        "error": None
+        if execution.status in (RUNNING, "SUCCEEDED")
+        else {"error": execution.error, "cause": execution.cause},
+    }
+    if "results" in document:
+        answer.update(objects=document["results"], totals=document.get("totals"))
+    else:
+        answer["objects"] = [_object_progress(state, store, item) for item in document.get("objects", [])]
+    for name in ("plan", "reason", "earlier", "resumes"):
+        if document.get(name):
+            answer[name] = document[name]
+    return answer
+
+
+def _object_progress(state: StateTable, store: ExportStore, item: dict[str, Any]) -> dict[str, Any]:
+    """One object of a running sync: its run's progress, and its status once its manifest is settled."""
+    run_id = str(item["run_id"])
+    manifest = store.get_json(layout.manifest_key(str(item["object"]), run_id)) or {}
+    progress = state.run_progress(run_id)
+    ended = bool(manifest.get("settled_at")) and manifest.get("status") in ("succeeded", "failed")
+    return {
+        "object": item["object"],
+        "run_id": run_id,
+        "status": manifest["status"] if ended else "running",
+        "records": progress["records"],
+        "transactions": progress["transactions"],
+        "export_id": item["execution"],
+    }

@@ -15,9 +15,11 @@ STATE_MACHINE_ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateM
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """What the API needs: where runs are started, where their data and progress live, what is offered."""
+    """What the API needs: where exports and syncs are started, where their data and progress live, what is
+    offered."""
 
     state_machine_arn: str
+    sync_state_machine_arn: str
     export_bucket: str
     state_table: str
     page_size: int
@@ -27,13 +29,16 @@ class ApiSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
         """Read and validate; raise SettingsError naming the first bad variable."""
         read = Env(env)
-        arn = read.required("EXPORT_STATE_MACHINE_ARN")
-        if not STATE_MACHINE_ARN.match(arn):
-            raise SettingsError(
-                f"environment variable EXPORT_STATE_MACHINE_ARN must be a state machine ARN, got {arn!r}"
-            )
+        arns = {}
+        for name in ("EXPORT_STATE_MACHINE_ARN", "SYNC_STATE_MACHINE_ARN"):
+            arns[name] = read.required(name)
+            if not STATE_MACHINE_ARN.match(arns[name]):
+                raise SettingsError(
+                    f"environment variable {name} must be a state machine ARN, got {arns[name]!r}"
+                )
         return cls(
-            state_machine_arn=arn,
+            state_machine_arn=arns["EXPORT_STATE_MACHINE_ARN"],
+            sync_state_machine_arn=arns["SYNC_STATE_MACHINE_ARN"],
             export_bucket=read.required("EXPORT_BUCKET"),
             state_table=read.required("STATE_TABLE"),
             page_size=read.integer("PAGE_SIZE", 2000, 1, 2000),

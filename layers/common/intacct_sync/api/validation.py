@@ -19,12 +19,14 @@ from intacct_sync.api.errors import (
     InvalidLimit,
     InvalidQueryParameter,
     InvalidRequest,
+    InvalidSyncId,
     RequestTooLarge,
     UnknownObject,
     UnsupportedMediaType,
 )
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.export.spec import ExportSpec, validate_run_id
+from intacct_sync.export.sync import SYNC_FIELDS, SyncRequest
 from intacct_sync.objects import Catalogue
 
 MAX_BODY_BYTES = 128 * 1024  # a Step Functions input may not exceed 256 KiB
@@ -121,6 +123,24 @@ def export_request(body: Mapping[str, Any], objects: Catalogue, default_page_siz
     return {k: v for k, v in normalised.items() if v is not None and v != []}
 
 
+def is_sync(body: Mapping[str, Any]) -> bool:
+    """A request for a sync of several objects (``objects``, or a rerun of what failed in one), not for
+    one export (``object``); both at once is refused."""
+    sync = any(name in body for name in SYNC_FIELDS if name != "mode")
+    if sync and "object" in body:
+        raise InvalidRequest(
+            'give either object (one export) or objects (a sync of several: a list, or "all"), not both'
+        )
+    return sync
+
+
+def sync_request(body: Mapping[str, Any], objects: Catalogue) -> dict[str, Any]:
+    """The normalised sync state machine input for a sync request (``export.sync.SyncRequest``: the
+    objects as "all" or names upper-cased in the catalogue, ``mode``, ``dry_run``, or
+    ``resume_sync_id`` alone)."""
+    return SyncRequest.from_payload(body, objects.names()).to_payload()
+
+
 def idempotency_key(header: str | None) -> str | None:
     """The Idempotency-Key header's value (quotes of the structured-field form removed), or None."""
     if header is None:
@@ -137,18 +157,21 @@ def idempotency_key(header: str | None) -> str | None:
 
 
 def execution_name(request: Mapping[str, Any], key: str | None, today: date) -> str:
-    """The export id: derived from the Idempotency-Key when given, else from the normalised request and
-    today's UTC date, so the same request twice (the same day) names the same execution.
+    """The export id (or sync id): derived from the Idempotency-Key when given, else from the normalised
+    request and today's UTC date, so the same request twice (the same day) names the same execution.
 
     A key alone decides the name, so reusing a key for another request is detected rather than starting a
-    second export. Names fit Step Functions' rules (at most 80 of A-Z a-z 0-9 - _).
+    second export. Names fit Step Functions' rules (at most 80 of A-Z a-z 0-9 - _). A sync's names start
+    with ``sync-`` (its own state machine, so its own names).
     """
+    sync = "object" not in request
     if key is not None:
-        digest = hashlib.sha256(f"intacct-sync:idempotency-key:{key}".encode()).hexdigest()
-        return f"key-{digest[:40]}"
+        scope = "sync:" if sync else ""
+        digest = hashlib.sha256(f"intacct-sync:{scope}idempotency-key:{key}".encode()).hexdigest()
+        return f"{'sync-key' if sync else 'key'}-{digest[:40]}"
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(f"{canonical}\n{today.isoformat()}".encode()).hexdigest()
-    prefix = str(request["object"]).lower()[:30]
+    prefix = "sync" if sync else str(request["object"]).lower()[:30]
     return f"{prefix}-{today.strftime('%Y%m%d')}-{digest[:32]}"
 
 
@@ -159,6 +182,17 @@ def export_id(value: str | None) -> str:
     except InvalidExportRequest:
         raise InvalidExportId(
             f"export id {str(value)[:100]!r} is not valid: export ids are 1 to 80 letters, digits, "
+            f"hyphens or underscores"
+        ) from None
+
+
+def sync_id(value: str | None) -> str:
+    """A sync id as found in a path: the sync execution's name."""
+    try:
+        return validate_run_id(value)
+    except InvalidExportRequest:
+        raise InvalidSyncId(
+            f"sync id {str(value)[:100]!r} is not valid: sync ids are 1 to 80 letters, digits, "
             f"hyphens or underscores"
         ) from None
 

@@ -70,3 +70,9 @@ def succeeded_runs_key(object_name: str, entity: str | None) -> str:
     """The runs of an object (top level or one entity) that succeeded: what the current views read
     (``export.current``). Only these runs are ever read by the views."""
     return f"_meta/succeeded/object={object_name}/entity={entity or '-'}/runs.json"
+
+
+def sync_key(sync_id: str) -> str:
+    """A sync of several objects: its request, objects and runs, then its summary or plan
+    (``export.sync``). Under _meta/, so Athena never reads it."""
+    return f"_meta/syncs/{sync_id}.json"

@@ -191,3 +191,67 @@ class ExportFinalised(Payload):
     transactions: int
     manifest_key: str
     bucket: str
+
+
+@dataclass(frozen=True)
+class SyncStarted(Payload):
+    """Start the sync: what the workflow does next (``action``: ``export`` the ``objects``, ``plan`` or
+    ``skip`` (documented, announced), ``none`` (nothing due)), how many objects run at once, and how long
+    to wait between looks at a run that continues in new executions. Each object is
+    ``{"object", "run_id", "execution", "input"}``: the export execution's name and its small input."""
+
+    sync_id: str
+    action: str
+    max_concurrency: int
+    follow_seconds: int
+    objects: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FollowTask(Payload):
+    """Follow an object's run from the export execution the sync started."""
+
+    execution_arn: str
+
+
+@dataclass(frozen=True)
+class RunFollowed(Payload):
+    """Where an object's run is: ended or not, its status, and the execution it is in now (a run whose
+    history would pass the cap continues in new executions)."""
+
+    ended: bool
+    status: str
+    execution_arn: str
+
+
+@dataclass(frozen=True)
+class ObjectSynced(Payload):
+    """One object's outcome as the sync's Map iteration leaves it: the run, the first export execution's
+    name, the status, and the execution the run ended in (None when the start itself failed)."""
+
+    object: str
+    run_id: str
+    execution: str
+    status: str
+    execution_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class FinishSyncTask(Payload):
+    """Finish the sync: the outcome of every object it exported (none for a plan or a skip)."""
+
+    sync_id: str
+    results: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SyncFinished(Payload):
+    """The sync's summary as announced: counts and the summary document's key."""
+
+    sync_id: str
+    status: str
+    objects_succeeded: int
+    objects_failed: int
+    records: int
+    transactions: int
+    summary_key: str

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from intacct_sync.export.layout import part_position
 from intacct_sync.export.parts import PartSummary, key_order
 from intacct_sync.export.payloads import Cursor
+from intacct_sync.export.spec import ExportSpec
+from intacct_sync.intacct import Query, filter_from_dict
 
 # Keep the Step Functions history well under its 25,000-event cap: each page Task costs ~7 events.
 MAX_PAGE_TASKS = 2000
@@ -29,6 +31,18 @@ EVENTS_FIXED, EVENTS_PER_SEGMENT, EVENTS_PER_TASK = 60, 15, 10
 # one is encoded and landed (pages.py), and every Task costs a Lambda invocation and state transitions;
 # a segment's pages are sequential whatever the Task size, so this does not reduce parallelism.
 PAGES_PER_TASK = 25
+
+
+def count_query(spec: ExportSpec) -> Query:
+    """One ``query`` of a single record that answers how many records match the spec (its ``totalcount``):
+    one transaction, whatever the count."""
+    return Query(
+        object=spec.object,
+        fields=(spec.key_field,),
+        filter=filter_from_dict(spec.filter) if spec.filter else None,
+        page_size=1,
+        show_private=spec.show_private and spec.entity is None,
+    )
 
 
 def page_count(total: int, page_size: int) -> int:

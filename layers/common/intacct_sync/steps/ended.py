@@ -69,7 +69,7 @@ def export_ended(
             logger.info("export continues in a new execution", extra={"run_id": run_id, **continued})
             return {}
         return _succeeded(store, state, events_port, catalog, execution, run_id, run)
-    problem = _problem(detail)
+    problem = problem_of(detail)
     return _failed(store, state, events_port, catalog, execution, run_id, run, object_name, problem)
 
 
@@ -173,7 +173,7 @@ def _request(raw: Any) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
-def _problem(detail: Mapping[str, Any]) -> dict[str, str]:
+def problem_of(detail: Mapping[str, Any]) -> dict[str, str]:
     """The execution's error and cause; a Lambda error's cause is a JSON text: keep its type and message."""
     status = str(detail.get("status"))
     error = str(

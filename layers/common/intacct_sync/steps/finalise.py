@@ -14,6 +14,7 @@ from intacct_sync.export.manifest import Reconciliation, build_manifest, reconci
 from intacct_sync.export.pages import PageTask, keyset_records
 from intacct_sync.export.parts import PartSummary, encode_part
 from intacct_sync.export.payloads import ExportFinalised, FinaliseTask
+from intacct_sync.export.plan import count_query
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import ExportSpec
 from intacct_sync.export.summaries import landed_parts
@@ -22,10 +23,8 @@ from intacct_sync.export.window import TenantTime
 from intacct_sync.intacct import (
     FunctionError,
     PossiblyStillRunningError,
-    Query,
     SessionExpiredError,
     ThrottledError,
-    filter_from_dict,
 )
 from intacct_sync.observability import logger, metrics
 from intacct_sync.settings import Settings
@@ -188,14 +187,7 @@ def _account_for_changes(
 
 def _recount(intacct: Intacct, run_id: str, spec: ExportSpec, remaining_ms: RemainingMs) -> int | None:
     """Ask Intacct for the current number of matching records (one transaction, only on a mismatch)."""
-    query = Query(
-        object=spec.object,
-        fields=(spec.key_field,),
-        filter=filter_from_dict(spec.filter) if spec.filter else None,
-        page_size=1,
-        show_private=spec.show_private and spec.entity is None,
-    )
-    return intacct.query(run_id, spec.entity, query, remaining_ms).total_count
+    return intacct.query(run_id, spec.entity, count_query(spec), remaining_ms).total_count
 
 
 def _audit_trail(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, Protocol
 
+from intacct_sync.adapters.executions import Execution
 from intacct_sync.export.parts import PartSummary
 from intacct_sync.export.summaries import ListedObject
 from intacct_sync.intacct import ApiSession, FieldInfo, Query, QueryPage
@@ -57,6 +59,10 @@ class State(Protocol):
     def last_total(self, object_name: str) -> int | None: ...
 
     def set_last_total(self, object_name: str, total: int) -> None: ...
+
+    def last_sync(self, object_name: str) -> tuple[datetime, str] | None: ...
+
+    def set_last_sync(self, object_name: str, started_at: datetime, run_id: str, sync_id: str) -> None: ...
 
 
 class Events(Protocol):
@@ -116,3 +122,16 @@ class Catalog(Protocol):
     def database(self) -> str: ...
 
     def put_table(self, table_input: dict[str, Any]) -> str: ...
+
+
+class Executions(Protocol):
+    """Executions of one state machine (``adapters.executions``): described by name, followed through the
+    executions a run continues in."""
+
+    def execution_arn(self, name: str) -> str: ...
+
+    def describe(self, name: str) -> Execution | None: ...
+
+    def follow(self, execution: Execution) -> Execution: ...
+
+    def name_of(self, arn: str) -> str: ...

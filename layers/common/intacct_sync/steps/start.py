@@ -126,7 +126,7 @@ def _field_cache(
     asked again when missing, older than a day, or written before types were cached."""
     cache_key = layout.field_cache_key(spec.object, spec.entity)
     cached = store.get_json(cache_key) or {}
-    if cached.get("fields") and "types" in cached and not _stale(cached.get("fetched_at")):
+    if field_cache_fresh(cached):
         return cached
     try:
         infos = intacct.lookup(run_id, spec.entity, spec.object, remaining_ms)
@@ -147,14 +147,18 @@ def _field_cache(
     return document
 
 
-def _stale(fetched_at: Any) -> bool:
+def field_cache_fresh(cached: dict[str, Any] | None) -> bool:
+    """Whether a cached lookup (``layout.field_cache_key``) can be used as it is: it has the fields and
+    their types and was asked less than ``FIELD_CACHE_MAX_AGE`` ago."""
+    if not cached or not cached.get("fields") or "types" not in cached:
+        return False
     try:
-        fetched = datetime.fromisoformat(str(fetched_at))
+        fetched = datetime.fromisoformat(str(cached.get("fetched_at")))
     except ValueError:
-        return True
+        return False
     if fetched.tzinfo is None:
         fetched = fetched.replace(tzinfo=UTC)
-    return datetime.now(UTC) - fetched > FIELD_CACHE_MAX_AGE
+    return datetime.now(UTC) - fetched <= FIELD_CACHE_MAX_AGE
 
 
 def resume(store: Store, state: State, run_id: str) -> ExportStarted:

@@ -1,0 +1,209 @@
+"""Start the sync (StartSyncFunction): the first state of the sync workflow, which syncs several objects
+by running the export workflow once per object.
+
+It validates the request (``export.sync.SyncRequest``), decides which objects run (all, the listed ones,
+those due by their catalogue frequency, or what failed in an earlier sync), checks the credentials
+secret can be used (a stack whose secret nobody has filled in yet skips, saying so, instead of failing
+every object), and writes the sync document (``layout.sync_key``) before any export starts. A dry run
+counts each object instead (one ``query`` of a single record each: its ``totalcount``) and writes the plan:
+what a full sync would cost against the month's budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from intacct_sync.errors import InvalidExportRequest
+from intacct_sync.export import layout
+from intacct_sync.export.payloads import SyncStarted
+from intacct_sync.export.plan import count_query
+from intacct_sync.export.spec import ExportSpec, validate_run_id
+from intacct_sync.export.sync import (
+    DUE,
+    SyncRequest,
+    child_execution,
+    due_objects,
+    export_input,
+    in_maintenance_window,
+    plan_totals,
+    planned_object,
+)
+from intacct_sync.intacct import CredentialsError, FunctionError, SessionExpiredError, ThrottledError
+from intacct_sync.observability import logger
+from intacct_sync.settings import Settings
+from intacct_sync.steps.ports import Executions, Intacct, RemainingMs, State, Store
+from intacct_sync.steps.start import field_cache_fresh
+
+# Failures a Step Functions Retry of this step may fix: a count query of a dry run that found no free
+# tenant slot or whose session had to be renewed twice. (Retries never multiply: the Intacct client's own
+# budget is spent by then for anything else.)
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (TimeoutError, SessionExpiredError, ThrottledError)
+EXPORT, PLAN, SKIP, NONE = "export", "plan", "skip", "none"
+
+
+class SyncIntacct(Intacct, Protocol):
+    """The tenant's Intacct, and whether its credentials can be used at all (``tenant.TenantIntacct``)."""
+
+    def check_credentials(self) -> None: ...
+
+
+def start_sync(
+    settings: Settings,
+    store: Store,
+    state: State,
+    intacct: SyncIntacct,
+    syncs: Callable[[str], Executions],
+    event: Any,
+    remaining_ms: RemainingMs,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SyncStarted:
+    """``event``: ``{"sync_id": <the sync execution's name>, "state_machine": <its ARN>, "request": <its
+    input>}``; ``syncs(arn)`` describes that state machine's executions (to refuse rerunning a sync that
+    still runs). InvalidExportRequest names what is wrong with the request before anything starts."""
+    if not isinstance(event, dict):
+        raise InvalidExportRequest("the sync step's input must be a JSON object")
+    sync_id = validate_run_id(event.get("sync_id"))
+    catalogue = settings.objects
+    request = SyncRequest.from_payload(event.get("request"), catalogue.names())
+    started = clock()
+    document: dict[str, Any] = {
+        "sync_id": sync_id,
+        "request": request.to_payload(),
+        "started_at": started.isoformat(timespec="seconds"),
+        "resumes": request.resume_sync_id,
+        "objects": [],
+        "earlier": [],
+    }
+    if request.objects == DUE:
+        if in_maintenance_window(started):
+            logger.info("no scheduled sync inside Intacct's weekly maintenance window")
+            return _started(settings, sync_id, NONE)
+        last = {e.name: (found[0] if (found := state.last_sync(e.name)) else None) for e in catalogue}
+        names = due_objects(catalogue, last, started)
+        if not names:
+            logger.info("no object is due")
+            return _started(settings, sync_id, NONE)
+    else:
+        names = request.names(catalogue.names())
+    try:
+        intacct.check_credentials()
+    except CredentialsError as exc:
+        reason = f"{exc}; fill in the credentials secret {settings.credentials_secret_id}, then sync again"
+        logger.warning("sync skipped: the credentials cannot be used yet", extra={"reason": reason})
+        return _finish_early(settings, store, sync_id, document, SKIP, reason=reason[:1000])
+    if request.resume_sync_id is not None:
+        machine = str(event.get("state_machine") or "")
+        items, earlier = _rerun(store, syncs(machine) if machine else None, sync_id, request.resume_sync_id)
+        document.update(objects=items, earlier=earlier)
+        if not items:
+            reason = f"nothing failed in sync {request.resume_sync_id}: every object had synced"
+            return _finish_early(settings, store, sync_id, document, SKIP, reason=reason)
+    elif request.dry_run:
+        plan = _plan(settings, store, state, intacct, sync_id, names, request.mode, remaining_ms)
+        return _finish_early(settings, store, sync_id, document, PLAN, plan=plan)
+    else:
+        entries = [entry for name in names if (entry := catalogue.get(name)) is not None]
+        document["objects"] = [_item(sync_id, e.name, export_input(e, request.mode)) for e in entries]
+    for item in document["objects"]:
+        state.set_last_sync(item["object"], started, item["run_id"], sync_id)
+    document["status"] = "running"
+    store.put_json(layout.sync_key(sync_id), document)
+    logger.info("sync started", extra={"sync_id": sync_id, "objects": len(document["objects"])})
+    return _started(settings, sync_id, EXPORT, document["objects"])
+
+
+def _item(
+    sync_id: str, name: str, export_request: dict[str, Any], run_id: str | None = None
+) -> dict[str, Any]:
+    """One object of the sync: its run, the export execution that runs it, and that execution's input."""
+    execution = child_execution(sync_id, name)
+    return {"object": name, "run_id": run_id or execution, "execution": execution, "input": export_request}
+
+
+def _started(
+    settings: Settings, sync_id: str, action: str, objects: list[dict[str, Any]] | None = None
+) -> SyncStarted:
+    return SyncStarted(
+        sync_id=sync_id,
+        action=action,
+        max_concurrency=max(1, settings.sync_object_concurrency or settings.tenant_concurrency),
+        follow_seconds=settings.sync_follow_seconds,
+        objects=objects or [],
+    )
+
+
+def _finish_early(
+    settings: Settings, store: Store, sync_id: str, document: dict[str, Any], action: str, **extra: Any
+) -> SyncStarted:
+    """A sync that exports nothing (a plan, a skip): its document says why; the finish step announces it."""
+    document.update(status="planned" if action == PLAN else "skipped", **extra)
+    store.put_json(layout.sync_key(sync_id), document)
+    return _started(settings, sync_id, action)
+
+
+def _rerun(
+    store: Store, syncs: Executions | None, sync_id: str, earlier_id: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What to run again of sync ``earlier_id``: each object whose run did not succeed, resumed where its
+    parts landed (``resume_run_id``) when the run had started, else started afresh as it was asked; and
+    the objects already synced (by it, or by the syncs it reran)."""
+    earlier = store.get_json(layout.sync_key(earlier_id))
+    if earlier is None:
+        raise InvalidExportRequest(f"there is no sync {earlier_id!r} to rerun")
+    if earlier.get("status") == "running" and syncs is not None:
+        execution = syncs.describe(earlier_id)
+        if execution is not None and execution.status == "RUNNING":
+            raise InvalidExportRequest(
+                f"sync {earlier_id!r} is still running; rerun what failed once it has ended"
+            )
+    synced = list(earlier.get("earlier") or [])
+    items = []
+    for item in earlier.get("objects") or []:
+        name, run_id = str(item["object"]), str(item["run_id"])
+        manifest = store.get_json(layout.manifest_key(name, run_id)) or {}
+        if manifest.get("status") == "succeeded":
+            synced.append({"object": name, "run_id": run_id, "sync_id": earlier_id})
+        elif store.get_json(layout.run_state_key(run_id)) is not None:
+            items.append(_item(sync_id, name, {"resume_run_id": run_id}, run_id))
+        else:
+            items.append(_item(sync_id, name, dict(item["input"])))
+    return items, synced
+
+
+def _plan(
+    settings: Settings,
+    store: Store,
+    state: State,
+    intacct: Intacct,
+    sync_id: str,
+    names: list[str],
+    mode: str | None,
+    remaining_ms: RemainingMs,
+) -> dict[str, Any]:
+    """Count each object (one ``query`` of one record, billed to the sync) and say what a full sync of it
+    would cost; an object Intacct refuses to count (no permission, unknown) says why."""
+    planned = []
+    for name in names:
+        entry = settings.objects.get(name)
+        if entry is None:
+            continue
+        sync_mode = export_input(entry, mode)["mode"]
+        spec = settings.objects.apply(ExportSpec(object=name, page_size=settings.page_size))
+        records: int | None = None
+        error = None
+        try:
+            records = intacct.query(sync_id, None, count_query(spec), remaining_ms).total_count
+        except FunctionError as exc:
+            error = str(exc)[:500]
+        cached = field_cache_fresh(store.get_json(layout.field_cache_key(name, None)))
+        watermark = state.watermark(name, None) if sync_mode == "incremental" else None
+        planned.append(planned_object(name, sync_mode, watermark, records, settings.page_size, cached, error))
+    used = state.run_progress(sync_id)["transactions"]
+    month = state.month_transactions()
+    return {
+        "page_size": settings.page_size,
+        "objects": planned,
+        "totals": plan_totals(planned, used, month, settings.monthly_transaction_budget),
+    }

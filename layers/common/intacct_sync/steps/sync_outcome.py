@@ -1,0 +1,104 @@
+"""The sync's later steps: follow an object's run to its real end (FollowExportFunction), and finish the
+sync (FinishSyncFunction): one summary document and one ``Intacct Sync Completed`` event.
+
+An export whose history would pass Step Functions' cap ends its execution by continuing in a new one
+(output ``continued``); the execution the sync started then succeeded, but the object's run has not
+ended. ``follow_run`` finds the execution the run is in now, so the sync waits for the real end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from intacct_sync.errors import InvalidExportRequest
+from intacct_sync.export import events, layout
+from intacct_sync.export.payloads import FinishSyncTask, FollowTask, ObjectSynced, RunFollowed, SyncFinished
+from intacct_sync.export.sync import sync_status, totals
+from intacct_sync.observability import logger
+from intacct_sync.steps.ended import problem_of
+from intacct_sync.steps.ports import Events, Executions, State, Store
+from intacct_sync.steps.runs import now
+
+# Failures a Step Functions Retry of these steps may fix: none of their own (Lambda's service errors only).
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = ()
+
+
+def follow_run(executions: Executions, task: FollowTask) -> RunFollowed:
+    """Where the run the export execution ``task.execution_arn`` started is now: ended or not, and how."""
+    first = executions.describe(executions.name_of(task.execution_arn))
+    if first is None:
+        raise InvalidExportRequest(f"there is no export execution {task.execution_arn!r}")
+    last = executions.follow(first)
+    continues = last.status == "SUCCEEDED" and bool((last.output or {}).get("continued"))
+    ended = last.status not in ("RUNNING", "PENDING_REDRIVE") and not continues
+    return RunFollowed(ended=ended, status=last.status, execution_arn=last.arn)
+
+
+def finish_sync(
+    store: Store, state: State, events_port: Events, executions: Executions, task: FinishSyncTask
+) -> SyncFinished:
+    """Write the sync's summary into its document and announce it. Each object's records and transactions
+    come from its manifest (its progress when it failed), its error from the execution it ended in."""
+    key = layout.sync_key(task.sync_id)
+    document = store.get_json(key) or {"sync_id": task.sync_id}
+    modes = {str(i["object"]): i["input"].get("mode", "resume") for i in document.get("objects", [])}
+    results = [ObjectSynced.from_payload(result) for result in task.results]
+    outcomes = [_outcome(store, state, executions, result, modes) for result in results]
+    summary = totals(outcomes, document.get("earlier") or [])
+    if document.get("status") in ("planned", "skipped"):  # nothing exported: the plan or reason stands
+        status = str(document["status"])
+        document.update(finished_at=now())
+    else:
+        status = sync_status(outcomes)
+        document.update(status=status, results=outcomes, totals=summary, finished_at=now())
+    store.put_json(key, document)
+    detail: dict[str, Any] = {"sync_id": task.sync_id, "status": status, **summary}
+    if status == "planned":
+        detail["plan"] = (document.get("plan") or {}).get("totals")
+    if status == "skipped":
+        detail["reason"] = document.get("reason")
+    detail.update(summary_key=key, bucket=store.bucket)
+    events_port.publish(events.SYNC_COMPLETED, detail)
+    logger.info("sync finished", extra={k: v for k, v in detail.items() if k != "plan"})
+    return SyncFinished(
+        sync_id=task.sync_id,
+        status=status,
+        objects_succeeded=summary["objects_succeeded"],
+        objects_failed=summary["objects_failed"],
+        records=summary["records"],
+        transactions=summary["transactions"],
+        summary_key=key,
+    )
+
+
+def _outcome(
+    store: Store, state: State, executions: Executions, result: ObjectSynced, modes: dict[str, str]
+) -> dict[str, Any]:
+    manifest = store.get_json(layout.manifest_key(result.object, result.run_id))
+    succeeded = result.status == "SUCCEEDED" and (manifest or {}).get("status") == "succeeded"
+    progress = state.run_progress(result.run_id)
+    outcome: dict[str, Any] = {
+        "object": result.object,
+        "mode": modes.get(result.object),
+        "run_id": result.run_id,
+        "status": "succeeded" if succeeded else "failed",
+        "records": (manifest or {}).get("records_written", progress["records"]),
+        "transactions": (manifest or {}).get("intacct_transactions", progress["transactions"]),
+        "manifest_key": layout.manifest_key(result.object, result.run_id) if manifest else None,
+        "error": None,
+    }
+    if not succeeded:
+        outcome["error"] = _error(executions, result, manifest)
+    return outcome
+
+
+def _error(executions: Executions, result: ObjectSynced, manifest: dict[str, Any] | None) -> dict[str, str]:
+    """Why an object's run failed: the error of the execution it ended in (the failed manifest is written
+    from the same status change, and may not be there yet)."""
+    name = executions.name_of(result.execution_arn) if result.execution_arn else result.execution
+    execution = executions.describe(name)
+    if execution is not None and execution.status not in ("RUNNING", "SUCCEEDED"):
+        return problem_of({"status": execution.status, "error": execution.error, "cause": execution.cause})
+    if manifest and manifest.get("error"):
+        return {k: str(v) for k, v in manifest["error"].items()}
+    return {"error": result.status, "cause": "the object's run did not end with a succeeded manifest"}
