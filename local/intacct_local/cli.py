@@ -86,6 +86,13 @@ def _run_id(text: str) -> str:
     return text
 
 
+def _object_list(text: str) -> list[str]:
+    names = [_object_name(name.strip()) for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected catalogue object names separated by commas")
+    return names
+
+
 def _field_list(text: str) -> list[str]:
     try:
         return list(validate_fields([f.strip() for f in text.split(",") if f.strip()]))
@@ -115,6 +122,15 @@ def _out_dir(text: str) -> Path:
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text[:200]!r} exists and is not a directory")
     return path
+
+
+class _Given(argparse.Action):
+    """Stores the value and notes it was given (``<dest>_given``): a sync's objects are incremental where
+    possible unless ``--mode full`` is asked for."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_given", True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         "continue from (default ./out; nothing in it is ever deleted)",
     )
     run.add_argument("--seed", type=int, default=1, help="simulator data seed")
-    run.add_argument("--mode", choices=["full", "incremental"], default="full")
+    run.add_argument("--mode", choices=["full", "incremental"], default="full", action=_Given)
     run.add_argument("--fields", type=_field_list, help="comma-separated field names (default: all fields)")
     run.add_argument(
         "--filter",
@@ -166,6 +182,30 @@ def build_parser() -> argparse.ArgumentParser:
         type=_run_id,
         metavar="RUN_ID",
         help="continue a stopped or failed run kept in --out, with that run's options",
+    )
+    run.add_argument(
+        "--all",
+        action="store_true",
+        help="sync every catalogue object (the sync workflow: incremental where possible), a line per "
+        "object and a summary table; exit 1 if any object failed",
+    )
+    run.add_argument(
+        "--objects",
+        type=_object_list,
+        metavar="A,B",
+        help="sync these catalogue objects (like --all, for a few)",
+    )
+    run.add_argument(
+        "--plan",
+        action="store_true",
+        help="with --all or --objects: count each object (one query each) and print what a full sync "
+        "would cost against the monthly budget; nothing is exported",
+    )
+    run.add_argument(
+        "--resume-sync",
+        type=_run_id,
+        metavar="SYNC_ID",
+        help="rerun only what failed in that sync (kept in --out), resuming runs where their parts landed",
     )
     run.add_argument("--latency-ms", type=_positive(0, 60_000), default=0, help="simulated latency per call")
     run.add_argument(
@@ -220,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: bool) -> int:
+    if args.all or args.objects or args.resume_sync or args.plan:
+        return _run_sync(args, parser, exit_hard)
     out = OutDir(args.out)
     settings: dict[str, Any] = {
         "object": args.object,
@@ -298,6 +340,94 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: b
         return 0 if result.status == "SUCCEEDED" else 1
 
 
+def _sync_request(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The sync workflow's input for `run --all` / `--objects` / `--plan` / `--resume-sync`."""
+    chosen = [name for name, given in (("--all", args.all), ("--objects", args.objects)) if given]
+    if args.resume_sync:
+        if chosen or args.plan:
+            parser.error(
+                "argument --resume-sync: reruns what failed in that sync as it was asked; give it alone"
+            )
+        return {"resume_sync_id": args.resume_sync}
+    if len(chosen) != 1:
+        parser.error(
+            "argument --plan: give --all or --objects too"
+            if not chosen
+            else "give --all or --objects, not both"
+        )
+    for flag, given in (("--resume", args.resume), ("--fields", args.fields), ("--filter", args.filter)):
+        if given:
+            parser.error(f"argument {flag}: a sync exports each object as the catalogue describes it")
+    request: dict[str, Any] = {"objects": "all" if args.all else args.objects}
+    if args.mode == "full" and args.mode_given:
+        request["mode"] = "full"
+    if args.plan:
+        request["dry_run"] = True
+    return request
+
+
+def _run_sync(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: bool) -> int:
+    from intacct_local import sync_run
+
+    request = _sync_request(args, parser)
+    out = OutDir(args.out)
+    settings: dict[str, Any] = {
+        "records": args.records,
+        "page_size": args.page_size,
+        "concurrency": args.concurrency,
+        "gateway_url": args.gateway_url,
+        "seed": args.seed,
+        "latency_ms": args.latency_ms,
+        "timezone": args.timezone,
+    }
+    if args.resume_sync:
+        try:
+            saved = out.load_run(args.resume_sync)
+        except RunError as exc:
+            parser.error(f"argument --resume-sync: {exc}")
+        if saved is None or "sync" not in saved:
+            parser.error(f"argument --resume-sync: no sync {args.resume_sync} in {args.out}")
+        settings.update({k: v for k, v in saved.items() if k in settings})
+    name = sync_run.new_sync_name()
+    try:
+        out.log_path(name).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"argument --out: cannot write to {args.out}: {exc.strerror or exc}")
+    stop = StopRequest()
+    options = RunOptions(**settings, out=args.out, quiet=True, log_level="INFO", name=name, stop=stop)
+    with (
+        stop_on_signals(stop),
+        output_to_log(out.log_path(name), restore=not exit_hard, own_handlers=(logger.name,)) as terminal,
+    ):
+        stop.terminal = terminal.err
+        what = "planning" if args.plan else "syncing"
+        terminal.err.write(f"intacct-sync: {what} ({json.dumps(request)}), sync {name}\n")
+        try:
+            result = sync_run.run_sync(options, request, stream=terminal.err)
+        except RunError as exc:
+            terminal.err.write(f"intacct-sync: {exc}\n")
+            return 2
+        except KeyboardInterrupt as exc:
+            terminal.err.write("\nintacct-sync: stopped before the sync started; nothing was exported\n")
+            return 128 + (exc.signum if isinstance(exc, Interrupted) else 2)
+        if args.json:
+            terminal.out.write(json.dumps(result.document, indent=2) + "\n")
+        else:
+            terminal.out.write(sync_run.summary_table(result) + "\n")
+        terminal.out.flush()
+        line = sync_run.what_happened(result, str(args.out))
+        if line:
+            terminal.err.write(f"intacct-sync: {line}\n")
+            if result.log_path and not result.stopped:
+                terminal.err.write(f"intacct-sync: full log: {result.log_path}\n")
+        terminal.err.flush()
+        if result.stopped:
+            return stop.exit_code
+        if result.error:
+            return 2
+        return 1 if result.failed else 0
+
+
 def _show_current_state(object_name: str, out: Path, terminal: Any) -> None:
     """After a run that succeeded: one query of the current view, and how to ask more."""
     from intacct_local import sql
@@ -374,6 +504,7 @@ def main(argv: list[str] | None = None, *, exit_hard: bool = False) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "run":
+        args.mode_given = getattr(args, "mode_given", False)
         return _run(args, parser, exit_hard)
     if args.command == "api":
         return _api(args, exit_hard)

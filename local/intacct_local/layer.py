@@ -2,7 +2,8 @@
 
 The local tool drives the deployed code from outside. It reuses the layer's own request validation (so
 the command line refuses exactly what the workflow would) and object catalogue, the state table's
-progress reader, the bucket's key layout (which objects a later run reads), a part's summary (to count
+progress reader, how executions are followed through the ones a run continues in (a sync's objects), the
+bucket's key layout (which objects a later run reads), a part's summary (to count
 what a stopped run landed), the credentials read from the SDKs' environment variables, the shared logger
 (to set its level), and the tables' schema, the succeeded-runs index and the views' SQL (``intacct-sync
 sql`` builds the same tables as Athena). Nothing else.
@@ -10,6 +11,7 @@ sql`` builds the same tables as Athena). Nothing else.
 
 from __future__ import annotations
 
+from intacct_sync.adapters.executions import ExportExecutions
 from intacct_sync.adapters.state_table import StateTable
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.export import layout
@@ -24,6 +26,7 @@ from intacct_sync.observability import logger
 __all__ = [
     "Catalogue",
     "CredentialsError",
+    "ExportExecutions",
     "ExportSpec",
     "InvalidExportRequest",
     "PartSummary",

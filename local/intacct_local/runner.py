@@ -288,7 +288,7 @@ class LocalPipeline:
             manifest=manifest,
             output=output,
             error=error,
-            transactions_seen_by_gateway=self._gateway_transactions(),
+            transactions_seen_by_gateway=self.gateway_transactions(),
             files_written=[],
             failures=list(self.stack.failures),
             failure=failure,
@@ -311,7 +311,7 @@ class LocalPipeline:
                     pages, records = pages + 1, records + summary.records
         return {"pages": pages, "records": records}
 
-    def _gateway_transactions(self) -> int | None:
+    def gateway_transactions(self) -> int | None:
         if not self.sim:
             return None
         try:
@@ -354,19 +354,24 @@ def local_pipeline(
             yield LocalPipeline(stack, running_sim, options)
 
 
-def _restorable(options: RunOptions, object_name: str) -> Callable[[str], bool]:
-    """The bucket objects a run reads that an earlier run left in `out`: the object's cached field list,
-    its table schema and succeeded runs (the current views build on them) and, to resume a run,
-    everything that run wrote (parts, summaries, its request, its deletes)."""
+def restorable_prefixes(object_name: str, resume_run_id: str | None = None) -> list[str]:
+    """The bucket keys a run of `object_name` reads that an earlier run left in `out`: the object's cached
+    field list, its table schema and succeeded runs (the current views build on them) and, to resume a
+    run, everything that run wrote (parts, summaries, its request, its deletes)."""
     fields_prefix = layout.field_cache_key(object_name, None).rsplit("/", 1)[0] + "/"
     schema_prefix = layout.table_schema_key(object_name).rsplit("/", 1)[0] + "/"
     succeeded_prefix = layout.succeeded_runs_key(object_name, None).rsplit("/", 2)[0] + "/"
     prefixes = [fields_prefix, schema_prefix, succeeded_prefix]
-    if options.resume_run_id:
-        run_id = options.resume_run_id
+    if resume_run_id:
+        run_id = resume_run_id
         prefixes += [layout.run_prefix(object_name, run_id), layout.summaries_prefix(object_name, run_id)]
         prefixes += [layout.run_state_key(run_id), layout.deletes_key(object_name, run_id)]
-    return lambda key: key.startswith(tuple(prefixes))
+    return prefixes
+
+
+def _restorable(options: RunOptions, object_name: str) -> Callable[[str], bool]:
+    prefixes = tuple(restorable_prefixes(object_name, options.resume_run_id))
+    return lambda key: key.startswith(prefixes)
 
 
 def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None) -> RunResult:
