@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import boto3
 import pytest
 
 from intacct_local.api_server import LocalApiServer, serve_api
-from intacct_local.emulated_aws import REGION, LocalStack, local_aws
+from intacct_local.emulated_aws import LocalStack, local_aws
 from intacct_local.runner import SIM_CREDENTIALS
-from intacct_sync.export.events import COMPLETED, FAILED, SOURCE
+from intacct_sync.export.events import COMPLETED, FAILED, SOURCE, SYNC_COMPLETED
 from tests.conftest import load_event
+from tests.e2e.conftest import EventTap
 
 pytestmark = pytest.mark.e2e
 
@@ -61,6 +61,17 @@ class Client:
             assert time.monotonic() < deadline, f"export {export_id} still running after {timeout}s"
             time.sleep(0.2)
 
+    def wait_sync(self, sync_id: str, timeout: float = 120.0) -> dict[str, Any]:
+        """Poll GET /syncs/{id} until the sync has ended."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status, _, body = self.call("GET", f"/syncs/{sync_id}")
+            assert status == 200, body
+            if body["status"] != "RUNNING":
+                return dict(body)
+            assert time.monotonic() < deadline, f"sync {sync_id} still running after {timeout}s"
+            time.sleep(0.2)
+
     def all_records(self, export_id: str, limit: int) -> tuple[list[dict[str, Any]], int]:
         records, pages, query = [], 0, f"?limit={limit}"
         while True:
@@ -71,35 +82,6 @@ class Client:
             if body["next_cursor"] is None:
                 return records, pages
             query = f"?limit={limit}&cursor={body['next_cursor']}"
-
-
-class EventTap:
-    """An EventBridge rule on the pipeline's bus forwarding every intacct-sync event to an SQS queue."""
-
-    def __init__(self, bus: str) -> None:
-        self.sqs = boto3.client("sqs", region_name=REGION)
-        self.queue = self.sqs.create_queue(QueueName="export-events")["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        events = boto3.client("events", region_name=REGION)
-        events.put_rule(
-            Name="intacct-sync-exports", EventBusName=bus, EventPattern=json.dumps({"source": [SOURCE]})
-        )
-        events.put_targets(Rule="intacct-sync-exports", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
-        self.received: list[dict[str, Any]] = []
-
-    def drain(self) -> list[dict[str, Any]]:
-        while messages := self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get(
-            "Messages"
-        ):
-            for message in messages:
-                self.received.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
-        return self.received
-
-    def of_type(self, detail_type: str) -> list[dict[str, Any]]:
-        return [e for e in self.drain() if e["detail-type"] == detail_type]
 
 
 @contextmanager
@@ -160,19 +142,47 @@ def test_post_an_export_wait_for_it_and_read_every_record_back_through_the_api(m
         assert "sim-user-pw" not in json.dumps(event) and "intacct-sim-pw" not in json.dumps(final)
 
 
-def test_the_scheduled_input_runs_an_incremental_export_that_the_api_reports(make_sim):
-    # Given the input EventBridge Scheduler sends (the template's schedule target input)
-    sim = make_sim(records=1200, seed=5)
-    scheduled = load_event("schedule_customer_incremental")
+def test_the_scheduled_sync_runs_every_object_and_the_api_reports_it(make_sim):
+    # Given the input EventBridge Scheduler sends nightly (the template's SyncSchedule target input)
+    sim = make_sim(records=1200, seed=5, concurrency_limit=2)
+    scheduled = load_event("schedule_sync_all")
     with local_api(sim) as (stack, client, tap):
-        # When the state machine is started with it, as the schedule does (a name of its own)
-        stack.start_export(scheduled, name="scheduled-customer-0001")
-        # Then the API reports an incremental export of everything (no watermark yet) that succeeded
-        final = client.wait("scheduled-customer-0001")
-        assert final["status"] == "SUCCEEDED", final["error"]
-        assert final["request"] == scheduled and final["object"] == "CUSTOMER"
-        assert final["manifest"]["mode"] == "incremental" and final["manifest"]["records_written"] == 1200
-        assert len(tap.of_type(COMPLETED)) == 1
+        # When the sync state machine is started with it, as the schedule does (a name of its own)
+        stack.start_sync(scheduled, name="scheduled-sync-0001")
+        # Then the API reports a sync of every catalogue object, each incremental (everything, the first
+        # time), with its records, and one summary event
+        final = client.wait_sync("scheduled-sync-0001")
+        assert final["status"] == "SUCCEEDED" and final["sync"] == "succeeded", final
+        assert final["request"] == scheduled
+        expected = {name: len(sim.records(name)) for name in ("CUSTOMER", "VENDOR", "GLACCOUNT")}
+        assert {o["object"]: o["records"] for o in final["objects"]} == expected
+        assert {o["mode"] for o in final["objects"]} == {"incremental"}
+        (event,) = tap.of_type(SYNC_COMPLETED)
+        assert event["detail"]["records"] == sum(expected.values()) == final["totals"]["records"]
+        # And each object's export is an export like any other: the API reports it by its id
+        status, _, customer = client.call("GET", f"/exports/{final['objects'][0]['run_id']}")
+        assert status == 200 and customer["manifest"]["records_written"] == 1200
+        assert len(tap.of_type(COMPLETED)) == 3
+
+
+def test_a_sync_requested_over_the_api_reports_each_object_and_its_plan(make_sim):
+    sim = make_sim(records=300, seed=6)
+    with local_api(sim) as (_stack, client, _tap):
+        # When a dry run of two objects is requested, then the same request again
+        body = {"objects": ["vendor", "customer"], "dry_run": True}
+        status, headers, accepted = client.call("POST", "/exports", body)
+        again = client.call("POST", "/exports", body)
+        # Then one sync was started (the repeat answers with it) and its plan counts each object
+        assert status == 202 and accepted["request"] == {"objects": ["VENDOR", "CUSTOMER"], "dry_run": True}
+        assert headers["Location"] == accepted["status_url"] == f"{client.base}/syncs/{accepted['sync_id']}"
+        assert again[0] == 202 and again[2]["sync_id"] == accepted["sync_id"] and not again[2]["created"]
+        final = client.wait_sync(accepted["sync_id"])
+        assert final["sync"] == "planned"
+        assert {o["object"]: o["records"] for o in final["plan"]["objects"]} == {
+            "CUSTOMER": 300,
+            "VENDOR": 300,
+        }
+        assert sim.stats()["transactions_by_function"].get("query") == 2  # one count each, nothing exported
 
 
 def test_a_failed_export_is_reported_with_its_reason_and_has_no_records(make_sim):

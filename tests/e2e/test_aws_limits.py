@@ -15,34 +15,11 @@ from intacct_local.emulated_aws import DATA_LIMIT_ERROR, REGION, TIMEOUT_ERROR
 from intacct_local.runner import LocalPipeline, RunOptions, local_pipeline
 from intacct_sync.export import layout
 from intacct_sync.export.events import COMPLETED, FAILED
+from tests.e2e.conftest import EventTap
 
 pytestmark = pytest.mark.e2e
 FIELDS = ["RECORDNO", "CUSTOMERID", "NAME", "WHENMODIFIED"]
 FAST = {"INTACCT_RETRY_BASE_DELAY_MS": "5"}
-
-
-class EventTap:
-    """The default bus's intacct-sync events, through a rule to a queue (as a consumer would see them)."""
-
-    def __init__(self) -> None:
-        sqs = boto3.client("sqs", region_name=REGION)
-        self.url = sqs.create_queue(QueueName=f"tap-{time.time_ns()}")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        events = boto3.client("events", region_name=REGION)
-        events.put_rule(Name=f"tap-{time.time_ns()}", EventPattern=json.dumps({"source": ["intacct-sync"]}))
-        rule = events.list_rules()["Rules"][-1]["Name"]
-        events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": arn}])
-        self.seen: list[dict[str, Any]] = []
-
-    def of_type(self, detail_type: str) -> list[dict[str, Any]]:
-        sqs = boto3.client("sqs", region_name=REGION)
-        while messages := sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages"):
-            for message in messages:
-                self.seen.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
-        return [e for e in self.seen if e["detail-type"] == detail_type]
 
 
 def watermark(pipeline: LocalPipeline) -> str | None:

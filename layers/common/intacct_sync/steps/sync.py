@@ -95,7 +95,8 @@ def start_sync(
         return _finish_early(settings, store, sync_id, document, SKIP, reason=reason[:1000])
     if request.resume_sync_id is not None:
         machine = str(event.get("state_machine") or "")
-        items, earlier = _rerun(store, syncs(machine) if machine else None, sync_id, request.resume_sync_id)
+        rerun = _rerun(store, state, syncs(machine) if machine else None, sync_id, request.resume_sync_id)
+        items, earlier = rerun
         document.update(objects=items, earlier=earlier)
         if not items:
             reason = f"nothing failed in sync {request.resume_sync_id}: every object had synced"
@@ -144,11 +145,12 @@ def _finish_early(
 
 
 def _rerun(
-    store: Store, syncs: Executions | None, sync_id: str, earlier_id: str
+    store: Store, state: State, syncs: Executions | None, sync_id: str, earlier_id: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """What to run again of sync ``earlier_id``: each object whose run did not succeed, resumed where its
-    parts landed (``resume_run_id``) when the run had started, else started afresh as it was asked; and
-    the objects already synced (by it, or by the syncs it reran)."""
+    parts landed (``resume_run_id``) when the run had started (with the transactions it had used, so this
+    sync counts only its own), else started afresh as it was asked; and the objects already synced (by
+    it, or by the syncs it reran)."""
     earlier = store.get_json(layout.sync_key(earlier_id))
     if earlier is None:
         raise InvalidExportRequest(f"there is no sync {earlier_id!r} to rerun")
@@ -166,7 +168,8 @@ def _rerun(
         if manifest.get("status") == "succeeded":
             synced.append({"object": name, "run_id": run_id, "sync_id": earlier_id})
         elif store.get_json(layout.run_state_key(run_id)) is not None:
-            items.append(_item(sync_id, name, {"resume_run_id": run_id}, run_id))
+            resumed = _item(sync_id, name, {"resume_run_id": run_id}, run_id)
+            items.append({**resumed, "transactions_before": state.run_progress(run_id)["transactions"]})
         else:
             items.append(_item(sync_id, name, dict(item["input"])))
     return items, synced

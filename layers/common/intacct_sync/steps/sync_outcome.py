@@ -41,9 +41,11 @@ def finish_sync(
     come from its manifest (its progress when it failed), its error from the execution it ended in."""
     key = layout.sync_key(task.sync_id)
     document = store.get_json(key) or {"sync_id": task.sync_id}
-    modes = {str(i["object"]): i["input"].get("mode", "resume") for i in document.get("objects", [])}
+    items = {str(item["object"]): item for item in document.get("objects", [])}
     results = [ObjectSynced.from_payload(result) for result in task.results]
-    outcomes = [_outcome(store, state, executions, result, modes) for result in results]
+    outcomes = [
+        _outcome(store, state, executions, result, items.get(result.object, {})) for result in results
+    ]
     summary = totals(outcomes, document.get("earlier") or [])
     if document.get("status") in ("planned", "skipped"):  # nothing exported: the plan or reason stands
         status = str(document["status"])
@@ -72,18 +74,21 @@ def finish_sync(
 
 
 def _outcome(
-    store: Store, state: State, executions: Executions, result: ObjectSynced, modes: dict[str, str]
+    store: Store, state: State, executions: Executions, result: ObjectSynced, item: dict[str, Any]
 ) -> dict[str, Any]:
+    """One object's line of the summary. A resumed run's records are the run's; its transactions are
+    those this sync spent (the run's, less what it had used before)."""
     manifest = store.get_json(layout.manifest_key(result.object, result.run_id))
     succeeded = result.status == "SUCCEEDED" and (manifest or {}).get("status") == "succeeded"
     progress = state.run_progress(result.run_id)
+    transactions = (manifest or {}).get("intacct_transactions", progress["transactions"])
     outcome: dict[str, Any] = {
         "object": result.object,
-        "mode": modes.get(result.object),
+        "mode": (item.get("input") or {}).get("mode", "resume"),
         "run_id": result.run_id,
         "status": "succeeded" if succeeded else "failed",
         "records": (manifest or {}).get("records_written", progress["records"]),
-        "transactions": (manifest or {}).get("intacct_transactions", progress["transactions"]),
+        "transactions": max(0, int(transactions) - int(item.get("transactions_before", 0))),
         "manifest_key": layout.manifest_key(result.object, result.run_id) if manifest else None,
         "error": None,
     }
