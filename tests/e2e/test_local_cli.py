@@ -174,3 +174,34 @@ def test_kill_of_the_local_api_stops_its_simulator_too():
     api.communicate(timeout=60)
     assert api.returncode == 0
     assert not any(alive(pid) for pid in simulator)
+
+
+def test_run_all_prints_a_line_per_object_and_a_summary_and_a_rerun_syncs_only_what_failed(
+    make_sim, tmp_path
+):
+    # Given a tenant (reached as a real gateway) whose user may not query vendors
+    from intacct_sim.process import SIM_ENV
+
+    sim = make_sim(records=100, seed=31, denied_objects=["VENDOR"])
+    env = {**ENV, **SIM_ENV}
+    common = ["--page-size", "100", "--gateway-url", sim.url, "--out", str(tmp_path)]
+    # When every object is synced
+    done = intacct_sync("run", "--all", *common, env=env)
+    # Then it exits 1: a line per object as it ended, the table, and the command that reruns only VENDOR
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.splitlines()
+    assert re.match(r"  ok +CUSTOMER +100 records", next(x for x in lines if "CUSTOMER" in x))
+    assert re.match(r"  FAILED +VENDOR +FunctionError: PL04000005", next(x for x in lines if "VENDOR" in x))
+    assert "1 failed (VENDOR)" in done.stdout and re.search(r"GLACCOUNT +incremental +succeeded", done.stdout)
+    (hint,) = [x for x in lines if "rerun only those" in x]
+    rerun = hint.split("rerun only those with: intacct-sync ", 1)[1].split()
+    assert rerun[:2] == ["run", "--resume-sync"] and rerun[3:] == ["--out", str(tmp_path)]
+    # When the permission is granted and that command is run
+    sim.configure(denied_objects=[])
+    again = intacct_sync(*rerun, env=env)
+    # Then only VENDOR ran, and the others are reported as synced by the first sync
+    assert again.returncode == 0, again.stderr
+    assert [x for x in again.stderr.splitlines() if x.startswith("  ")] == [
+        x for x in again.stderr.splitlines() if "VENDOR" in x and x.startswith("  ok")
+    ]
+    assert re.search(r"CUSTOMER +synced earlier", again.stdout) and "1 object synced" in again.stdout

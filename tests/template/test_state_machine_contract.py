@@ -1,4 +1,4 @@
-"""The state machine and the steps agree: every error a Retry or Catch names is an exception class the
+"""The state machines and the steps agree: every error a Retry or Catch names is an exception class the
 step can raise, and every key a state passes or selects is a field of the step's typed payload."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from intacct_sync.export import payloads
 from tests.conftest import ROOT
 
 ASL = json.loads((ROOT / "statemachine" / "export.asl.json").read_text())
+SYNC_ASL = json.loads((ROOT / "statemachine" / "sync.asl.json").read_text())
 # Errors Lambda itself raises when invoking a function (AWS error-handling docs), not our code's.
 LAMBDA_SERVICE_ERRORS = {
     "Lambda.ServiceException",
@@ -37,6 +38,12 @@ PAYLOADS: dict[str, tuple[type[payloads.Payload] | None, type[payloads.Payload]]
     "Fetch segment pages": (payloads.SegmentPagesTask, payloads.SegmentPagesFetched),
     "Finalise export": (payloads.FinaliseTask, payloads.ExportFinalised),
 }
+SYNC_PAYLOADS: dict[str, tuple[type[payloads.Payload] | None, type[payloads.Payload]]] = {
+    "Start the sync": (None, payloads.SyncStarted),
+    "Follow the run": (payloads.FollowTask, payloads.RunFollowed),
+    "Finish the sync": (payloads.FinishSyncTask, payloads.SyncFinished),
+}
+MACHINES = {"export": (ASL, PAYLOADS), "sync": (SYNC_ASL, SYNC_PAYLOADS)}
 
 
 def tasks(states: dict[str, Any] | None = None) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -71,11 +78,20 @@ def exception_class(name: str) -> type[BaseException] | None:
 
 
 def test_every_state_machine_task_is_covered_here():
-    assert {name for name, _, _ in tasks()} == set(PAYLOADS)
+    for asl, expected in MACHINES.values():
+        assert {name for name, _, _ in tasks(asl["States"])} == set(expected)
 
 
-@pytest.mark.parametrize(("name", "task", "_map"), list(tasks()), ids=[n for n, _, _ in tasks()])
-def test_retries_name_exactly_the_steps_transient_errors(name, task, _map):
+TASKS = [
+    (machine, name, task, enclosing)
+    for machine, (asl, _) in MACHINES.items()
+    for name, task, enclosing in tasks(asl["States"])
+]
+IDS = [f"{machine}:{name}" for machine, name, _, _ in TASKS]
+
+
+@pytest.mark.parametrize(("_machine", "name", "task", "_map"), TASKS, ids=IDS)
+def test_retries_name_exactly_the_steps_transient_errors(_machine, name, task, _map):
     module = step_module(task)
     (retry,) = task["Retry"]
     named = set(retry["ErrorEquals"]) - LAMBDA_SERVICE_ERRORS
@@ -83,8 +99,8 @@ def test_retries_name_exactly_the_steps_transient_errors(name, task, _map):
     assert named == {error.__name__ for error in module.TRANSIENT_ERRORS}
 
 
-@pytest.mark.parametrize(("name", "task", "_map"), list(tasks()), ids=[n for n, _, _ in tasks()])
-def test_caught_errors_are_classes_the_step_raises(name, task, _map):
+@pytest.mark.parametrize(("_machine", "name", "task", "_map"), TASKS, ids=IDS)
+def test_caught_errors_are_classes_the_step_raises(_machine, name, task, _map):
     source = inspect.getsource(step_module(task))
     for catch in task.get("Catch", []):
         for error in set(catch["ErrorEquals"]) - {"States.ALL"}:
@@ -92,9 +108,9 @@ def test_caught_errors_are_classes_the_step_raises(name, task, _map):
             assert f"raise {error}(" in source, f"{name} catches {error}, which its step never raises"
 
 
-@pytest.mark.parametrize(("name", "task", "enclosing"), list(tasks()), ids=[n for n, _, _ in tasks()])
-def test_states_pass_and_select_only_payload_fields(name, task, enclosing):
-    given, returned = PAYLOADS[name]
+@pytest.mark.parametrize(("machine", "name", "task", "enclosing"), TASKS, ids=IDS)
+def test_states_pass_and_select_only_payload_fields(machine, name, task, enclosing):
+    given, returned = MACHINES[machine][1][name]
     sent = dict(task["Parameters"].get("Payload", {}))
     if given is not None and "Payload.$" in task["Parameters"]:  # a Map item: its ItemSelector
         sent = dict(enclosing["ItemSelector"])
@@ -125,3 +141,59 @@ def test_a_run_continues_in_a_new_execution_of_this_machine_resuming_itself():
     segments = ASL["States"]["Export segments"]
     assert segments["ResultSelector"] == {"any_paused.$": "States.ArrayContains($[*].paused, true)"}
     assert {f.name for f in fields(payloads.SegmentPagesFetched)} >= {"paused", "segment"}
+
+
+SYNC_STATES = SYNC_ASL["States"]
+EACH_OBJECT = SYNC_STATES["Export each object"]
+
+
+def test_the_sync_runs_the_export_workflow_once_per_object_and_a_failure_is_that_objects_result():
+    iteration = EACH_OBJECT["ItemProcessor"]["States"]
+    export = iteration["Export the object"]
+    # the export workflow itself (never a copy), waited for, with the sync's deterministic name and input
+    assert export["Resource"] == "arn:aws:states:::states:startExecution.sync:2"
+    assert export["Parameters"] == {
+        "StateMachineArn": "${ExportStateMachineArn}",
+        "Name.$": "$.execution",
+        "Input.$": "$.input",
+    }
+    # at most max_concurrency objects at once, each item only what the start step returned per object
+    assert EACH_OBJECT["MaxConcurrencyPath"] == "$.max_concurrency"
+    item = {key.removesuffix(".$") for key in EACH_OBJECT["ItemSelector"]}
+    assert item == {"object", "run_id", "execution", "input", "follow_seconds"}
+    assert {f.name for f in fields(payloads.SyncStarted)} >= {"max_concurrency", "follow_seconds", "objects"}
+    # a failed export, or one that could not be followed, is caught and becomes that object's result
+    for state in ("Export the object", "Follow the run"):
+        (catch,) = iteration[state]["Catch"]
+        assert catch == {"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "Object failed"}
+    # both endings leave exactly an ObjectSynced, which the finish step reads
+    synced = {f.name for f in fields(payloads.ObjectSynced)}
+    for state in ("Object synced", "Object failed"):
+        assert {key.removesuffix(".$") for key in iteration[state]["Parameters"]} == synced
+    assert iteration["Object failed"]["Parameters"]["status"] == "FAILED"
+    assert EACH_OBJECT["ResultPath"] == "$.results" and EACH_OBJECT["Next"] == "Finish the sync"
+
+
+def test_the_sync_follows_a_run_until_the_last_of_its_executions_has_ended():
+    iteration = EACH_OBJECT["ItemProcessor"]["States"]
+    assert iteration["Export the object"]["Next"] == "Follow the run"
+    assert iteration["Follow the run"]["Next"] == "Run ended?"
+    (ended,) = iteration["Run ended?"]["Choices"]
+    assert ended == {"Variable": "$.run.ended", "BooleanEquals": True, "Next": "Object synced"}
+    assert iteration["Run ended?"]["Default"] == "Wait for the run"
+    assert iteration["Wait for the run"] == {
+        "Type": "Wait",
+        "SecondsPath": "$.follow_seconds",
+        "Next": "Follow the run",
+    }
+
+
+def test_every_start_action_leads_where_it_says():
+    choices = {c["StringEquals"]: c["Next"] for c in SYNC_STATES["Anything to export?"]["Choices"]}
+    assert choices == {"export": "Export each object", "none": "Nothing due"}
+    # a plan or a skip is announced by the finish step like any sync
+    assert SYNC_STATES["Anything to export?"]["Default"] == "Nothing exported"
+    assert SYNC_STATES["Nothing exported"]["Next"] == "Finish the sync"
+    from intacct_sync.steps import sync
+
+    assert {sync.EXPORT, sync.NONE} == set(choices) and {sync.PLAN, sync.SKIP}.isdisjoint(choices)
