@@ -259,28 +259,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _source_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What reaches the source and how (the simulator's data, the gateway, paging): kept with each run and
+    sync in --out, so that a resume or rerun reaches the same source the same way."""
+    names = ("records", "page_size", "concurrency", "gateway_url", "seed", "latency_ms", "timezone")
+    return {name: getattr(args, name) for name in names}
+
+
+def _saved_settings(
+    out: OutDir, flag: str, run_id: str, parser: argparse.ArgumentParser
+) -> dict[str, Any] | None:
+    try:
+        return out.load_run(run_id)
+    except RunError as exc:
+        parser.error(f"argument {flag}: {exc}")
+
+
+def _log_folder(out: OutDir, name: str, parser: argparse.ArgumentParser) -> None:
+    try:
+        out.log_path(name).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"argument --out: cannot write to {out.root}: {exc.strerror or exc}")
+
+
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: bool) -> int:
     if args.all or args.objects or args.resume_sync or args.plan:
         return _run_sync(args, parser, exit_hard)
     out = OutDir(args.out)
     settings: dict[str, Any] = {
         "object": args.object,
-        "records": args.records,
-        "page_size": args.page_size,
-        "concurrency": args.concurrency,
-        "gateway_url": args.gateway_url,
-        "seed": args.seed,
+        **_source_settings(args),
         "mode": args.mode,
         "fields": args.fields or None,
         "filter": args.filter,
-        "latency_ms": args.latency_ms,
-        "timezone": args.timezone,
     }
     if args.resume:
-        try:
-            saved = out.load_run(args.resume)
-        except RunError as exc:
-            parser.error(f"argument --resume: {exc}")
+        saved = _saved_settings(out, "--resume", args.resume, parser)
         if saved is None:
             runs = out.known_runs()
             parser.error(
@@ -290,10 +304,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: b
         settings.update({k: v for k, v in saved.items() if k in settings})
     stop = StopRequest()
     name = new_run_name(settings["object"])
-    try:
-        out.log_path(name).parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        parser.error(f"argument --out: cannot write to {args.out}: {exc.strerror or exc}")
+    _log_folder(out, name, parser)
     options = RunOptions(
         **settings,
         out=args.out,
@@ -329,15 +340,19 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: b
                 + (f" (and {len(result.warnings) - 1} more)" if len(result.warnings) > 1 else "")
                 + "\n"
             )
-        line = what_happened(result, str(args.out))
-        if line:
-            terminal.err.write(f"intacct-sync: {line}\n")
-            if result.log_path and not result.stopped:
-                terminal.err.write(f"intacct-sync: full log: {result.log_path}\n")
-        terminal.err.flush()
+        _what_happened(terminal.err, what_happened(result, str(args.out)), result.log_path, result.stopped)
         if result.stopped:
             return stop.exit_code
         return 0 if result.status == "SUCCEEDED" else 1
+
+
+def _what_happened(err: Any, line: str | None, log_path: Path | None, stopped: bool) -> None:
+    """The line after a summary when something went wrong, and where the full log is."""
+    if line:
+        err.write(f"intacct-sync: {line}\n")
+        if log_path and not stopped:
+            err.write(f"intacct-sync: full log: {log_path}\n")
+    err.flush()
 
 
 def _sync_request(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
@@ -371,28 +386,14 @@ def _run_sync(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_ha
 
     request = _sync_request(args, parser)
     out = OutDir(args.out)
-    settings: dict[str, Any] = {
-        "records": args.records,
-        "page_size": args.page_size,
-        "concurrency": args.concurrency,
-        "gateway_url": args.gateway_url,
-        "seed": args.seed,
-        "latency_ms": args.latency_ms,
-        "timezone": args.timezone,
-    }
+    settings = _source_settings(args)
     if args.resume_sync:
-        try:
-            saved = out.load_run(args.resume_sync)
-        except RunError as exc:
-            parser.error(f"argument --resume-sync: {exc}")
+        saved = _saved_settings(out, "--resume-sync", args.resume_sync, parser)
         if saved is None or "sync" not in saved:
             parser.error(f"argument --resume-sync: no sync {args.resume_sync} in {args.out}")
         settings.update({k: v for k, v in saved.items() if k in settings})
     name = sync_run.new_sync_name()
-    try:
-        out.log_path(name).parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        parser.error(f"argument --out: cannot write to {args.out}: {exc.strerror or exc}")
+    _log_folder(out, name, parser)
     stop = StopRequest()
     options = RunOptions(**settings, out=args.out, quiet=True, log_level="INFO", name=name, stop=stop)
     with (
@@ -416,11 +417,7 @@ def _run_sync(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_ha
             terminal.out.write(sync_run.summary_table(result) + "\n")
         terminal.out.flush()
         line = sync_run.what_happened(result, str(args.out))
-        if line:
-            terminal.err.write(f"intacct-sync: {line}\n")
-            if result.log_path and not result.stopped:
-                terminal.err.write(f"intacct-sync: full log: {result.log_path}\n")
-        terminal.err.flush()
+        _what_happened(terminal.err, line, result.log_path, result.stopped)
         if result.stopped:
             return stop.exit_code
         if result.error:

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from intacct_sync.api.errors import (
+    ApiError,
     InvalidCursor,
     InvalidExportId,
     InvalidIdempotencyKey,
@@ -177,22 +178,20 @@ def execution_name(request: Mapping[str, Any], key: str | None, today: date) -> 
 
 def export_id(value: str | None) -> str:
     """A run id as found in a path: an execution name."""
-    try:
-        return validate_run_id(value)
-    except InvalidExportRequest:
-        raise InvalidExportId(
-            f"export id {str(value)[:100]!r} is not valid: export ids are 1 to 80 letters, digits, "
-            f"hyphens or underscores"
-        ) from None
+    return _execution_name(value, "export", InvalidExportId)
 
 
 def sync_id(value: str | None) -> str:
     """A sync id as found in a path: the sync execution's name."""
+    return _execution_name(value, "sync", InvalidSyncId)
+
+
+def _execution_name(value: str | None, what: str, error: type[ApiError]) -> str:
     try:
         return validate_run_id(value)
     except InvalidExportRequest:
-        raise InvalidSyncId(
-            f"sync id {str(value)[:100]!r} is not valid: sync ids are 1 to 80 letters, digits, "
+        raise error(
+            f"{what} id {str(value)[:100]!r} is not valid: {what} ids are 1 to 80 letters, digits, "
             f"hyphens or underscores"
         ) from None
 
