@@ -93,3 +93,9 @@ def test_unknown_and_malformed_sync_ids(api):
     bad = api.get("/syncs/not%20a%20name")
     assert bad.status == 400 and bad.body["error"] == "invalid_sync_id"
     assert api.request("POST", "/syncs/x").status == 405
+
+
+def test_the_sample_get_event_asks_for_a_sync_by_id(api):
+    event = load_event("api_get_sync")
+    answer = api.send(event)
+    assert answer.status == 404 and event["pathParameters"]["id"] in answer.body["message"]

@@ -201,3 +201,22 @@ def test_sample_state_machine_inputs_are_valid_requests():
     for name in ("statemachine_full_export", "statemachine_incremental_export"):
         spec = ExportSpec.from_payload(load_event(name))
         assert spec.object in {"CUSTOMER", "VENDOR"}
+
+
+def test_the_sync_steps_sample_events_start_a_sync_follow_an_export_and_finish_it(stack):
+    # The sync's first step, as its sample event asks: two objects, their runs written down before any runs
+    started_sync = stack.invoke("StartSyncFunction", load_event("start_sync"))
+    assert started_sync[0], started_sync[1]
+    result = started_sync[1]
+    sync_id = load_event("start_sync")["sync_id"]
+    assert result["action"] == "export" and [o["object"] for o in result["objects"]] == ["CUSTOMER", "VENDOR"]
+    assert read_json(stack, layout.sync_key(sync_id))["objects"] == result["objects"]
+    # Following an export execution that does not exist says so, rather than waiting for it forever
+    ok, missing = stack.invoke("FollowExportFunction", load_event("follow_export"))
+    assert not ok and missing["errorType"] == "InvalidExportRequest"
+    # Finishing it (its sample: CUSTOMER succeeded, VENDOR failed) writes the summary: neither has a
+    # succeeded manifest here, so neither counts as synced
+    ok, finished = stack.invoke("FinishSyncFunction", load_event("finish_sync"))
+    assert ok, finished
+    assert finished["status"] == "failed" and finished["objects_failed"] == 2
+    assert read_json(stack, finished["summary_key"])["totals"]["failed"] == ["CUSTOMER", "VENDOR"]
