@@ -84,6 +84,9 @@ LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024
 STATE_BYTES = 256 * 1024
 DATA_LIMIT_ERROR = "States.DataLimitExceeded"
 STOPPED_ERROR = "LocalRunStopped"
+# Function settings the template leaves to their defaults that a local run changes: the sync's Wait really
+# sleeps here, so it looks at a run that continues in new executions every second, not every minute.
+LOCAL_DEFAULTS = {"SYNC_FOLLOW_SECONDS": "1"}
 
 report_log = logging.getLogger("intacct_local.lambda")
 
@@ -505,6 +508,7 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
             Environment={"Variables": variables},
         )["FunctionArn"]
         assert arn == template.physical[f"{logical_id}.Arn"], arn
+    env.update(LOCAL_DEFAULTS)
     env.update(extra_env)
     return LocalStack(template, functions, sm_arn, bucket, table, secret_arn, env)
 

@@ -33,9 +33,6 @@ from intacct_local.runner import (
     restorable_prefixes,
 )
 
-# Locally the sync's Wait really sleeps: look at a run that continues in new executions every second.
-LOCAL_ENV = {"SYNC_FOLLOW_SECONDS": "1"}
-
 
 def new_sync_name() -> str:
     return f"local-sync-{time.time_ns() // 1_000_000}"
@@ -127,8 +124,7 @@ def run_sync(
         check_reachable(options.gateway_url)
     out = OutDir(options.out) if options.out else None
     name = options.name or new_sync_name()
-    env = {**LOCAL_ENV, **(function_env or {})}
-    with out.locked() if out else nullcontext(), local_pipeline(options, sim, env) as pipeline:
+    with out.locked() if out else nullcontext(), local_pipeline(options, sim, function_env) as pipeline:
         stack = pipeline.stack
         if out:
             out.restore(stack, _restorable(out, request, Catalogue.from_env(stack.env).names()))
