@@ -16,6 +16,7 @@ import gzip
 import json
 import logging
 import sys
+import time
 import urllib.parse
 from typing import Any
 
@@ -62,9 +63,9 @@ def executions_history(pipeline: LocalPipeline) -> dict[str, str]:
     """Every execution's description and full event history, as text."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
     out = {}
-    for page in sfn.get_paginator("list_executions").paginate(
-        stateMachineArn=pipeline.stack.state_machine_arn
-    ):
+    machines = (pipeline.stack.state_machine_arn, pipeline.stack.sync_state_machine_arn)
+    pages = [p for m in machines for p in sfn.get_paginator("list_executions").paginate(stateMachineArn=m)]
+    for page in pages:
         for execution in page["executions"]:
             arn = execution["executionArn"]
             events = [
@@ -172,6 +173,11 @@ def test_no_password_or_session_id_is_written_anywhere_but_the_encrypted_session
             ]
         )
         ok = pipeline.export(REQUEST, name="hygiene-ok")
+        # And a sync's dry run counts every object (its documents, payloads and event are scanned too)
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        planned = pipeline.stack.start_sync({"objects": "all", "dry_run": True}, name="hygiene-plan")
+        while sfn.describe_execution(executionArn=planned)["status"] == "RUNNING":
+            time.sleep(0.05)
         # And a second run finds its cached session expired and logs in again
         sim.expire_sessions()
         relogin = pipeline.export(REQUEST, name="hygiene-relogin")
@@ -195,6 +201,8 @@ def test_no_password_or_session_id_is_written_anywhere_but_the_encrypted_session
         captured = capfd.readouterr()  # before the test's own AWS calls below add to the logs
         logged = "\n".join(f"{r.name} {r.levelname} {r.getMessage()} {r.__dict__!r}" for r in caplog.records)
         assert ok.status == "SUCCEEDED", ok.error
+        assert sfn.describe_execution(executionArn=planned)["status"] == "SUCCEEDED"
+        assert any(p["detail-type"] == "Intacct Sync Completed" for p in published)
         assert relogin.status == "SUCCEEDED", relogin.error
         assert rotated.status == "SUCCEEDED", (
             rotated.error
@@ -228,7 +236,8 @@ def test_no_password_or_session_id_is_written_anywhere_but_the_encrypted_session
     assert "attempt 1/6 failed" in traces["python logging"]
     assert "XL03000006" in traces["execution hygiene-refused"]
     assert any(key.startswith("s3 exports/object=CUSTOMER/run_id=hygiene-ok/part-") for key in traces)
-    assert len(published) == 4
+    assert len(published) == 5  # four exports and the sync's plan
+    assert any(key.startswith("s3 _meta/syncs/hygiene-plan") for key in traces)
 
     # Then no password and no session id appears in any of them
     needles = {
