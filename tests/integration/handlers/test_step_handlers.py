@@ -15,6 +15,8 @@ from intacct_local.runner import SIM_CREDENTIALS
 from intacct_sim import SimulatorConfig, start_simulator
 from intacct_sync.export import layout
 from intacct_sync.export.spec import ExportSpec
+from intacct_sync.export.sync import SyncRequest
+from intacct_sync.objects import Catalogue
 from tests.conftest import load_event
 
 
@@ -201,6 +203,8 @@ def test_sample_state_machine_inputs_are_valid_requests():
     for name in ("statemachine_full_export", "statemachine_incremental_export"):
         spec = ExportSpec.from_payload(load_event(name))
         assert spec.object in {"CUSTOMER", "VENDOR"}
+    plan = SyncRequest.from_payload(load_event("statemachine_sync_plan"), Catalogue().names())
+    assert plan.dry_run and plan.objects == "all"
 
 
 def test_the_sync_steps_sample_events_start_a_sync_follow_an_export_and_finish_it(stack):
