@@ -74,9 +74,10 @@ format: $(VENV)/.installed ## apply ruff formatting and safe fixes
 typecheck: $(VENV)/.installed ## mypy over the layer package, handlers and local tools
 	$(BIN)/mypy
 
-validate: $(VENV)/.installed $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint
+validate: $(VENV)/.installed $(SAM_VENV)/.installed ## sam validate --lint, cfn-lint (+ serverless rules), statelint
 	$(SAM) validate --lint --template template.yaml
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint --template template.yaml --append-rules cfn_lint_serverless.rules
+	$(BIN)/statelint statemachine/*.asl.json
 
 # The layer builds with layers/common/Makefile: wheels for Lambda plus precompiled bytecode, so cold starts
 # do not compile the layer's modules (a layer on read-only /opt cannot cache bytecode).
