@@ -63,7 +63,7 @@ from .formatting import STANDARD, DateFormat, UserFormatting
 from .json_page import last_json_text_value
 from .names import check_field_name, check_object_name
 from .policy import RetryPolicy, Timeouts
-from .query import MAX_FIELDS, FieldInfo, OrderBy, Query, QueryPage, Record
+from .query import FieldInfo, OrderBy, Query, QueryPage, Record
 from .session import ApiSession, SessionCache, SessionManager
 from .tally import TransactionTally
 
@@ -86,7 +86,6 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_GATEWAY_URL",
     "DEFAULT_SESSION_LIFETIME",
-    "MAX_FIELDS",
     "STANDARD",
     "ApiSession",
     "AuthenticationError",
