@@ -31,7 +31,7 @@ ARGS ?=
 	check-python check-layer-python
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # A clear line instead of a pip or venv traceback when the machine's Python cannot make the venvs.
 check-python:
@@ -84,7 +84,8 @@ validate: $(VENV)/.installed $(SAM_VENV)/.installed ## sam validate --lint, cfn-
 build: check-layer-python $(SAM_VENV)/.installed ## sam build (no Docker; needs Python 3.12 for the layer)
 	LAYER_PYTHON="$(LAYER_PYTHON)" $(SAM) build --template template.yaml
 
-# Tests by cost: unit (pure logic and the template, no simulator or emulated AWS; seconds), integration
+# Tests by cost: unit (pure logic and the template, no simulator; the template's checks transform it with
+# SAM and may use moto's IAM model; seconds), integration
 # (the simulator over real HTTP, emulated AWS, one step at a time), e2e (the real state machine end to end).
 tests: $(VENV)/.installed ## every test (ARGS="-k name" to pick)
 	$(BIN)/python -m pytest $(ARGS)

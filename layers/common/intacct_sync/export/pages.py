@@ -87,7 +87,7 @@ class PageTask:
             entity=spec.entity,
             modified_field=spec.modified_field,
             created_field=spec.created_field,
-            show_private=spec.show_private and spec.entity is None,
+            show_private=spec.queries_private,
             time=time,
             field_types=field_types or FieldTypes(),
             segment=cursor.segment,

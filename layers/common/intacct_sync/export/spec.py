@@ -10,6 +10,7 @@ from typing import Any
 
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.intacct import (
+    MAX_QUERY_PAGE_SIZE,
     InvalidQueryError,
     check_field_name,
     check_object_name,
@@ -75,7 +76,7 @@ class ExportSpec:
     mode: str = "full"
     since: str | None = None
     entity: str | None = None
-    page_size: int = 2000
+    page_size: int = MAX_QUERY_PAGE_SIZE
     key_field: str = "RECORDNO"
     modified_field: str = "WHENMODIFIED"
     # Where a never-modified record's creation is (its modified field is empty); "" = none.
@@ -85,8 +86,17 @@ class ExportSpec:
     # The object's unique name field (CUSTOMERID...): AUDITHISTORY names deleted records by it.
     id_field: str | None = None
 
+    @property
+    def queries_private(self) -> bool:
+        """Whether its queries (pages, counts, the audit trail) ask for ``showprivate``: a top-level
+        session sees entity-owned records only with it (PROTOCOL.md §9); an entity's session sees its
+        own anyway."""
+        return self.show_private and self.entity is None
+
     @classmethod
-    def from_payload(cls, payload: Mapping[str, Any], default_page_size: int = 2000) -> ExportSpec:
+    def from_payload(
+        cls, payload: Mapping[str, Any], default_page_size: int = MAX_QUERY_PAGE_SIZE
+    ) -> ExportSpec:
         """Validate a JSON request; raise InvalidExportRequest naming the first problem."""
         if not isinstance(payload, Mapping):
             raise InvalidExportRequest("the export request must be a JSON object")
@@ -100,9 +110,13 @@ class ExportSpec:
         if mode not in MODES:
             raise InvalidExportRequest(f"mode must be one of {', '.join(MODES)}, got {mode!r}"[:200])
         page_size = payload.get("page_size", default_page_size)
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 2000:
+        if (
+            isinstance(page_size, bool)
+            or not isinstance(page_size, int)
+            or not 1 <= page_size <= MAX_QUERY_PAGE_SIZE
+        ):
             raise InvalidExportRequest(
-                f"page_size must be a whole number from 1 to 2000, got {page_size!r}"[:200]
+                f"page_size must be a whole number from 1 to {MAX_QUERY_PAGE_SIZE}, got {page_size!r}"[:200]
             )
         filt = payload.get("filter")
         if filt is not None:

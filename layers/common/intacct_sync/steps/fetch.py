@@ -34,21 +34,18 @@ from intacct_sync.export.payloads import (
 from intacct_sync.export.plan import page_count, segment_start_pages
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.summaries import LandedParts
-from intacct_sync.intacct import FunctionError, PossiblyStillRunningError, SessionExpiredError, ThrottledError
+from intacct_sync.intacct import (
+    RETRYABLE_BY_THE_WORKFLOW,
+    FunctionError,
+)
 from intacct_sync.observability import logger, metrics
 from intacct_sync.settings import Settings
 from intacct_sync.steps.ports import Intacct, RemainingMs, State, Store
 from intacct_sync.steps.runs import load_run, save_run
 
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
-# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
-# retries never multiply across layers.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    TimeoutError,
-    SessionExpiredError,
-    PossiblyStillRunningError,
-    ThrottledError,
-)
+# own service errors): those of any Intacct call, once the client has spent its own budget.
+TRANSIENT_ERRORS = RETRYABLE_BY_THE_WORKFLOW
 
 
 def handle(

@@ -20,11 +20,10 @@ from intacct_sync.export.summaries import landed_parts
 from intacct_sync.export.typed import tombstone_rows
 from intacct_sync.export.window import TenantTime
 from intacct_sync.intacct import (
+    MAX_QUERY_PAGE_SIZE,
+    RETRYABLE_BY_THE_WORKFLOW,
     FunctionError,
-    PossiblyStillRunningError,
     Query,
-    SessionExpiredError,
-    ThrottledError,
     filter_from_dict,
 )
 from intacct_sync.observability import logger, metrics
@@ -34,17 +33,10 @@ from intacct_sync.steps.ports import Catalog, Intacct, RemainingMs, State, Store
 from intacct_sync.steps.runs import load_run, now
 
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
-# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
-# retries never multiply across layers.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    TimeoutError,
-    SessionExpiredError,
-    PossiblyStillRunningError,
-    ThrottledError,
-)
+# own service errors): those of any Intacct call, once the client has spent its own budget.
+TRANSIENT_ERRORS = RETRYABLE_BY_THE_WORKFLOW
 
 AUDIT_OBJECT = "AUDITHISTORY"
-AUDIT_PAGE_SIZE = 2000
 # AUDITHISTORY rows are keyed by ID (Estuary's source-sage-intacct pages it by ID); OBJECTKEY names the
 # changed record by the object's unique name field (CUSTOMERID, VENDORID...), or as "<RECORDNO>--REC"
 # (estuary/connectors PR #5217, PROTOCOL.md §9).
@@ -193,7 +185,7 @@ def _recount(intacct: Intacct, run_id: str, spec: ExportSpec, remaining_ms: Rema
         fields=(spec.key_field,),
         filter=filter_from_dict(spec.filter) if spec.filter else None,
         page_size=1,
-        show_private=spec.show_private and spec.entity is None,
+        show_private=spec.queries_private,
     )
     return intacct.query(run_id, spec.entity, query, remaining_ms).total_count
 
@@ -220,9 +212,9 @@ def _audit_trail(
         fields=(AUDIT_KEY, *fields),
         filter={"and": conditions},
         key_field=AUDIT_KEY,
-        page_size=AUDIT_PAGE_SIZE,
+        page_size=MAX_QUERY_PAGE_SIZE,
         entity=run.spec.entity,
-        show_private=run.spec.entity is None,
+        show_private=run.spec.queries_private,
         time=run.time,
     )
     entity = run.spec.entity

@@ -17,10 +17,8 @@ from intacct_sync.export.spec import RESUME_KEY, ExportSpec, validate_run_id
 from intacct_sync.export.summaries import landed_parts
 from intacct_sync.export.window import TenantTime, combine_filters, window_filter, window_start
 from intacct_sync.intacct import (
+    RETRYABLE_BY_THE_WORKFLOW,
     FunctionError,
-    PossiblyStillRunningError,
-    SessionExpiredError,
-    ThrottledError,
 )
 from intacct_sync.observability import logger
 from intacct_sync.settings import Settings
@@ -28,14 +26,8 @@ from intacct_sync.steps.ports import Intacct, RemainingMs, State, Store
 from intacct_sync.steps.runs import load_run, now, save_run
 
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
-# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
-# retries never multiply across layers.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    TimeoutError,
-    SessionExpiredError,
-    PossiblyStillRunningError,
-    ThrottledError,
-)
+# own service errors): those of any Intacct call, once the client has spent its own budget.
+TRANSIENT_ERRORS = RETRYABLE_BY_THE_WORKFLOW
 # How long a cached ``lookup`` (field list and types) is used before it is asked again: custom fields
 # added at Intacct reach the export and its table within a day, for one transaction a day per object.
 FIELD_CACHE_MAX_AGE = timedelta(hours=24)
