@@ -160,11 +160,7 @@ DEFAULT_OBJECTS = (
     # People, dimensions and assets
     ExportObject("EMPLOYEE", description="Employees", id_field="EMPLOYEEID"),
     ExportObject("DEPARTMENT", description="Departments (dimension)", id_field="DEPARTMENTID"),
-    ExportObject(
-        "LOCATION",
-        description="Locations (dimension; entities of a multi-entity company)",
-        id_field="LOCATIONID",
-    ),
+    ExportObject("LOCATION", description="Locations (dimension)", id_field="LOCATIONID"),
     ExportObject("CLASS", description="Classes (dimension)", id_field="CLASSID"),
     # Estuary's connector snapshots PROJECT (resources.py SNAPSHOT_OBJECTS, no reason given); the recorded
     # tap filtered PROJECT on WHENMODIFIED and got its record, and an incremental export here only filters

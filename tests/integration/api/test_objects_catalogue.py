@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,8 @@ from intacct_sync.errors import SettingsError
 from intacct_sync.export.spec import ExportSpec
 from intacct_sync.objects import DEFAULT_OBJECTS, Catalogue
 from tests.conftest import load_event
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_by_default_the_standard_finance_objects_are_offered(api):
@@ -142,3 +145,26 @@ def test_api_settings_name_the_bad_variable(env, words):
     assert ApiSettings.from_env(good).objects.names() == [o.name for o in DEFAULT_OBJECTS]
     with pytest.raises(SettingsError, match=words):
         ApiSettings.from_env({**good, **env})
+
+
+def test_the_docs_list_the_catalogue_that_is_served(api):
+    # Given GET /objects
+    listed = api.send(load_event("api_get_objects")).body["objects"]
+    # Then the README's table gives each object's key, modified, created and id fields as served
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## What it exports: the object catalogue", 1)[1].split("\n\n- ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    documented = [(r[0][2:], r[2], r[3], r[4], r[5].removesuffix(" |")) for r in rows[1:]]
+    assert documented == [
+        (
+            o["object"],
+            o["key_field"],
+            o["modified_field"] or "full snapshot only",
+            o["created_field"] or "—",
+            o["id_field"] or "— (by key)",
+        )
+        for o in listed
+    ]
+    # And docs/API.md names every default object
+    api_md = (ROOT / "docs" / "API.md").read_text().replace("\n", " ")
+    assert ", ".join(o["object"] for o in listed) + "." in api_md
