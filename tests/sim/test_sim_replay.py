@@ -18,19 +18,13 @@ OBJECTS = recorded_objects()
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
+def shared_sim() -> Iterator[Simulator]:
+    """This module's simulator (conftest's ``gw`` talks to it): every recorded object replayed."""
     started = start_simulator(SimulatorConfig(records=50, seed=5, port=0))
     for obj in OBJECTS:
         started.replay(obj, recorded_records(obj))
     yield started
     started.stop()
-
-
-@pytest.fixture
-def gw(sim: Simulator) -> Gateway:
-    gateway = Gateway(sim)
-    gateway.login()
-    return gateway
 
 
 def test_every_recorded_object_is_replayed():
@@ -47,7 +41,7 @@ def test_a_replayed_object_answers_its_recorded_records_exactly(gw: Gateway, obj
     assert Counter(answered) == Counter(line.encode() for line in recorded_lines(obj))
 
 
-def test_a_replay_keeps_keys_ordered_and_filterable(gw: Gateway, sim: Simulator) -> None:
+def test_a_replay_keeps_keys_ordered_and_filterable(gw: Gateway) -> None:
     # GLDETAIL's text keys sort and compare as text; CLASS's numbers as numbers
     keys = sorted(r["RECORDNO"] for r in recorded_records("GLDETAIL"))
     after = gw.query(
@@ -69,13 +63,14 @@ def test_a_replay_keeps_keys_ordered_and_filterable(gw: Gateway, sim: Simulator)
     assert data_attrs(since)["totalcount"] == "3"
 
 
-def test_replay_over_the_control_api(sim: Simulator) -> None:
+def test_replay_over_the_control_api(shared_sim: Simulator) -> None:
     answer = requests.post(
-        f"{sim.base_url}/__sim__/replay",
+        f"{shared_sim.base_url}/__sim__/replay",
         json={"object": "department", "records": recorded_records("DEPARTMENT")},
         timeout=10,
     )
     assert answer.status_code == 200 and answer.json() == {"object": "DEPARTMENT", "records": 1}
     assert (
-        requests.post(f"{sim.base_url}/__sim__/replay", json={"object": "X"}, timeout=10).status_code == 400
+        requests.post(f"{shared_sim.base_url}/__sim__/replay", json={"object": "X"}, timeout=10).status_code
+        == 400
     )
