@@ -88,10 +88,9 @@ def test_headers_are_found_by_their_creation_timestamp_and_a_tenant_without_it_b
     assert notes == ["ARPYMT has no field AUWHENCREATED; created_field is WHENCREATED (from lookup)"]
 
 
-@pytest.mark.parametrize("entry", DEFAULT_OBJECTS, ids=lambda o: o.name)
+# ARPYMT had no field list recorded (objects.py): the tenant-without-AUWHENCREATED test above covers it.
+@pytest.mark.parametrize("entry", [o for o in DEFAULT_OBJECTS if o.name != "ARPYMT"], ids=lambda o: o.name)
 def test_every_default_catalogue_object_has_its_fields_in_the_recorded_list(entry):
-    if entry.name == "ARPYMT":
-        pytest.skip("no field list was recorded for ARPYMT (see objects.py)")
     fields = lookup(entry.name)
     for name in filter(None, (entry.key_field, entry.modified_field, entry.created_field, entry.id_field)):
         assert name in fields, (entry.name, name)
