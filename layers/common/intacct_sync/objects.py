@@ -3,11 +3,11 @@ modified, created and id fields, default fields and filter.
 
 By default the objects a finance team reports on (``DEFAULT_OBJECTS``): the chart of accounts, journal
 entries and their lines, GL detail, budgets, customers and AR invoices, lines and payments, vendors and AP
-bills, lines, payments and adjustments, the cash accounts, employees and the dimensions. Each entry's
-fields are the ones a real tenant has (docs/intacct/real-objects: the field lists a production tap sent
-to a real tenant, and the records it got back); every choice that is not RECORDNO / WHENMODIFIED /
-WHENCREATED names its evidence. The `EXPORT_OBJECTS` environment variable replaces the list with a JSON
-array whose items are either an object name or
+bills, lines, payments and adjustments, the cash accounts, employees, the dimensions and fixed assets.
+Each entry's fields are the ones a real tenant has (docs/intacct/real-objects: the field lists a
+production tap sent to a real tenant, and the records it got back); every choice that is not
+RECORDNO / WHENMODIFIED / WHENCREATED names its evidence. The `EXPORT_OBJECTS` environment variable
+replaces the list with a JSON array whose items are either an object name or
 `{"object": "APBILL", "key_field"?: "RECORDNO", "modified_field"?: "WHENMODIFIED", "created_field"?: ...,
 "id_field"?: ..., "fields"?: [...], "filter"?: {...}, "description"?: "..."}`; `fields` are the default
 fields (empty = all, found with `lookup`), `filter` is ANDed with every export's own filter, and a
@@ -83,7 +83,8 @@ class ExportObject:
 # Evidence, per object, in docs/intacct/real-objects (README.md's table and records/<OBJECT>.xml):
 # - every one has RECORDNO and WHENMODIFIED (a timestamp, but FIXEDASSET's is a date);
 # - WHENCREATED is a date on the AR/AP headers and GLDETAIL, whose creation timestamp is AUWHENCREATED,
-#   so records never modified are found by AUWHENCREATED there (a document date can be set back);
+#   so records never modified are found by AUWHENCREATED there (the recorded PODOCUMENT's WHENCREATED is
+#   even later than its WHENMODIFIED: a document's date, not when the record was created);
 # - GLDETAIL's RECORDNO is text (`3220-55186-27292--accrual`): its exports read one key range;
 # - lines hold their header's RECORDNO: GLENTRY.BATCHNO, ARINVOICEITEM/APBILLITEM/APADJUSTMENTITEM
 #   .RECORDKEY, APPYMTDETAIL.PAYMENTKEY (and RECORDKEY, the bill it pays);
