@@ -106,3 +106,14 @@ def test_every_default_catalogue_object_has_its_fields_in_the_recorded_list(entr
 def test_without_a_lookup_the_spec_stays_as_it_is():
     spec = ExportSpec.from_payload({"object": "CUSTOMER", "fields": ["NAME"]})
     assert settle_key_fields(spec, [], set(), True) == (spec, [])
+
+
+def test_a_catalogued_object_without_the_chosen_fields_nor_its_own_says_what_that_means():
+    catalogue = Catalogue.from_json('[{"object": "X", "id_field": "XID"}]')
+    spec, notes = settle({"object": "X", "mode": "incremental"}, ["RECORDNO", "NAME"], catalogue)
+    assert roles(spec) == ("RECORDNO", "", "", None)
+    assert notes == [
+        "X has no field WHENMODIFIED, nor any modified field: full snapshots only",
+        "X has no field WHENCREATED, nor any created field: incremental runs miss records never modified",
+        "X has no field XID, so tombstones name records by their key only",
+    ]

@@ -32,10 +32,11 @@ OWN = {
     "created_field": ("AUWHENCREATED", "WHENCREATED", "createdAt"),
     "id_field": (),
 }
+# What having none of a role means, when the catalogue's choice is missing too.
 _NONE_MEANS = {
-    "modified_field": "no modified field: full snapshots only",
-    "created_field": "no created field: records never modified are found by their modified field only",
-    "id_field": "no id field: tombstones name records by their key only",
+    "modified_field": "nor any modified field: full snapshots only",
+    "created_field": "nor any created field: incremental runs miss records never modified",
+    "id_field": "so tombstones name records by their key only",
 }
 
 
@@ -73,9 +74,10 @@ def settle_key_fields(
                 f"(a field whose values are unique and ordered)"
             )
         changes[role] = own or _empty(role)
-        if catalogued:
-            instead = own or _NONE_MEANS[role]
-            notes.append(f"{spec.object} has no field {current}; {role} is {instead} (from lookup)")
+        if catalogued and own:
+            notes.append(f"{spec.object} has no field {current}; {role} is {own} (from lookup)")
+        elif catalogued:
+            notes.append(f"{spec.object} has no field {current}, {_NONE_MEANS[role]}")
     return replace(spec, **changes), notes  # type: ignore[arg-type]
 
 
