@@ -208,3 +208,37 @@ def test_sample_state_machine_inputs_are_valid_requests():
     for name in ("statemachine_full_export", "statemachine_incremental_export"):
         spec = ExportSpec.from_payload(load_event(name))
         assert spec.object in {"CUSTOMER", "VENDOR"}
+
+
+def test_an_object_without_recordno_is_keyed_and_windowed_by_its_own_fields(stack):
+    # Given DIMENSION, a user-defined dimension with no RECORDNO (id, createdAt, updatedAt), not catalogued
+    invoke(stack, "StartExportFunction", "start_export", "handler-dimension", request={"object": "DIMENSION"})
+    spec = read_json(stack, layout.run_state_key("handler-dimension"))["spec"]
+    assert (spec["key_field"], spec["modified_field"], spec["created_field"]) == (
+        "id",
+        "updatedAt",
+        "createdAt",
+    )
+    assert spec["fields"][:1] == ["id"] and "RECORDNO" not in spec["fields"]
+    # And its first page is read by that key
+    result = invoke(stack, "FetchPageFunction", "fetch_page_first", "handler-dimension")
+    assert result["done"] is True and result["total_count"] > 0
+
+
+def test_a_text_key_is_read_as_one_key_range(stack, sim):
+    # Given GLDETAIL, whose RECORDNO is text, with enough pages for several segments
+    run_id = "handler-text-key"
+    invoke(stack, "StartExportFunction", "start_export", run_id, request={"object": "GLDETAIL"})
+    result = invoke(stack, "FetchPageFunction", "fetch_page_first", run_id)
+    assert result["total_count"] == len(sim.records("GLDETAIL")) > 4 * 2000
+    # Then no other segment starts: one range, read by keyset in Intacct's own order
+    assert result["segment_starts"] == []
+
+
+def test_an_incremental_run_of_an_object_without_a_modified_field_reads_everything(stack):
+    run_id = "handler-full-only"
+    request = {"object": "CUSTOMER", "mode": "incremental", "modified_field": "", "fields": ["RECORDNO"]}
+    invoke(stack, "StartExportFunction", "start_export", run_id, request=request)
+    run = read_json(stack, layout.run_state_key(run_id))
+    assert run["spec"]["filter"] is None and run["spec"]["modified_field"] == ""
+    assert run["window"]["since"] is None and "full snapshots only" in run["window"]["note"]

@@ -51,12 +51,13 @@ def _line_encoder() -> Callable[[Any], str]:
 _encode_line = _line_encoder()
 
 
-def key_order(value: str) -> tuple[int, int, str]:
-    """Sort order of key values: numbers numerically (as Intacct compares RECORDNO), then text."""
-    text = value.strip()
-    if text.isdigit():
-        return (0, int(text), "")
-    return (1, 0, text)
+def key_order(value: str, text: bool = False) -> tuple[int, int, str]:
+    """Sort order of key values: numbers numerically (as Intacct compares an INTEGER RECORDNO), then text;
+    with ``text`` (a TEXT key, as GLDETAIL's RECORDNO) every value as text, digits or not."""
+    stripped = value.strip()
+    if not text and stripped.isdigit():
+        return (0, int(stripped), "")
+    return (1, 0, stripped)
 
 
 @dataclass(frozen=True)

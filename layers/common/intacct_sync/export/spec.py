@@ -78,6 +78,7 @@ class ExportSpec:
     entity: str | None = None
     page_size: int = MAX_QUERY_PAGE_SIZE
     key_field: str = "RECORDNO"
+    # Where a change is recorded; "" = the object has none: every export reads everything (full snapshot).
     modified_field: str = "WHENMODIFIED"
     # Where a never-modified record's creation is (its modified field is empty); "" = none.
     created_field: str = "WHENCREATED"
@@ -141,6 +142,9 @@ class ExportSpec:
             raise InvalidExportRequest(
                 "show_private must be true (top-level exports include entity-owned records) or false"
             )
+        # Names are matched to lookup's spelling when the run starts (export.keyfields). An empty modified
+        # field means the object has none: full snapshots only.
+        modified = payload.get("modified_field", "WHENMODIFIED")
         created = payload.get("created_field", "WHENCREATED")
         id_field = payload.get("id_field")
         return cls(
@@ -152,9 +156,7 @@ class ExportSpec:
             entity=entity,
             page_size=page_size,
             key_field=_object_name(payload.get("key_field", "RECORDNO"), "key_field").upper(),
-            modified_field=_object_name(
-                payload.get("modified_field", "WHENMODIFIED"), "modified_field"
-            ).upper(),
+            modified_field=_object_name(modified, "modified_field").upper() if modified else "",
             created_field=_object_name(created, "created_field").upper() if created else "",
             show_private=show_private,
             id_field=_object_name(id_field, "id_field").upper() if id_field is not None else None,

@@ -62,7 +62,7 @@ from .filters import (
 )
 from .formatting import STANDARD, DateFormat, UserFormatting
 from .json_page import last_json_text_value
-from .names import check_field_name, check_object_name
+from .names import answered_by_position, answered_name, check_field_name, check_object_name
 from .policy import RemainingMs, RetryPolicy, Timeouts
 from .query import MAX_QUERY_PAGE_SIZE, FieldInfo, OrderBy, Query, QueryPage, Record
 from .request import DEFAULT_GATEWAY_URL
@@ -128,6 +128,8 @@ __all__ = [
     "UserCredentials",
     "UserFormatting",
     "and_",
+    "answered_by_position",
+    "answered_name",
     "between",
     "check_field_name",
     "check_object_name",

@@ -90,7 +90,11 @@ def first_page(
         page_count(total, task.page_size) - 1,
         f"the rest of this export ({total} records)",
     )
-    starts = segment_start_pages(total, task.page_size, settings.tenant_concurrency)
+    # A text key is read as one key range (plan.segment_count); so is one whose first page shows text
+    # keys when lookup could not say.
+    shown_text = any(k and not k.strip().isdigit() for k in (result.first_key, result.last_key))
+    one_range = run.text_key or shown_text
+    starts = segment_start_pages(total, task.page_size, 1 if one_range else settings.tenant_concurrency)
     return FirstPageFetched(
         done=False,
         total_count=total,

@@ -63,7 +63,7 @@ def finalise(
     parts = landed_parts(store, spec.object, run_id)
     recorded_total = state.run_progress(run_id)["total_count"]
     total = recorded_total if recorded_total >= 0 else None
-    rec = reconcile(parts, total)
+    rec = reconcile(parts, total, text_key=run.text_key)
     warnings: list[str] = []
     if not rec.ok and not rec.overlapping_parts:
         rec = _account_for_changes(settings, intacct, run, parts, total, remaining_ms, warnings)
@@ -143,7 +143,7 @@ def _account_for_changes(
     with a filter, modified) meanwhile may or may not be in it. Notes go to ``warnings``."""
     spec = run.spec
     now_total = _recount(intacct, run.run_id, spec, remaining_ms)
-    recounted = reconcile(parts, now_total)
+    recounted = reconcile(parts, now_total, text_key=run.text_key)
     if recounted.ok:
         warnings.append(
             f"the source changed during the export: {total} matching records at the start, "
@@ -168,7 +168,7 @@ def _account_for_changes(
         return recounted
     moved = changes["M"] if spec.filter else 0
     bounds = (total - changes["D"] - moved, total + changes["C"] + moved)
-    bounded = reconcile(parts, now_total, bounds)
+    bounded = reconcile(parts, now_total, bounds, run.text_key)
     if bounded.ok:
         warnings.append(
             f"the source changed during the export ({changes['C']} created, {changes['M']} modified, "
