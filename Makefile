@@ -31,7 +31,7 @@ ARGS ?=
 	check-python check-layer-python
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # A clear line instead of a pip or venv traceback when the machine's Python cannot make the venvs.
 check-python:
@@ -74,16 +74,18 @@ format: $(VENV)/.installed ## apply ruff formatting and safe fixes
 typecheck: $(VENV)/.installed ## mypy over the layer package, handlers and local tools
 	$(BIN)/mypy
 
-validate: $(VENV)/.installed $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint
+validate: $(VENV)/.installed $(SAM_VENV)/.installed ## sam validate --lint, cfn-lint (+ serverless rules), statelint
 	$(SAM) validate --lint --template template.yaml
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint --template template.yaml --append-rules cfn_lint_serverless.rules
+	$(BIN)/statelint statemachine/*.asl.json
 
 # The layer builds with layers/common/Makefile: wheels for Lambda plus precompiled bytecode, so cold starts
 # do not compile the layer's modules (a layer on read-only /opt cannot cache bytecode).
 build: check-layer-python $(SAM_VENV)/.installed ## sam build (no Docker; needs Python 3.12 for the layer)
 	LAYER_PYTHON="$(LAYER_PYTHON)" $(SAM) build --template template.yaml
 
-# Tests by cost: unit (pure logic and the template, no simulator or emulated AWS; seconds), integration
+# Tests by cost: unit (pure logic and the template, no simulator; the template's checks transform it with
+# SAM and may use moto's IAM model; seconds), integration
 # (the simulator over real HTTP, emulated AWS, one step at a time), e2e (the real state machine end to end).
 tests: $(VENV)/.installed ## every test (ARGS="-k name" to pick)
 	$(BIN)/python -m pytest $(ARGS)

@@ -1,6 +1,7 @@
 """Run in a fresh interpreter: import one handler cold, optionally invoke it, report time and memory.
 
-    python benchmarks/handler_probe.py --app functions/fetch_page/app.py --out result.json [--event task.json]
+    python benchmarks/handler_probe.py --app functions/fetch_page/app.py --out result.json \
+        [--event task.json] [--memory-mb 1024]
 
 Only what a Lambda execution environment would load is imported here (no moto, no benchmark code):
 AWS calls go to the moto server named by AWS_ENDPOINT_URL, Intacct calls to the simulator process.
@@ -20,10 +21,10 @@ from pathlib import Path
 class _Context:
     """The attributes of the Lambda context that Powertools and the handlers read."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, memory_mb: int) -> None:
         self.function_name = name
         self.function_version = "$LATEST"
-        self.memory_limit_in_mb = 512
+        self.memory_limit_in_mb = memory_mb
         self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
         self.aws_request_id = "bench-probe"
         self.log_group_name = f"/aws/lambda/{name}"
@@ -50,6 +51,7 @@ def main() -> int:
     parser.add_argument("--app", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--event")
+    parser.add_argument("--memory-mb", type=int, default=512, help="the function's MemorySize")
     args = parser.parse_args()
     result: dict[str, object] = {"rss_start_mb": _rss_mb()}
     started = time.perf_counter()
@@ -64,7 +66,7 @@ def main() -> int:
     if args.event:
         event = json.loads(Path(args.event).read_text())
         started = time.perf_counter()
-        output = module.lambda_handler(event, _Context(Path(args.app).parent.name))
+        output = module.lambda_handler(event, _Context(Path(args.app).parent.name, args.memory_mb))
         result["invoke_ms"] = (time.perf_counter() - started) * 1000
         result["output"] = {k: output.get(k) for k in ("pages", "records", "done")}
     result["peak_rss_mb"] = _rss_mb()

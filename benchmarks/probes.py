@@ -1,4 +1,4 @@
-"""CPU per page, and each handler's cold import time and peak memory.
+"""CPU per page, and each handler's cold import time and peak memory, per object at its real width.
 
 CPU per page runs ``fetch_pages`` (the page handler's core: fetch, parse, encode gzip NDJSON) in this
 process against the simulator process, for one Task's worth of keyset pages, and divides the process CPU
@@ -6,29 +6,36 @@ time by the pages. Handler figures come from fresh interpreters (``handler_probe
 what a Lambda would, with AWS served by a moto server in another process. "As deployed" is the code as
 `sam build` left it in .aws-sam/build (else the source tree); "source only" is the layer package with no
 bytecode, as a layer built by SAM's python3.12 method ships it.
+
+Each probed field list (``ProbeFields``) names its object: by default CUSTOMER, VENDOR and PODOCUMENT
+(224, 269 and 284 fields, the widest recorded object) with every field their ``lookup`` lists, typed as
+runs type them. The probes run in a simulator of their own, sized so that every probed object has a
+segment's first page and then a whole Task of full pages (``probe_records``).
 """
 
 from __future__ import annotations
 
 import compileall
 import json
+import math
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from py_compile import PycInvalidationMode
 from typing import Any
 
-from benchmarks.exports import OBJECT, PAGE_SIZE
+from benchmarks.exports import PAGE_SIZE
 from intacct_sim.process import SIM_CREDENTIALS, SimulatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,12 +48,31 @@ FAKE_AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
 }
+# The objects probed at their real widths: the main master-data objects and the widest recorded one.
+PROBE_OBJECTS = ("CUSTOMER", "VENDOR", "PODOCUMENT")
+PAGE_FUNCTION = "FetchPageFunction"
+
+
+@dataclass
+class ProbeFields:
+    """One field list to probe: an object's fields, typed with their lookup DATATYPEs as runs type them
+    (``types`` None: written as Intacct's text)."""
+
+    object: str
+    label: str
+    fields: tuple[str, ...]
+    types: dict[str, str] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.object}, {self.label}"
 
 
 @dataclass
 class PageCpuRow:
     """CPU cost of pages as the page handler fetches them (one Task: XML first page, then JSON)."""
 
+    object: str
     label: str
     field_count: int
     pages: int
@@ -57,6 +83,13 @@ class PageCpuRow:
     wall_ms_per_page: float
     formats: dict[str, int]
     part_kib: float
+    # Decoded response bodies, per page of each format (XML: the segment's first page, read before the
+    # measured Task, and any page that may end the range).
+    body_bytes: dict[str, float] = field(default_factory=dict)
+    # Pages whose next page's query had been sent before their encoding ended (of the pages that had a
+    # next one in the Task): the overlap that puts two pages in memory at once.
+    encodes_overlapped: int = 0
+    encodes_with_next: int = 0
 
 
 @dataclass
@@ -73,6 +106,8 @@ class HandlerRow:
     label: str = ""
     error: str | None = None
     deployed: str = ""  # what "as deployed" measured
+    object: str = ""  # the page handler's Task: the object it read
+    memory_size_mb: int | None = None  # the function's MemorySize in template.yaml (Globals merged)
 
 
 class _MemorySink:
@@ -90,13 +125,9 @@ class _NoProgress:
         pass
 
 
-def all_fields(sim: SimulatorProcess) -> tuple[str, ...]:
-    """Every CUSTOMER field, from `lookup` (what an export with no field list selects)."""
-    return tuple(field_types(sim))
-
-
-def field_types(sim: SimulatorProcess) -> dict[str, str]:
-    """Every CUSTOMER field and its lookup DATATYPE (how the start step types a run's pages)."""
+def field_types(sim: SimulatorProcess, object: str) -> dict[str, str]:
+    """Every field of ``object`` and its lookup DATATYPE, in lookup order (what an export with no field
+    list selects, and how the start step types a run's pages)."""
     from intacct_sync.intacct import IntacctClient, SenderCredentials
 
     client = IntacctClient(
@@ -105,7 +136,26 @@ def field_types(sim: SimulatorProcess) -> dict[str, str]:
     )
     with client:
         session = client.get_api_session(_user())
-        return {info.name: info.data_type for info in client.lookup(session, OBJECT)}
+        return {info.name: info.data_type for info in client.lookup(session, object)}
+
+
+def probe_records(objects: Sequence[str], pages: int) -> int:
+    """The simulator's ``--records`` that gives each object a segment's first page, then a Task of
+    ``pages`` full pages with records still after it (the steady state of a long segment). Objects get
+    a share of ``--records`` (PODOCUMENT a tenth), so the widest share decides."""
+    from intacct_sim.schema import OBJECT_META, record_count
+
+    needed = (pages + 2) * PAGE_SIZE
+    records = needed
+    for name in objects:
+        meta = OBJECT_META.get(name)
+        if meta is None:
+            raise ValueError(f"{name}: the simulator has no such object")
+        if meta.ratio <= 0:
+            raise ValueError(f"{name}: the simulator does not size it from --records (a line object?)")
+        records = max(records, math.ceil(needed / meta.ratio / 1000) * 1000)
+        assert record_count(meta, records) >= needed
+    return records
 
 
 def _user() -> Any:
@@ -119,9 +169,9 @@ def _user() -> Any:
 
 
 def _keyset_task(
-    run_id: str, fields: Sequence[str], pages: int, types: Mapping[str, str] | None = None
+    run_id: str, object: str, fields: Sequence[str], pages: int, types: Mapping[str, str] | None = None
 ) -> Any:
-    """Up to ``pages`` CUSTOMER keyset pages from the first key, with the key and modified fields;
+    """Up to ``pages`` keyset pages of ``object`` from the first key, with the key and modified fields;
     typed as a run types them when ``types`` (lookup DATATYPEs) are given."""
     from intacct_sync.export.pages import PageTask
     from intacct_sync.export.typed import FieldTypes
@@ -129,7 +179,7 @@ def _keyset_task(
     keys = [f for f in ("RECORDNO", "WHENMODIFIED") if f not in fields]
     return PageTask(
         run_id=run_id,
-        object=OBJECT,
+        object=object,
         fields=tuple(keys) + tuple(fields),
         filter=None,
         key_field="RECORDNO",
@@ -138,49 +188,77 @@ def _keyset_task(
         seq=1,
         after_key="0",
         max_pages=pages,
-        show_private=True,  # every customer, as a top-level export reads them
+        show_private=True,  # every record, entity-owned ones too, as a top-level export reads them
         field_types=FieldTypes.of({f: (types or {}).get(f, "TEXT") for f in fields} if types else None),
     )
 
 
-def page_cpu(
-    sim: SimulatorProcess,
-    fields: Sequence[str],
-    label: str,
-    pages: int,
-    types: Mapping[str, str] | None = None,
-) -> PageCpuRow:
+class _BodySizes:
+    """A ``requests`` response hook: the decoded size of every gateway answer, by format."""
+
+    def __init__(self) -> None:
+        self.sizes: dict[str, list[int]] = {"xml": [], "json": []}
+
+    def __call__(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        body = response.content
+        self.sizes["xml" if body.lstrip()[:1] == b"<" else "json"].append(len(body))
+        return response
+
+    def per_page(self) -> dict[str, float]:
+        return {k: sum(v) / len(v) for k, v in self.sizes.items() if v}
+
+
+def _overlapped(queries: Sequence[tuple[float, float]], encodes: Sequence[tuple[float, float]]) -> int:
+    """Encodes during which the next page's query had already been sent (the pages are fetched and
+    landed in order, so query i + 1 follows encode i)."""
+    return sum(1 for (_, ended), (sent, _) in zip(encodes, queries[1:], strict=False) if sent < ended)
+
+
+def page_cpu(sim: SimulatorProcess, probe: ProbeFields, pages: int) -> PageCpuRow:
     """Fetch one Task of keyset pages (simulator latency 0) and measure the CPU they cost here; pages
-    are typed (as runs write them) when ``types`` are given."""
+    are typed (as runs write them) when the probe has types. Also measures each page's decoded body
+    and whether the next page's query was sent while a page was encoded."""
     from intacct_sync.export import pages as pages_module
     from intacct_sync.intacct import IntacctClient, Query, QueryPage, SenderCredentials
+    from intacct_sync.intacct.transport import new_http_session
 
     sim.configure(latency_ms=0, concurrency_limit=None)
+    bodies = _BodySizes()
+    http = new_http_session()
+    http.hooks["response"].append(bodies)
     client = IntacctClient(
         SenderCredentials(SIM_CREDENTIALS["sender_id"], SIM_CREDENTIALS["sender_password"]),
         gateway_url=sim.url,
+        http=http,
     )
     session = client.get_api_session(_user())
+    bodies.sizes = {"xml": [], "json": []}  # pages only, not the login
     cost: dict[str, float] = {"fetch": 0.0, "encode": 0.0}
     formats: Counter[str] = Counter()
+    queries: list[tuple[float, float]] = []  # wall time each page's query was sent and answered
+    encodes: list[tuple[float, float]] = []
+    lock = threading.Lock()
 
     def run_query(query: Query, peek: Callable[[bytes], None] | None = None) -> QueryPage:
-        started = time.thread_time()
+        started, sent = time.thread_time(), time.perf_counter()
         page = client.query(session, query, peek)
-        cost["fetch"] += time.thread_time() - started
-        formats[query.return_format] += 1
+        with lock:
+            cost["fetch"] += time.thread_time() - started
+            formats[query.return_format] += 1
+            queries.append((sent, time.perf_counter()))
         return page
 
     original = pages_module.encode_part
 
     def timed_encode(*args: Any, **kwargs: Any) -> Any:
-        started = time.thread_time()
+        started, began = time.thread_time(), time.perf_counter()
         try:
             return original(*args, **kwargs)
         finally:
             cost["encode"] += time.thread_time() - started
+            encodes.append((began, time.perf_counter()))
 
-    task = _keyset_task("bench-page-cpu", fields, pages, types)
+    task = _keyset_task("bench-page-cpu", probe.object, probe.fields, pages, probe.types)
     pages_module.encode_part = timed_encode
     try:
         # The segment's first keyset page (XML) tells how many records follow; the measured Task
@@ -188,6 +266,8 @@ def page_cpu(
         first = pages_module.fetch_pages(replace(task, max_pages=1), run_query, _MemorySink(), _NoProgress())
         cost.update(fetch=0.0, encode=0.0)
         formats.clear()
+        queries.clear()
+        encodes.clear()
         sink = _MemorySink()
         cpu_started, wall_started = time.process_time(), time.perf_counter()
         measured = replace(first.next_task, max_pages=pages)
@@ -197,9 +277,12 @@ def page_cpu(
     finally:
         pages_module.encode_part = original
         client.close()
+        http.close()
     count = max(1, result.pages)
+    queries.sort()
     return PageCpuRow(
-        label=label,
+        object=probe.object,
+        label=probe.label,
         field_count=len(task.fields),
         pages=result.pages,
         records=result.records,
@@ -209,6 +292,9 @@ def page_cpu(
         wall_ms_per_page=wall * 1000 / count,
         formats=dict(formats),
         part_kib=sink.bytes / 1024 / max(1, sink.parts),
+        body_bytes=bodies.per_page(),
+        encodes_overlapped=_overlapped(queries, encodes),
+        encodes_with_next=min(len(encodes), len(queries) - 1),
     )
 
 
@@ -248,9 +334,16 @@ def moto_server(timeout: float = 60.0) -> Iterator[str]:
 BENCH_BUCKET = "intacct-sync-bench-exports"
 
 
-def _function_envs(endpoint: str, gateway_url: str) -> dict[str, tuple[str, dict[str, str]]]:
-    """Create the bucket, table and secret in the moto server; each function's CodeUri and environment,
-    resolved from template.yaml as the local runner does."""
+@dataclass
+class _Function:
+    code_uri: str
+    environment: dict[str, str]
+    memory_mb: int  # MemorySize, the Globals' unless the function sets its own
+
+
+def _functions(endpoint: str, gateway_url: str) -> dict[str, _Function]:
+    """Create the bucket, table and secret in the moto server; each function's CodeUri, environment and
+    MemorySize, resolved from template.yaml as the local runner does."""
     import boto3
 
     from intacct_local.template import Template, create_state_table
@@ -277,7 +370,7 @@ def _function_envs(endpoint: str, gateway_url: str) -> dict[str, tuple[str, dict
     out = {}
     for logical_id, props in template.functions().items():
         variables = {k: str(template.resolve(v)) for k, v in props["Environment"]["Variables"].items()}
-        out[logical_id] = (str(props["CodeUri"]).rstrip("/"), variables)
+        out[logical_id] = _Function(str(props["CodeUri"]).rstrip("/"), variables, int(props["MemorySize"]))
     return out
 
 
@@ -381,9 +474,10 @@ def _copy_deployed(target: Path, code_uris: Mapping[str, str]) -> tuple[Path, st
 
 
 def _probe(
-    app: Path, layer: Path, env: dict[str, str], out: Path, event: dict[str, Any] | None
+    app: Path, layer: Path, env: dict[str, str], out: Path, event: dict[str, Any] | None, memory_mb: int
 ) -> dict[str, Any]:
     command = [sys.executable, str(PROBE), "--app", str(app), "--out", str(out)]
+    command += ["--memory-mb", str(memory_mb)]
     if event is not None:
         event_file = out.with_suffix(".event.json")
         event_file.write_text(json.dumps(event))
@@ -406,36 +500,45 @@ def _probe(
 
 def handler_rows(
     sim: SimulatorProcess,
-    page_tasks: Mapping[str, Sequence[str]],
+    probes: Sequence[ProbeFields],
     pages: int,
     log: Callable[[str], None] = print,
     only: Sequence[str] | None = None,
-    types: Mapping[str, str] | None = None,
 ) -> list[HandlerRow]:
     """Cold import of every handler, as deployed (the `sam build` output when there is one) and with the
-    layer package as source only; the page handler also runs one Task of `pages` pages for each field
-    list in `page_tasks`, as deployed (typed with `types`, lookup DATATYPEs, as runs are), and reports
-    its peak RSS."""
+    layer package as source only; the page handler also runs one Task of `pages` pages for each of
+    `probes`, as deployed (typed with their lookup DATATYPEs, as runs are), and reports its peak RSS."""
 
     sim.configure(latency_ms=0, concurrency_limit=None)
     rows: list[HandlerRow] = []
     with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="bench-handlers-") as tmp:
-        envs = _function_envs(endpoint, sim.url)
-        code_uris = {name: code_uri for name, (code_uri, _) in envs.items()}
+        functions = _functions(endpoint, sim.url)
+        code_uris = {name: function.code_uri for name, function in functions.items()}
         deployed, measured = _copy_deployed(Path(tmp) / "deployed", code_uris)
         source = _copy_source(Path(tmp) / "source", code_uris)
         log(f"  handlers as deployed: {measured}")
         base_env = {**FAKE_AWS_ENV, "AWS_ENDPOINT_URL": endpoint, "POWERTOOLS_LOG_LEVEL": "ERROR"}
-        names = [name for name in envs if only is None or name in only]
-        jobs: list[tuple[str, str, dict[str, Any] | None]] = [(name, "", None) for name in names]
-        for label, fields in page_tasks.items():
-            task = _keyset_task(f"bench-probe-{len(jobs)}", fields, pages, types)
+        names = [name for name in functions if only is None or name in only]
+        jobs: list[tuple[str, ProbeFields | None, dict[str, Any] | None]] = [(n, None, None) for n in names]
+        for fields in probes:
+            task = _keyset_task(f"bench-probe-{len(jobs)}", fields.object, fields.fields, pages, fields.types)
             _store_run(endpoint, task)
             page_task = {"step": "segment_pages", "run_id": task.run_id, "segment": task.segment}
-            jobs.append(("FetchPageFunction", label, {**page_task, "cursor": task.cursor().to_payload()}))
-        for number, (name, label, event) in enumerate(jobs):
-            env = {**envs[name][1], **base_env}
-            row = HandlerRow(name, None, None, None, None, label=label, deployed=measured)
+            jobs.append((PAGE_FUNCTION, fields, {**page_task, "cursor": task.cursor().to_payload()}))
+        for number, (name, probe, event) in enumerate(jobs):
+            function = functions[name]
+            env = {**function.environment, **base_env}
+            row = HandlerRow(
+                name,
+                None,
+                None,
+                None,
+                None,
+                label=probe.label if probe else "",
+                object=probe.object if probe else "",
+                deployed=measured,
+                memory_size_mb=function.memory_mb,
+            )
             try:
                 cold = _probe(
                     deployed / "functions" / name / "app.py",
@@ -443,6 +546,7 @@ def handler_rows(
                     env,
                     Path(tmp) / f"deployed-{number}.json",
                     event,
+                    function.memory_mb,
                 )
                 row.import_ms = cold["import_ms"]
                 row.rss_after_import_mb = cold["rss_after_import_mb"]
@@ -457,13 +561,14 @@ def handler_rows(
                         env,
                         Path(tmp) / f"source-{number}.json",
                         None,
+                        function.memory_mb,
                     )
                     row.import_ms_source = uncompiled["import_ms"]
             except (RuntimeError, subprocess.TimeoutExpired, KeyError, ValueError) as exc:
                 row.error = str(exc)[:300]
             rows.append(row)
             log(
-                f"  {name}{' ' + label if label else ''}: import "
+                f"  {name}{' (' + probe.name + ')' if probe else ''}: import "
                 f"{_ms(row.import_ms)} (source only {_ms(row.import_ms_source)}), "
                 f"peak RSS {_mb(row.peak_rss_mb)}{' ERROR ' + row.error if row.error else ''}"
             )

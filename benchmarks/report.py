@@ -117,31 +117,45 @@ def sdk_table(sdk: Sequence[SdkRow], exports: Sequence[ExportRow]) -> str:
     return _table(header, body)
 
 
+def _mb(value: float | None) -> str:
+    return "—" if value is None else f"{value / 1e6:.1f}"
+
+
 def page_cpu_table(rows: Sequence[PageCpuRow]) -> str:
     header = [
-        "fields",
+        "object, fields",
         "pages",
         "CPU ms/page",
         "fetch+parse ms",
         "encode+gzip ms",
         "wall ms/page",
         "formats",
+        "XML MB/page",
+        "JSON MB/page",
         "part KiB",
+        "next page sent while encoding",
     ]
     body = [
         [
-            f"{r.label} ({r.field_count})",
+            f"{r.object}, {r.label} ({r.field_count})",
             str(r.pages),
             f"{r.cpu_ms_per_page:.1f}",
             f"{r.fetch_parse_ms:.1f}",
             f"{r.encode_ms:.1f}",
             f"{r.wall_ms_per_page:.1f}",
             ", ".join(f"{k} {v}" for k, v in sorted(r.formats.items())),
+            _mb(r.body_bytes.get("xml")),
+            _mb(r.body_bytes.get("json")),
             f"{r.part_kib:.0f}",
+            f"{r.encodes_overlapped} of {r.encodes_with_next}",
         ]
         for r in rows
     ]
     return _table(header, body)
+
+
+def _handler_name(r: HandlerRow) -> str:
+    return r.function + (f" ({r.object}, {r.label})" if r.label else "")
 
 
 def handlers_table(rows: Sequence[HandlerRow]) -> str:
@@ -161,7 +175,7 @@ def handlers_table(rows: Sequence[HandlerRow]) -> str:
             invoked = f"{r.invoke_pages} pages in {r.invoke_ms or 0:.0f} ms"
         body.append(
             [
-                r.function + (f" ({r.label})" if r.label else ""),
+                _handler_name(r),
                 _opt(r.import_ms, ".0f"),
                 _opt(r.import_ms_source, ".0f"),
                 _opt(r.rss_after_import_mb, ".0f"),
@@ -174,6 +188,55 @@ def handlers_table(rows: Sequence[HandlerRow]) -> str:
     return caption + _table(header, body)
 
 
+def memory_verdict(row: HandlerRow) -> str:
+    """PASS when the page Task's peak RSS stays within half the function's MemorySize, else OVER."""
+    if row.peak_rss_mb is None or row.memory_size_mb is None or row.error:
+        return "—"
+    return "PASS" if row.peak_rss_mb <= row.memory_size_mb / 2 else "OVER"
+
+
+def widths_table(cpu: Sequence[PageCpuRow], handlers: Sequence[HandlerRow]) -> str:
+    """Per probed field list: the page's size and CPU, and the page handler's peak RSS for a Task of
+    pages as deployed against half its MemorySize."""
+    header = [
+        "object, fields",
+        "XML MB/page",
+        "CPU ms/page",
+        "part KiB",
+        "page Task",
+        "peak RSS MB",
+        "½ MemorySize MB",
+        "within ½",
+    ]
+    runs = {(h.object, h.label): h for h in handlers if h.label}
+    body = []
+    for r in cpu:
+        h = runs.get((r.object, r.label))
+        body.append(
+            [
+                f"{r.object}, {r.label} ({r.field_count})",
+                _mb(r.body_bytes.get("xml")),
+                f"{r.cpu_ms_per_page:.1f}",
+                f"{r.part_kib:.0f}",
+                "—" if h is None or h.invoke_pages is None else f"{h.invoke_pages} pages",
+                "—" if h is None else _opt(h.peak_rss_mb, ".0f") + (f" ERROR {h.error}" if h.error else ""),
+                "—" if h is None or h.memory_size_mb is None else f"{h.memory_size_mb / 2:.0f}",
+                "—" if h is None else memory_verdict(h),
+            ]
+        )
+    return _table(header, body)
+
+
+IN_FLIGHT_NOTE = (
+    "In flight: a page Task fetches on one thread and encodes and lands on the invocation's, with at most "
+    "two pages fetched or in flight and not yet landed (`export/pages.py`, `PageFetcher`): when a page has "
+    "landed, the query for the page after the one now being encoded leaves (sooner, from a JSON page's raw "
+    "last key, when there is room), so every page is encoded with the next one's query in flight. The "
+    "probes' simulator answers at once (L = 0), so that page arrives and is parsed during the encoding and "
+    "the peak RSS includes both pages; *next page sent while encoding* below counts it."
+)
+
+
 def render(report: Any) -> str:
     """The whole report as Markdown."""
     m = report.machine
@@ -181,16 +244,27 @@ def render(report: Any) -> str:
         f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gib', '?')} GiB, "
         f"{m.get('platform')}, Python {m.get('python')}",
         f"Fields: {', '.join(report.config.fields)}",
-        "",
-        "### Exports through the local state machine (simulator in its own process)",
-        exports_table(report.exports),
     ]
+    if report.exports:
+        parts += ["", "### Exports through the local state machine (simulator in its own process)"]
+        parts.append(exports_table(report.exports))
     if report.sdk:
         parts += ["", "### sageintacctsdk get_all_generator, same simulator"]
         parts.append(sdk_table(report.sdk, report.exports))
     if report.page_cpu:
-        parts += ["", "### CPU per 2000-record page (fetch, parse, gzip NDJSON)"]
-        parts.append(page_cpu_table(report.page_cpu))
+        parts += [
+            "",
+            "### Page handler at real widths: peak RSS for a Task of pages against half its MemorySize",
+            f"Probes in a simulator of {size_label(report.probe_records)} records, typed as runs type them. "
+            "XML MB: a page's decoded body as Intacct's XML (the format of a segment's first page).",
+            "",
+            widths_table(report.page_cpu, report.handlers),
+            "",
+            IN_FLIGHT_NOTE,
+            "",
+            "### CPU per 2000-record page (fetch, parse, gzip NDJSON)",
+            page_cpu_table(report.page_cpu),
+        ]
     if report.handlers:
         parts += ["", "### Handlers: cold import and memory", handlers_table(report.handlers)]
     return "\n".join(parts)

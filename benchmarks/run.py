@@ -2,33 +2,50 @@
 
     python -m benchmarks.run --quick
     python -m benchmarks.run --sizes 1M --latencies 300 --concurrency 2,4 --sdk-sizes 1M --json out.json
+    python -m benchmarks.run --probes-only --probe-objects CUSTOMER,VENDOR,PODOCUMENT
 
 For every N a simulator process holds N records; for every C one local pipeline (emulated AWS with the
 template deployed) runs a warm-up export and then one export per latency L. The floor for an export is
-⌈N/2000⌉·L/C. The SDK runs once per N and L (it has no concurrency). See benchmarks/RESULTS.md.
+⌈N/2000⌉·L/C. The SDK runs once per N and L (it has no concurrency). The probes (CPU per page, and the
+handlers' cold import and peak memory) run afterwards, per probed object at its real width, in a
+simulator of their own sized for a whole Task of each object's pages. See benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.exports import BENCH_FIELDS, PAGE_SIZE, ExportRow, SdkRow, export_rows, sdk_row
-from benchmarks.probes import HandlerRow, PageCpuRow, field_types, handler_rows, page_cpu
+from benchmarks.exports import BENCH_FIELDS, OBJECT, ExportRow, SdkRow, export_rows, sdk_row
+from benchmarks.probes import (
+    PROBE_OBJECTS,
+    HandlerRow,
+    PageCpuRow,
+    ProbeFields,
+    field_types,
+    handler_rows,
+    page_cpu,
+    probe_records,
+)
 from benchmarks.report import machine, render, size_label
 from intacct_sim.process import SimulatorProcess
+
+# --quick probes Tasks of 3 pages: from the second page on, one page is landed while the next has arrived
+# (benchmarks/RESULTS.md compares their peak RSS with 10-page Tasks').
+QUICK_PROBE_PAGES = 3
 
 
 @dataclass
 class BenchConfig:
-    """What to run. ``sdk_sizes`` None means every size; ``handlers`` None means every function."""
+    """What to run. ``sdk_sizes`` None means every size; ``handlers`` None means every function (cold
+    import); ``probe_objects`` are the objects whose pages are probed, each with all its fields (and
+    the export object with the benchmark fields too)."""
 
     sizes: list[int] = field(default_factory=lambda: [10_000, 100_000, 1_000_000])
     latencies: list[float] = field(default_factory=lambda: [0.0, 300.0])
@@ -38,6 +55,7 @@ class BenchConfig:
     sdk_sizes: list[int] | None = None
     probes: bool = True
     probe_pages: int = 10
+    probe_objects: tuple[str, ...] = PROBE_OBJECTS
     handlers: list[str] | None = None
     seed: int = 1
 
@@ -50,6 +68,7 @@ class BenchReport:
     sdk: list[SdkRow] = field(default_factory=list)
     page_cpu: list[PageCpuRow] = field(default_factory=list)
     handlers: list[HandlerRow] = field(default_factory=list)
+    probe_records: int = 0  # the probes' simulator --records
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -59,20 +78,11 @@ class BenchReport:
         return data
 
 
-def _probe_size(sizes: Sequence[int], pages: int) -> int:
-    """The first size with a full Task of pages to probe, else the largest."""
-    for size in sorted(sizes):
-        if math.ceil(size / PAGE_SIZE) > pages:
-            return size
-    return max(sizes)
-
-
 def run_benchmarks(config: BenchConfig, log: Callable[[str], None] = print) -> BenchReport:
     """Run the configured matrix and probes; returns every figure (tables: ``report.render``)."""
     report = BenchReport(config, machine())
     started = time.monotonic()
     sdk_sizes = config.sizes if config.sdk_sizes is None else config.sdk_sizes
-    probe_size = _probe_size(config.sizes, config.probe_pages)
     for records in sorted(set(config.sizes) | (set(sdk_sizes) if config.sdk else set())):
         log(f"N = {size_label(records)}: starting the simulator")
         with SimulatorProcess(records=records, seed=config.seed) as sim:
@@ -88,18 +98,31 @@ def run_benchmarks(config: BenchConfig, log: Callable[[str], None] = print) -> B
                         f"  sageintacctsdk N={records:,} L={latency:g}ms: {row.seconds:.2f}s, "
                         f"{row.transactions} transactions{' ERROR ' + row.error if row.error else ''}"
                     )
-            if config.probes and records == probe_size:
-                pages = max(1, min(config.probe_pages, math.ceil(records / PAGE_SIZE) - 1))
-                types = field_types(sim)
-                every = tuple(types)
-                for label, fields in (("benchmark fields", config.fields), ("all fields", every)):
-                    cpu = page_cpu(sim, fields, label, pages, types)
-                    report.page_cpu.append(cpu)
-                    log(f"  CPU per page, {label}: {cpu.cpu_ms_per_page:.1f} ms")
-                tasks = {"benchmark fields": config.fields, "all fields": every}
-                report.handlers += handler_rows(sim, tasks, pages, log, config.handlers, types)
+    if config.probes and config.probe_objects:
+        _run_probes(config, report, log)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _run_probes(config: BenchConfig, report: BenchReport, log: Callable[[str], None]) -> None:
+    """CPU per page and the handlers, per probed object, in a simulator sized for a Task of each."""
+    report.probe_records = probe_records(config.probe_objects, config.probe_pages)
+    log(f"Probes: starting the simulator with N = {size_label(report.probe_records)}")
+    with SimulatorProcess(records=report.probe_records, seed=config.seed) as sim:
+        probes = []
+        for name in config.probe_objects:
+            types = field_types(sim, name)
+            if name == OBJECT:
+                probes.append(ProbeFields(name, "benchmark fields", config.fields, types))
+            probes.append(ProbeFields(name, "all fields", tuple(types), types))
+        for probe in probes:
+            cpu = page_cpu(sim, probe, config.probe_pages)
+            report.page_cpu.append(cpu)
+            log(
+                f"  CPU per page, {probe.name} ({cpu.field_count}): {cpu.cpu_ms_per_page:.1f} ms, "
+                f"part {cpu.part_kib:.0f} KiB"
+            )
+        report.handlers += handler_rows(sim, probes, config.probe_pages, log, config.handlers)
 
 
 def parse_size(text: str) -> int:
@@ -123,10 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sdk-sizes", type=_list(parse_size), default=None, help="SDK sizes (default: all)")
     p.add_argument("--no-sdk", action="store_true", help="skip sageintacctsdk")
     p.add_argument("--no-probes", action="store_true", help="skip CPU per page and handler probes")
-    p.add_argument("--probe-pages", type=int, default=d.probe_pages, help="pages per probe Task")
+    p.add_argument("--probes-only", action="store_true", help="only the probes: no exports, no SDK")
+    p.add_argument("--probe-pages", type=int, default=None, help=f"pages per probe Task ({d.probe_pages})")
+    p.add_argument(
+        "--probe-objects",
+        default=None,
+        help=f"objects whose pages are probed, all fields typed ({','.join(d.probe_objects)})",
+    )
     p.add_argument("--fields", default=",".join(d.fields), help="comma-separated fields to export")
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--quick", action="store_true", help="tiny run: 10k records, L 0 and 300 ms, C 2")
+    p.add_argument(
+        "--quick", action="store_true", help="tiny run: 10k records, L 0 and 300 ms, C 2, 3-page probe Tasks"
+    )
     p.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     return p
 
@@ -140,18 +171,29 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         sdk=not args.no_sdk,
         sdk_sizes=args.sdk_sizes,
         probes=not args.no_probes,
-        probe_pages=args.probe_pages,
         seed=args.seed,
     )
     if args.quick:
         config.sizes, config.latencies, config.concurrency = [10_000], [0.0, 300.0], [2]
-        config.sdk_sizes, config.probe_pages = None, 5
+        config.sdk_sizes, config.probe_pages = None, QUICK_PROBE_PAGES
+    if args.probe_pages is not None:
+        config.probe_pages = args.probe_pages
+    if args.probe_objects is not None:
+        config.probe_objects = tuple(o.strip().upper() for o in args.probe_objects.split(",") if o.strip())
+    if args.probes_only:
+        config.sizes, config.sdk = [], False
     return config
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     config = config_from_args(args)
+    if config.probes:
+        try:
+            probe_records(config.probe_objects, config.probe_pages)
+        except ValueError as exc:
+            parser.error(f"--probe-objects: {exc}")
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

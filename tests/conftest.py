@@ -38,6 +38,19 @@ def event():
     return load_event
 
 
+@pytest.fixture(autouse=True)
+def no_iam_denials(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every local run checks each AWS call against the template's policies (intacct_local.iam); a refusal
+    fails the test even where the code turns the error into a warning, unless the test expects it."""
+    from intacct_local import iam
+
+    before = len(iam.DENIALS)
+    yield
+    refused = iam.DENIALS[before:]
+    if refused and request.node.get_closest_marker("iam_denials") is None:
+        pytest.fail(f"calls template.yaml's IAM policies do not allow: {refused[:5]}")
+
+
 @pytest.fixture
 def make_sim() -> Iterator[Callable[..., Simulator]]:
     """Factory for private simulators on free loopback ports (200 records, seed 11 unless given), each

@@ -192,9 +192,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 def api_handler(stack: LocalStack) -> Handler:
-    """The real ApiFunction handler, bound to this emulated stack."""
-    handler: Handler = stack.handler(FUNCTION)
-    return handler
+    """The real ApiFunction handler on this emulated stack, invoked as Lambda would (its Timeout and the
+    6 MB response limit enforced): an invocation that fails is answered as API Gateway answers it, 502."""
+
+    def invoke(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        ok, result = stack.invoke(FUNCTION, event)
+        if ok:
+            return dict(result)
+        return {
+            "statusCode": 502,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"message": "Internal server error", "error": result.get("errorType")}),
+        }
+
+    return invoke
 
 
 @contextmanager

@@ -49,6 +49,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from intacct_local import status_events
+from intacct_local.iam import Permissions, check_call
 from intacct_local.status_events import StatusEvents
 from intacct_local.template import ROOT, Template, create_state_table
 
@@ -116,6 +117,7 @@ class Invocation:
     done: threading.Event = field(default_factory=threading.Event)
     outcome: tuple[bool, Any] | None = None
     ended: str | None = None  # why it ended before its handler returned: "timed out" or "stopped"
+    permissions: Permissions | None = None  # the function's role: every AWS call is checked against it
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def finish(self, outcome: tuple[bool, Any]) -> None:
@@ -160,7 +162,8 @@ _guards_lock = threading.Lock()
 
 def install_guards() -> None:
     """Fail closed, for the whole process and for good (leftover threads included): no AWS request leaves
-    for anything but this machine, and an ended invocation can neither call AWS nor Intacct.
+    for anything but this machine, an ended invocation can neither call AWS nor Intacct, and a function's
+    AWS calls are checked against its role's policies (``iam``).
 
     Requests that moto answers never reach ``Endpoint._send``; anything else would go out on the network,
     so the real endpoint is refused there. Idempotent."""
@@ -183,6 +186,15 @@ def install_guards() -> None:
             if invocation is not None and invocation.ended:
                 raise InvocationEnded(
                     function=invocation.function, request_id=invocation.request_id, reason=invocation.ended
+                )
+            if invocation is not None and invocation.permissions is not None:
+                model = self.meta.service_model
+                check_call(
+                    invocation.permissions,
+                    model.endpoint_prefix,
+                    operation_name,
+                    api_params,
+                    self.meta.region_name or REGION,
                 )
             return original_call(self, operation_name, api_params)
 
@@ -266,6 +278,8 @@ class LocalStack:
     in_flight: int = 0  # handler threads still running (an ended invocation's included)
     # Executions' status changes delivered to the template's EventBridge rules (set by local_aws)
     endings: StatusEvents | None = None
+    # Each function's and state machine's role (logical id -> Permissions), enforced per call (``iam``)
+    permissions: dict[str, Permissions] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
     _running: set[Invocation] = field(default_factory=set)
     _modules: dict[str, ModuleType] = field(default_factory=dict)
@@ -311,7 +325,13 @@ class LocalStack:
             return False, error
         if self.stopping.is_set():
             return False, {"errorType": STOPPED_ERROR, "errorMessage": "the local run was stopped"}
-        invocation = Invocation(logical_id, f"local-{time.monotonic_ns()}", timeout_s, memory_mb)
+        invocation = Invocation(
+            logical_id,
+            f"local-{time.monotonic_ns()}",
+            timeout_s,
+            memory_mb,
+            permissions=None if logical_id in self.overrides else self.permissions.get(logical_id),
+        )
         context = FakeLambdaContext(logical_id, timeout_s, memory_mb, started=invocation.started)
         context.aws_request_id = invocation.request_id
 
@@ -464,6 +484,7 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
             "StateTable": table,
             "CredentialsSecret": secret_arn,
             "ExportBucket.Arn": f"arn:aws:s3:::{bucket}",
+            "StateTable.Arn": f"arn:aws:dynamodb:{REGION}:123456789012:table/{table}",
         }
     )
     # The Athena database, where the export functions write each object's tables and views.
@@ -510,7 +531,13 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
         assert arn == template.physical[f"{logical_id}.Arn"], arn
     env.update(LOCAL_DEFAULTS)
     env.update(extra_env)
-    return LocalStack(template, functions, sm_arn, bucket, table, secret_arn, env)
+    stack = LocalStack(template, functions, sm_arn, bucket, table, secret_arn, env)
+    stack.permissions = {
+        logical_id: Permissions.of_function(template, logical_id) for logical_id in functions
+    }
+    for logical_id in machines:
+        stack.permissions[template.physical[logical_id]] = Permissions.of_state_machine(template, logical_id)
+    return stack
 
 
 # DynamoDB applies each write to an item atomically; moto reads, changes and stores it in Python, so two
@@ -617,19 +644,53 @@ def _sync2_resolver_with_aws_names(self: Any, *args: Any, **kwargs: Any) -> Any:
     return resolved
 
 
+_original_lambda_task = StateTaskServiceLambda._eval_service_task
+
+
+def _role_checked(stack: LocalStack, original: Callable[..., Any]) -> Callable[..., Any]:
+    """A service integration Task, first checked against the running state machine's role (``iam``): on
+    AWS the execution's role makes the call (lambda:InvokeFunction, states:StartExecution)."""
+
+    def task(
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> Any:
+        machine = env.states.context_object.context_object_data["StateMachine"]["Id"]
+        permissions = stack.permissions.get(machine)
+        if permissions is not None:
+            action = str(self.resource.api_action)
+            params = {key[:1].upper() + key[1:]: value for key, value in normalised_parameters.items()}
+            params.update({key[:1].lower() + key[1:]: value for key, value in normalised_parameters.items()})
+            check_call(permissions, self.resource.api_name, action[:1].upper() + action[1:], params, REGION)
+        return original(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+
+    return task
+
+
 _original_start_execution = StepFunctionsParserBackend.start_execution
 
 
 def _start_execution_within_limits(
     self: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None, **kw: Any
 ) -> Any:
-    """moto's start_execution, refusing an input over Step Functions' 256 KiB as AWS does."""
+    """moto's start_execution, refusing an input over Step Functions' 256 KiB as AWS does. The execution's
+    threads belong to no Lambda invocation, even when a function started it (the API): on AWS it runs
+    apart, with the state machine's role, and outlives the call that started it."""
     if execution_input is not None and len(str(execution_input).encode()) > STATE_BYTES:
         raise ValidationException(
             f"1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have "
             f"length less than or equal to {STATE_BYTES}"
         )
-    return _original_start_execution(self, state_machine_arn, name, execution_input, **kw)
+    caller = threading.current_thread()
+    invocation = getattr(caller, _INVOCATION, None)
+    setattr(caller, _INVOCATION, None)
+    try:
+        return _original_start_execution(self, state_machine_arn, name, execution_input, **kw)
+    finally:
+        setattr(caller, _INVOCATION, invocation)
 
 
 def _rules(template: Template) -> list[tuple[str, dict[str, Any]]]:
@@ -664,8 +725,9 @@ def local_aws(
             LambdaSimpleBackend.invoke = _patched_invoke(stack)  # type: ignore[method-assign]
             StepFunctionsParserBackend.start_execution = _start_execution_within_limits  # type: ignore[method-assign,assignment]
             StateTaskServiceLambda._from_error = _from_error_with_data_limit  # type: ignore[method-assign]
-            StateTaskServiceSfn._eval_service_task = _sfn_task_with_boto_names  # type: ignore[method-assign]
+            StateTaskServiceSfn._eval_service_task = _role_checked(stack, _sfn_task_with_boto_names)  # type: ignore[method-assign]
             StateTaskServiceSfn._build_sync2_resolver = _sync2_resolver_with_aws_names  # type: ignore[method-assign]
+            StateTaskServiceLambda._eval_service_task = _role_checked(stack, _original_lambda_task)  # type: ignore[method-assign]
             stack.endings = StatusEvents(_rules(template), stack.invoke, "123456789012", REGION)
             status_events.activate(stack.endings)
             try:
@@ -679,5 +741,6 @@ def local_aws(
         StateTaskServiceLambda._from_error = _original_from_error  # type: ignore[method-assign]
         StateTaskServiceSfn._eval_service_task = _original_sfn_task  # type: ignore[method-assign]
         StateTaskServiceSfn._build_sync2_resolver = _original_sync2_resolver  # type: ignore[method-assign]
+        StateTaskServiceLambda._eval_service_task = _original_lambda_task  # type: ignore[method-assign]
         os.environ.clear()
         os.environ.update(saved_env)

@@ -3,6 +3,7 @@ the functions (with their merged Globals) and the state machine definition with 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,11 +75,12 @@ class Template:
             logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
             return self.physical.get(f"{logical}.{attr}", self.physical.get(logical, logical))
         if key == "Fn::Sub":
-            text = arg if isinstance(arg, str) else arg[0]
-            import re
+            text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1] if len(arg) > 1 else {})
 
             def sub(match: Any) -> str:
                 name = match.group(1)
+                if name in variables:
+                    return str(self.resolve(variables[name]))
                 if "." in name:
                     return str(self.resolve({"Fn::GetAtt": name}))
                 return str(self.resolve({"Ref": name}))

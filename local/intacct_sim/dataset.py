@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -528,6 +528,46 @@ class Dataset:
             if entity and table.spec.entity_scoped:
                 rows = rows[table.columns["MEGAENTITYID"].compare("equalto", [entity], False)[rows]]
             return table.row_dicts(rows)
+
+    def replay(self, name: str, records: Sequence[Mapping[str, str]]) -> None:
+        """Replace an object's records by ``records`` ({field: text}; recorded real responses:
+        ``recorded.recorded_records``), answered exactly as given. Every value is kept as its text; only
+        an integer key and the date and time fields whose every value is one are typed, so that key
+        ranges, ordering and windows work on them. Missing fields are empty. No AUDITHISTORY rows."""
+        with self.lock:
+            spec = OBJECTS[name.upper()]
+            old = self._tables.get(spec.name)
+            columns = {
+                f.name: self._replayed_column(
+                    f.name, f.datatype, [str(r.get(f.name) or "") for r in records], f.name == spec.key_field
+                )
+                for f in spec.fields
+            }
+            key_texts = [str(r.get(spec.key_field) or "") for r in records]
+            keys = [
+                int(t) if t.isdigit() else Table.int_key(t) if t.endswith(GLDETAIL_SUFFIX) else i
+                for i, t in enumerate(key_texts)
+            ]
+            table = Table(spec, columns, keys=np.asarray(keys, dtype=np.int64))
+            table.version = old.version + 1 if old is not None else 0  # no cached answer of the old one
+            if spec.meta.header or spec.meta.mirror:  # lines of headers no replay holds: the top level's
+                table.owner = np.zeros(len(records), dtype=np.int32)
+                table.owner_ids = ("", *(e.id for e in self.entities))
+            self._tables[spec.name] = table
+
+    def _replayed_column(self, name: str, datatype: str, texts: list[str], key: bool) -> Column:
+        present = [t for t in texts if t]
+        if key and datatype == "INTEGER" and all(t.isdigit() for t in texts):
+            return NumberColumn(name, np.asarray([float(t) for t in texts]), integer=True)
+        date_only = all(len(t) <= 10 for t in present)
+        if datatype in ("TIMESTAMP", "DATE") and (date_only or all(len(t) > 10 for t in present)):
+            try:
+                values = [self.formats.parse_stored(t) if t else NULL_TIME for t in texts]
+            except ValueError:
+                pass  # not a date (a scrubbed value): kept as text
+            else:
+                return TimeColumn(name, np.asarray(values, dtype=np.int64), date_only, self.formats)
+        return TextColumn(name, len(texts), lambda rows: [texts[i] for i in rows.tolist()])
 
     def rename_sim_user(self, login: str) -> None:
         """The simulator's own user (USERINFO RECORDNO 3) signs in as ``login`` (credentials changed)."""

@@ -307,6 +307,11 @@ class _Handler(BaseHTTPRequestHandler):
             return sim.config.to_dict()
         if route == ("POST", "mutate"):
             return _mutate(sim, payload)
+        if route == ("POST", "replay"):
+            if not isinstance(payload, dict) or set(payload) != {"object", "records"}:
+                raise ValueError('replay takes {"object": ..., "records": [{field: text}, ...]}')
+            sim.replay(str(payload["object"]), list(payload["records"]))
+            return {"object": str(payload["object"]).upper(), "records": len(payload["records"])}
         if route == ("POST", "expire-sessions"):
             return {"expired": sim.expire_sessions()}
         if route == ("GET", "records"):
@@ -454,6 +459,11 @@ class Simulator:
     def delete(self, object: str, key: Key) -> bool:
         """Delete one record (adds an AUDITHISTORY 'D' row)."""
         return self.dataset.delete(object, key)
+
+    def replay(self, object: str, records: list[dict[str, str]]) -> None:
+        """Answer ``object`` with exactly these records ({field: text}, as ``recorded.recorded_records``
+        gives the recorded real ones) instead of generated ones."""
+        self.dataset.replay(object, records)
 
     def stop(self) -> None:
         """Stop serving and release the port."""

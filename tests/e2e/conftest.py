@@ -6,13 +6,20 @@ from __future__ import annotations
 import gzip
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 
 from intacct_local.emulated_aws import REGION
+from intacct_local.runner import LocalPipeline
+from intacct_sync.export import layout
 from intacct_sync.export.events import SOURCE
+from intacct_sync.export.parts import decode_part
+
+ZONE = ZoneInfo("America/Los_Angeles")  # the simulator's default tenant zone, as the runs are told
 
 
 def exported_records(out: Path, object_name: str, run_id: str) -> list[dict[str, Any]]:
@@ -50,3 +57,44 @@ class EventTap:
 
     def of_type(self, detail_type: str) -> list[dict[str, Any]]:
         return [e for e in self.drain() if e["detail-type"] == detail_type]
+
+
+def landed_records(pipeline: LocalPipeline, object_name: str, run_id: str) -> list[dict[str, Any]]:
+    """Every record in the run's parts, read from the pipeline's emulated bucket."""
+    s3 = boto3.client("s3", region_name=REGION)
+    prefix = layout.run_prefix(object_name, run_id)
+    keys = sorted(
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=pipeline.stack.bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+        if item["Key"].rsplit("/", 1)[-1].startswith("part-")
+    )
+    return [
+        record
+        for key in keys
+        for record in decode_part(s3.get_object(Bucket=pipeline.stack.bucket, Key=key)["Body"].read())
+    ]
+
+
+def lands_as(text: str, landed: Any, datatype: str) -> bool:
+    """Whether a landed (typed) value is Intacct's text read as its lookup DATATYPE; a value its type
+    cannot hold (a scrubbed recording's) lands as the text. Derived here, not by the product's typing."""
+    if text == "":
+        return landed is None
+    if landed == text:
+        return True
+    if datatype == "BOOLEAN":
+        return landed is {"true": True, "false": False}.get(text)
+    if isinstance(landed, bool) or not isinstance(landed, int | float | str):
+        return False
+    if isinstance(landed, int):
+        return text.lstrip("-").isdigit() and landed == int(text)
+    if isinstance(landed, float):
+        return landed == float(text)
+    if datatype == "DATE":
+        return landed == datetime.strptime(text, "%m/%d/%Y").date().isoformat()
+    if datatype == "TIMESTAMP":  # a date-only value (AR/AP headers' WHENCREATED) is midnight, tenant-local
+        form = "%m/%d/%Y %H:%M:%S" if " " in text else "%m/%d/%Y"
+        instant = datetime.strptime(text, form).replace(tzinfo=ZONE).astimezone(UTC)
+        return landed == instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return False

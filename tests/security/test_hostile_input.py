@@ -415,7 +415,7 @@ CLI_CASES = [
     ("object-trailing-newline", ["run", "--object", "CUSTOMER\n"], "--object"),
     ("object-empty", ["run", "--object", ""], "--object"),
     ("object-too-long", ["run", "--object", "A" * 101], "--object"),
-    ("object-not-in-catalogue", ["run", "--object", "APBILL"], "not in the object catalogue"),
+    ("object-not-in-catalogue", ["run", "--object", "PODOCUMENT"], "not in the object catalogue"),
     ("filter-not-json", ["run", "--filter", "STATUS=active"], "--filter"),
     ("filter-not-an-object", ["run", "--filter", "[1, 2]"], "--filter"),
     ("filter-no-op", ["run", "--filter", '{"field": "STATUS"}'], "--filter"),

@@ -115,12 +115,20 @@ def test_plan_segments_touches_nothing_but_the_bucket_and_reads_the_run_total():
     }
 
 
-def test_fetch_page_writes_parts_and_their_summary_objects_only():
-    assert object_patterns("FetchPageFunction", "s3:PutObject") == {"exports/*", "_meta/summaries/*"}
+def test_fetch_page_writes_parts_summaries_and_only_the_documents_a_refused_field_changes():
+    # Parts and their summaries; the run and the cached field list lose a field Intacct refuses (steps.fetch)
+    assert object_patterns("FetchPageFunction", "s3:PutObject") == {
+        "exports/*/part-*",
+        "_meta/summaries/*",
+        "_meta/runs/*",
+        "_meta/fields/*",
+    }
     assert may("FetchPageFunction", "s3:PutObject", layout.part_key("CUSTOMER", RUN, 1, 5))
     assert may("FetchPageFunction", "s3:PutObject", layout.summaries_key("CUSTOMER", RUN, 1, 5))
-    assert not may("FetchPageFunction", "s3:PutObject", layout.run_state_key(RUN))
-    assert not may("FetchPageFunction", "s3:PutObject", layout.field_cache_key("CUSTOMER", None))
+    assert may("FetchPageFunction", "s3:PutObject", layout.run_state_key(RUN))
+    assert may("FetchPageFunction", "s3:PutObject", layout.field_cache_key("CUSTOMER", None))
+    assert not may("FetchPageFunction", "s3:PutObject", layout.manifest_key("CUSTOMER", RUN))
+    assert not may("FetchPageFunction", "s3:PutObject", layout.succeeded_runs_key("CUSTOMER", None))
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,22 @@ def test_retries_name_exactly_the_steps_transient_errors(_machine, name, task, _
 
 
 @pytest.mark.parametrize(("_machine", "name", "task", "_map"), TASKS, ids=IDS)
+def test_a_step_that_calls_intacct_retries_whatever_an_intacct_call_leaves_to_the_workflow(
+    _machine, name, task, _map
+):
+    # Which call a step makes (a login reads the user's formats too) must not decide what it retries
+    module = step_module(task)
+    takes_intacct = any(
+        "Intacct" in str(parameter.annotation)
+        for function in vars(module).values()
+        if inspect.isfunction(function) and function.__module__ == module.__name__
+        for parameter in inspect.signature(function).parameters.values()
+    )
+    if takes_intacct:
+        assert module.TRANSIENT_ERRORS == intacct_sync.intacct.RETRYABLE_BY_THE_WORKFLOW, name
+
+
+@pytest.mark.parametrize(("_machine", "name", "task", "_map"), TASKS, ids=IDS)
 def test_caught_errors_are_classes_the_step_raises(_machine, name, task, _map):
     source = inspect.getsource(step_module(task))
     for catch in task.get("Catch", []):

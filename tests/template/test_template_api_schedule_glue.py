@@ -266,3 +266,38 @@ def test_the_database_name_is_athena_friendly_for_every_stage():
     # !Join ["_", !Split ["-", "intacct_sync_${Stage}"]]: hyphens in the stage become underscores
     assert name["Fn::Join"][0] == "_"
     assert name["Fn::Join"][1]["Fn::Split"] == ["-", {"Fn::Sub": "intacct_sync_${Stage}"}]
+
+
+# --- logs and undeliverable endings ---------------------------------------------------------------------
+
+
+def test_the_api_writes_access_logs_unless_told_not_to_and_the_account_role_comes_first():
+    props = RESOURCES["ExportApi"]["Properties"]
+    condition, enabled, disabled = props["AccessLogSetting"]["Fn::If"]
+    assert condition == "ApiAccessLogsEnabled" and disabled == {"Ref": "AWS::NoValue"}
+    assert enabled["DestinationArn"] == {"Fn::GetAtt": ["ExportApiAccessLogGroup", "Arn"]}
+    # one JSON document per request, naming the caller, never a body
+    line = json.loads(enabled["Format"])
+    assert line["caller"] == "$context.identity.userArn" and line["status"] == "$context.status"
+    assert not [v for v in line.values() if "body" in v.lower()]
+    assert PARAMETERS["ApiAccessLogs"]["Default"] == "create-account-role"
+    # a stage with access logs is refused until the account has API Gateway's CloudWatch role
+    assert RESOURCES["ExportApi"]["DependsOn"] == "ApiGatewayAccountReady"
+    ready = RESOURCES["ApiGatewayAccountReady"]["Metadata"]["AccountSetting"]["Fn::If"]
+    assert ready[:2] == ["CreateApiGatewayAccountRole", {"Ref": "ApiGatewayAccount"}]
+    for name in ("ApiGatewayAccount", "ApiGatewayCloudWatchRole"):  # the account's: kept on delete
+        assert RESOURCES[name]["DeletionPolicy"] == RESOURCES[name]["UpdateReplacePolicy"] == "Retain"
+
+
+def test_an_ending_that_cannot_be_settled_is_kept_in_one_dead_letter_queue():
+    function = RESOURCES["ExportEndedFunction"]["Properties"]
+    queue = {"Fn::GetAtt": ["ExportEndedDeadLetterQueue", "Arn"]}
+    # EventBridge could not deliver it, or the function failed on it after Lambda's retries
+    rule = function["Events"]["ExecutionEnded"]["Properties"]
+    assert rule["DeadLetterConfig"] == {"Arn": queue}
+    assert function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": queue,
+    }
+    policy = RESOURCES["ExportEndedDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in policy] == [{"Service": "events.amazonaws.com"}]

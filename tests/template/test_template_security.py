@@ -44,6 +44,7 @@ ALLOWED_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
+API_GATEWAY_LOGS_ROLE = "ApiGatewayCloudWatchRole"  # ApiAccessLogs=create-account-role
 PSEUDO = {"${AWS::Partition}": "aws", "${AWS::Region}": "region", "${AWS::AccountId}": "123456789012"}
 SESSION_PARAMETER_ARN = (
     "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/intacct-sync/${Stage}/session*"
@@ -185,8 +186,14 @@ def test_no_generated_role_allows_a_wildcard_action_or_an_unscoped_resource(cfn)
 
 def test_roles_carry_no_managed_policy_but_what_sam_adds_for_logs_and_tracing(cfn):
     roles = of_type(cfn, "AWS::IAM::Role")
+    gateway = roles.pop(API_GATEWAY_LOGS_ROLE)
     attached = {arn for role in roles.values() for arn in role["Properties"].get("ManagedPolicyArns", [])}
     assert attached <= ALLOWED_MANAGED_POLICIES
+    # API Gateway's account-wide logs role: AWS's policy for exactly that, nothing else
+    assert gateway["Properties"]["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"}
+    ]
+    assert "Policies" not in gateway["Properties"]
     assert "AWS::IAM::ManagedPolicy" not in {r["Type"] for r in cfn["Resources"].values()}
 
 
@@ -196,6 +203,12 @@ def test_only_aws_services_of_this_stack_may_assume_its_roles(cfn):
             principal = statement["Principal"]
             assert set(principal) == {"Service"}, (name, principal)
             services = set(as_list(principal["Service"]))
+            if name == API_GATEWAY_LOGS_ROLE:
+                assert services == {"apigateway.amazonaws.com"}
+                assert statement["Condition"] == {
+                    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+                }
+                continue
             assert services <= {"lambda.amazonaws.com", "states.amazonaws.com", "scheduler.amazonaws.com"}
 
 

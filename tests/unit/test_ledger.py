@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
-from intacct_sync.adapters.state_table import BatchedLedger
+from intacct_sync.export.ledger import BatchedLedger
 
 
 class _Writes:
@@ -57,16 +56,31 @@ def test_the_first_charge_is_written_without_waiting_for_close() -> None:
     assert ledger.close() is None
 
 
-def test_charges_keep_flowing_at_the_interval() -> None:
+def test_charges_made_during_a_write_go_out_together_in_the_next_one_before_close() -> None:
+    # Given a ledger whose first write is held up (DynamoDB slow)
     writes = _Writes()
-    ledger = BatchedLedger(writes, interval=0.05)
-    for _ in range(20):
+    release, second = threading.Event(), threading.Event()
+    original = writes.__call__
+
+    def slow_first(run_id: str, counts: dict[str, int]) -> None:
+        original(run_id, counts)
+        if len(writes.calls) == 1:
+            release.wait(timeout=10)
+        else:
+            second.set()
+
+    ledger = BatchedLedger(slow_first, interval=0)
+    ledger.record("run-a", 1)
+    assert writes.first.wait(timeout=10)
+    # When 19 more calls are charged meanwhile
+    for _ in range(19):
         ledger.record("run-a", 1)
-        time.sleep(0.01)
+    release.set()
+    # Then they go out as one write while the Task runs, not one per call and not only at close
+    assert second.wait(timeout=10)
+    assert writes.calls == [("run-a", 1), ("run-a", 19)]
     assert ledger.close() is None
     assert writes.total("run-a") == 20
-    # Several writes during the Task (not one at the end), but fewer than the calls.
-    assert 2 <= len(writes.calls) < 20
 
 
 def test_a_failed_write_is_returned_by_close_and_later_charges_still_written() -> None:

@@ -1,12 +1,23 @@
-"""The catalogue of exportable objects: which Intacct objects this deployment offers, and their key and
-modified fields.
+"""The catalogue of exportable objects: which Intacct objects this deployment offers, and for each its key,
+modified, created and id fields, default fields and filter.
 
-CUSTOMER, VENDOR and GLACCOUNT by default. The `EXPORT_OBJECTS` environment variable replaces the list
-with a JSON array whose items are either an object name or
-`{"object": "APBILL", "key_field"?: "RECORDNO", "modified_field"?: "WHENMODIFIED", "fields"?: [...],
-"filter"?: {...}, "description"?: "...", "frequency"?: "PT1H"}`; `fields` are the default fields (empty = all,
-found with `lookup`), `filter` is ANDed with every export's own filter, `frequency` syncs the object more
-often than the nightly sync of everything (``export.sync``: an ISO-8601 duration or hourly/daily).
+By default the objects a finance team reports on (``DEFAULT_OBJECTS``): the chart of accounts, journal
+entries and their lines, GL detail, budgets, customers and AR invoices, lines and payments, vendors and AP
+bills, lines, payments and adjustments, the cash accounts, employees, the dimensions and fixed assets.
+Each entry's fields are the ones a real tenant has (docs/intacct/real-objects: the field lists a
+production tap sent to a real tenant, and the records it got back); every choice that is not
+RECORDNO / WHENMODIFIED / WHENCREATED names its evidence. The `EXPORT_OBJECTS` environment variable
+replaces the list with a JSON array whose items are either an object name or
+`{"object": "APBILL", "key_field"?: "RECORDNO", "modified_field"?: "WHENMODIFIED", "created_field"?: ...,
+"id_field"?: ..., "fields"?: [...], "filter"?: {...}, "description"?: "...", "frequency"?: "PT1H"}`;
+`fields` are the default fields (empty = all, found with `lookup`), `filter` is ANDed with every export's
+own filter, `frequency` syncs the object more often than the nightly sync of everything (``export.sync``:
+an ISO-8601 duration or hourly/daily), and a
+`modified_field` of `""` or null marks an object with none: every export of it is a full snapshot (an
+incremental request reads everything and says so). Field names are spelled as Intacct spells them
+(`updatedAt`); when a run starts each is checked against the object's `lookup`, and one the object does
+not have is replaced by the object's own (`export.keyfields`): an object named without fields (say a
+user-defined dimension, keyed by `id`) gets all of its own.
 It is validated at cold start; a bad value raises SettingsError naming the problem.
 """
 
@@ -41,17 +52,17 @@ _ITEM_KEYS = {
 
 @dataclass(frozen=True)
 class ExportObject:
-    """One exportable object and how it is paged (key field) and windowed (modified field)."""
+    """One exportable object: how it is paged (key field), windowed (modified field; "" = none, so full
+    snapshots only), how records never modified are found (created field; "" = none), and the unique
+    name field AUDITHISTORY names deleted records by (CUSTOMERID...; PROTOCOL.md §9; None = by key)."""
 
     name: str
     key_field: str = "RECORDNO"
     modified_field: str = "WHENMODIFIED"
     description: str = ""
-    # Where never-modified records' creation is ("" for none), and the unique name field AUDITHISTORY
-    # names deleted records by (CUSTOMERID...; PROTOCOL.md §9).
     created_field: str = "WHENCREATED"
     id_field: str | None = None
-    fields: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()  # the default fields; empty = every field lookup lists
     filter: dict[str, Any] | None = None
     # How often the scheduled sync of due objects syncs it (``export.sync.parse_frequency``); None: only
     # with the nightly sync of everything.
@@ -67,8 +78,9 @@ class ExportObject:
         return {
             "object": self.name,
             "key_field": self.key_field,
-            "modified_field": self.modified_field,
-            "created_field": self.created_field,
+            "modified_field": self.modified_field or None,
+            "incremental": self.incremental,
+            "created_field": self.created_field or None,
             "id_field": self.id_field,
             "description": self.description,
             "fields": list(self.fields),
@@ -77,11 +89,96 @@ class ExportObject:
         }
 
 
+# Evidence, per object, in docs/intacct/real-objects (README.md's table and records/<OBJECT>.xml):
+# - every one has RECORDNO and WHENMODIFIED (a timestamp, but FIXEDASSET's is a date);
+# - WHENCREATED is a date on the AR/AP headers and GLDETAIL, whose creation timestamp is AUWHENCREATED,
+#   so records never modified are found by AUWHENCREATED there (the recorded PODOCUMENT's WHENCREATED is
+#   even later than its WHENMODIFIED: a document's date, not when the record was created);
+# - GLDETAIL's RECORDNO is text (`3220-55186-27292--accrual`): its exports read one key range;
+# - lines hold their header's RECORDNO: GLENTRY.BATCHNO, ARINVOICEITEM/APBILLITEM/APADJUSTMENTITEM
+#   .RECORDKEY, APPYMTDETAIL.PAYMENTKEY (and RECORDKEY, the bill it pays);
+# - CREDITCARD, CHECKINGACCOUNT and SAVINGSACCOUNT have '#' fields (LIABACCT#, DEPT#, LOCATION#).
+# id_field is the object's unique name field where it has one (estuary/connectors PR #5217: AUDITHISTORY's
+# OBJECTKEY is "the unique name field, which differs based on the object type"); objects without one
+# (documents, lines) are named by "<RECORDNO>--REC". Default fields are empty: lookup lists the tenant's
+# own fields, custom ones included (the recorded lists carry that tenant's *_CF_* and GLDIM* fields, which
+# another tenant's query would refuse). Tenant-defined objects (user-defined dimensions such as the
+# recorded DIMENSION, keyed by `id` with `createdAt`/`updatedAt`) are not here: add them with
+# ExportObjects, by name alone.
 DEFAULT_OBJECTS = (
+    # General ledger
+    ExportObject("GLACCOUNT", description="Chart of accounts: general ledger accounts", id_field="ACCOUNTNO"),
+    ExportObject(
+        "GLBATCH",
+        description="Journal entries (headers); their lines are GLENTRY (BATCHNO = this RECORDNO)",
+    ),
+    ExportObject(
+        "GLENTRY", description="Journal entry lines; BATCHNO is the GLBATCH (journal entry) RECORDNO"
+    ),
+    ExportObject(
+        "GLDETAIL",
+        description="General ledger detail: every posted line with its account, dimensions and source; "
+        "RECORDNO is text",
+        created_field="AUWHENCREATED",
+    ),
+    ExportObject("GLBUDGETHEADER", description="Budgets (headers)", id_field="BUDGETID"),
+    # Accounts receivable
     ExportObject("CUSTOMER", description="Customers (accounts receivable)", id_field="CUSTOMERID"),
+    ExportObject(
+        "ARINVOICE",
+        description="AR invoices (headers); their lines are ARINVOICEITEM (RECORDKEY = this RECORDNO)",
+        created_field="AUWHENCREATED",
+    ),
+    ExportObject("ARINVOICEITEM", description="AR invoice lines; RECORDKEY is the ARINVOICE RECORDNO"),
+    # AR payments: object ARPYMT (fylein/sageintacct-sdk-py ar_payments.py; intacct-sdk-php creates ARPYMT).
+    # No field list was recorded for it: lookup gives the tenant's, and AUWHENCREATED (APPYMT's) gives way
+    # to WHENCREATED if this tenant's ARPYMT has none (export.keyfields).
+    ExportObject(
+        "ARPYMT",
+        description="AR payments received (no field list was recorded: fields come from lookup)",
+        created_field="AUWHENCREATED",
+    ),
+    # Accounts payable
     ExportObject("VENDOR", description="Vendors (accounts payable)", id_field="VENDORID"),
     ExportObject(
-        "GLACCOUNT", description="General ledger accounts (chart of accounts)", id_field="ACCOUNTNO"
+        "APBILL",
+        description="AP bills (headers); their lines are APBILLITEM (RECORDKEY = this RECORDNO)",
+        created_field="AUWHENCREATED",
+    ),
+    ExportObject("APBILLITEM", description="AP bill lines; RECORDKEY is the APBILL RECORDNO"),
+    ExportObject(
+        "APPYMT",
+        description="AP payments (headers); their lines are APPYMTDETAIL (PAYMENTKEY = this RECORDNO)",
+        created_field="AUWHENCREATED",
+    ),
+    ExportObject(
+        "APPYMTDETAIL",
+        description="AP payment lines; PAYMENTKEY is the APPYMT RECORDNO, RECORDKEY the APBILL paid",
+    ),
+    ExportObject(
+        "APADJUSTMENT",
+        description="AP adjustments (headers); their lines are APADJUSTMENTITEM (RECORDKEY)",
+        created_field="AUWHENCREATED",
+    ),
+    ExportObject(
+        "APADJUSTMENTITEM", description="AP adjustment lines; RECORDKEY is the APADJUSTMENT RECORDNO"
+    ),
+    # Cash
+    ExportObject("CHECKINGACCOUNT", description="Checking (bank) accounts", id_field="BANKACCOUNTID"),
+    ExportObject("SAVINGSACCOUNT", description="Savings accounts", id_field="BANKACCOUNTID"),
+    ExportObject("CREDITCARD", description="Credit card accounts", id_field="CARDID"),
+    # People, dimensions and assets
+    ExportObject("EMPLOYEE", description="Employees", id_field="EMPLOYEEID"),
+    ExportObject("DEPARTMENT", description="Departments (dimension)", id_field="DEPARTMENTID"),
+    ExportObject("LOCATION", description="Locations (dimension)", id_field="LOCATIONID"),
+    ExportObject("CLASS", description="Classes (dimension)", id_field="CLASSID"),
+    # Estuary's connector snapshots PROJECT (resources.py SNAPSHOT_OBJECTS, no reason given); the recorded
+    # tap filtered PROJECT on WHENMODIFIED and got its record, and an incremental export here only filters
+    # on it (ordered by RECORDNO), so PROJECT stays incremental.
+    ExportObject("PROJECT", description="Projects (dimension)", id_field="PROJECTID"),
+    ExportObject("ITEM", description="Items: products and services (dimension)", id_field="ITEMID"),
+    ExportObject(
+        "FIXEDASSET", description="Fixed assets; WHENMODIFIED is a date, so each run re-reads its day"
     ),
 )
 
@@ -110,7 +207,8 @@ class Catalogue:
         """The spec with its catalogued object's defaults: the key and modified fields (unless ``named``,
         the keys the request gave, includes them), the default fields (when the request names none) and
         the object's filter (ANDed with the request's). An object not in the catalogue keeps the spec as
-        it is: any Intacct object can be exported directly, with RECORDNO / WHENMODIFIED."""
+        it is: any Intacct object can be exported directly, keyed and windowed by its own fields, which
+        the run finds in its lookup (``export.keyfields``)."""
         entry = self.get(spec.object)
         if entry is None:
             return spec
@@ -190,12 +288,14 @@ def _parse_item(item: Any, index: int) -> ExportObject:
         name=_name(item["object"], f"{where} object"),
         fields=fields,
         filter=filt,
-        key_field=_name(item.get("key_field", "RECORDNO"), f"{where} key_field"),
-        modified_field=_name(item.get("modified_field", "WHENMODIFIED"), f"{where} modified_field"),
-        created_field=_name(item["created_field"], f"{where} created_field")
+        key_field=_field(item.get("key_field", "RECORDNO"), f"{where} key_field"),
+        modified_field=_field(item["modified_field"], f"{where} modified_field")
+        if item.get("modified_field")
+        else ("" if "modified_field" in item else "WHENMODIFIED"),
+        created_field=_field(item["created_field"], f"{where} created_field")
         if item.get("created_field")
         else ("" if "created_field" in item else "WHENCREATED"),
-        id_field=_name(item["id_field"], f"{where} id_field") if item.get("id_field") else None,
+        id_field=_field(item["id_field"], f"{where} id_field") if item.get("id_field") else None,
         description=description,
         frequency=_frequency(item.get("frequency"), where),
     )
@@ -209,3 +309,11 @@ def _frequency(value: Any, where: str) -> str | None:
     except InvalidExportRequest as exc:
         raise SettingsError(f"environment variable {ENV_VAR}: {where} frequency: {exc}"[:300]) from None
     return str(value)
+
+
+def _field(value: Any, where: str) -> str:
+    """A key, modified, created or id field name, spelled as given (a dimension's are camelCase)."""
+    try:
+        return check_object_name(value, where)
+    except InvalidQueryError as exc:
+        raise SettingsError(f"environment variable {ENV_VAR}: {exc}"[:300]) from None

@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from intacct_sync.errors import SettingsError
+from intacct_sync.intacct import DEFAULT_GATEWAY_URL, MAX_QUERY_PAGE_SIZE
 from intacct_sync.objects import Catalogue
-
-DEFAULT_GATEWAY_URL = "https://api.intacct.com/ia/xml/xmlgw.phtml"
 
 
 class Env:
@@ -115,7 +114,7 @@ class Settings:
             gateway_url=gateway_url,
             state_table=read.required("STATE_TABLE"),
             tenant_concurrency=read.integer("TENANT_CONCURRENCY", 2, 1, 64),
-            page_size=read.integer("PAGE_SIZE", 2000, 1, 2000),
+            page_size=read.integer("PAGE_SIZE", MAX_QUERY_PAGE_SIZE, 1, MAX_QUERY_PAGE_SIZE),
             tenant_timezone=timezone,
             monthly_transaction_budget=read.integer("MONTHLY_TRANSACTION_BUDGET", 0, 0, 10**9),
             session_refresh_margin_seconds=read.integer("SESSION_REFRESH_MARGIN_SECONDS", 300, 0, 86400),

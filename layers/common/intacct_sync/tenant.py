@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 from intacct_sync.adapters.secrets import load_credentials
 from intacct_sync.adapters.session_cache import SsmSessionCache
-from intacct_sync.adapters.state_table import BatchedLedger, StateTable, TenantSemaphore
+from intacct_sync.adapters.state_table import StateTable, TenantSemaphore
+from intacct_sync.export.ledger import BatchedLedger
 from intacct_sync.intacct import (
     ApiSession,
     AuthenticationError,
@@ -28,6 +29,7 @@ from intacct_sync.intacct import (
     IntacctClient,
     Query,
     QueryPage,
+    RemainingMs,
     RetryPolicy,
     SenderCredentials,
     SessionManager,
@@ -42,7 +44,6 @@ from intacct_sync.settings import Settings
 
 T = TypeVar("T")
 Recorder = Callable[[str, int], None]  # (run id, transactions): charges one call's transactions
-RemainingMs = Callable[[], int]  # the invocation's time left (the Lambda context's), in milliseconds
 # Time a step needs after its last Intacct call: land the page, write the ledger, return its payload.
 FINISH_SECONDS = 10.0
 # A timestamp valid only in the documented filter form (see TenantIntacct._filter_dates).

@@ -54,10 +54,10 @@ BAD_BODIES = [
     ),
     (
         "object-not-offered",
-        {"object": "APBILL", "mode": "full"},
+        {"object": "PODOCUMENT", "mode": "full"},
         400,
         "unknown_object",
-        "configured: CUSTOMER, VENDOR, GLACCOUNT",
+        "configured: GLACCOUNT, GLBATCH, GLENTRY, GLDETAIL",
     ),
     ("mode-unknown", {"object": "CUSTOMER", "mode": "delta"}, 400, "invalid_request", "mode must be one of"),
     ("page-size-zero", {**OK, "page_size": 0}, 400, "invalid_request", "page_size"),

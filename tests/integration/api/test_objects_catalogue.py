@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from intacct_sync.api.settings import ApiSettings
 from intacct_sync.errors import SettingsError
 from intacct_sync.export.spec import ExportSpec
-from intacct_sync.objects import Catalogue
+from intacct_sync.objects import DEFAULT_OBJECTS, Catalogue
 from tests.conftest import load_event
 
+ROOT = Path(__file__).resolve().parents[3]
 
-def test_by_default_customer_vendor_and_glaccount_are_offered(api):
+
+def test_by_default_the_standard_finance_objects_are_offered(api):
     answer = api.send(load_event("api_get_objects"))
     assert answer.status == 200
-    assert [o["object"] for o in answer.body["objects"]] == ["CUSTOMER", "VENDOR", "GLACCOUNT"]
-    assert {(o["key_field"], o["modified_field"]) for o in answer.body["objects"]} == {
-        ("RECORDNO", "WHENMODIFIED")
+    listed = answer.body["objects"]
+    assert [o["object"] for o in listed] == [o.name for o in DEFAULT_OBJECTS]
+    assert {"GLACCOUNT", "GLBATCH", "GLENTRY", "GLDETAIL", "ARPYMT", "APPYMT", "DEPARTMENT"} <= {
+        o["object"] for o in listed
     }
+    assert {(o["key_field"], o["modified_field"], o["incremental"]) for o in listed} == {
+        ("RECORDNO", "WHENMODIFIED", True)
+    }
+    assert all(o["description"] for o in listed)
+    by_name = {o["object"]: o for o in listed}
+    assert by_name["ARINVOICE"]["created_field"] == "AUWHENCREATED"
+    assert by_name["CUSTOMER"]["id_field"] == "CUSTOMERID" and by_name["GLENTRY"]["id_field"] is None
 
 
 def test_export_objects_replaces_the_catalogue_and_decides_what_can_be_exported(make_api):
@@ -35,6 +46,7 @@ def test_export_objects_replaces_the_catalogue_and_decides_what_can_be_exported(
             "description": "AP bills",
             "frequency": "PT1H",
         },
+        {"object": "SALES_CHANNEL", "key_field": "id", "modified_field": "", "created_field": "createdAt"},
     ]
     api = make_api(env={"EXPORT_OBJECTS": json.dumps(objects)})
     # Then /objects lists exactly those
@@ -44,6 +56,7 @@ def test_export_objects_replaces_the_catalogue_and_decides_what_can_be_exported(
             "object": "CUSTOMER",
             "key_field": "RECORDNO",
             "modified_field": "WHENMODIFIED",
+            "incremental": True,
             "created_field": "WHENCREATED",
             "id_field": None,
             "description": "",
@@ -55,12 +68,25 @@ def test_export_objects_replaces_the_catalogue_and_decides_what_can_be_exported(
             "object": "APBILL",
             "key_field": "RECORDNO",
             "modified_field": "AUWHENMODIFIED",
+            "incremental": True,
             "created_field": "WHENCREATED",
             "id_field": None,
             "description": "AP bills",
             "fields": [],
             "filter": None,
             "frequency": "PT1H",
+        },
+        {  # spelled as given (a dimension's fields are camelCase); no modified field: full snapshots only
+            "object": "SALES_CHANNEL",
+            "key_field": "id",
+            "modified_field": None,
+            "incremental": False,
+            "created_field": "createdAt",
+            "id_field": None,
+            "description": "",
+            "fields": [],
+            "filter": None,
+            "frequency": None,
         },
     ]
     # And an AP bill export runs with the catalogue's modified field, while VENDOR is no longer offered
@@ -74,7 +100,7 @@ def test_export_objects_replaces_the_catalogue_and_decides_what_can_be_exported(
     )
     refused = api.post({"object": "VENDOR", "mode": "full"})
     assert refused.status == 400 and refused.body["error"] == "unknown_object"
-    assert "configured: CUSTOMER, APBILL" in refused.body["message"]
+    assert "configured: CUSTOMER, APBILL, SALES_CHANNEL" in refused.body["message"]
 
 
 @pytest.mark.parametrize(
@@ -122,6 +148,29 @@ def test_api_settings_name_the_bad_variable(env, words):
         "EXPORT_BUCKET": "b",
         "STATE_TABLE": "t",
     }
-    assert ApiSettings.from_env(good).objects.names() == ["CUSTOMER", "VENDOR", "GLACCOUNT"]
+    assert ApiSettings.from_env(good).objects.names() == [o.name for o in DEFAULT_OBJECTS]
     with pytest.raises(SettingsError, match=words):
         ApiSettings.from_env({**good, **env})
+
+
+def test_the_docs_list_the_catalogue_that_is_served(api):
+    # Given GET /objects
+    listed = api.send(load_event("api_get_objects")).body["objects"]
+    # Then the README's table gives each object's key, modified, created and id fields as served
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## What it exports: the object catalogue", 1)[1].split("\n\n- ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    documented = [(r[0][2:], r[2], r[3], r[4], r[5].removesuffix(" |")) for r in rows[1:]]
+    assert documented == [
+        (
+            o["object"],
+            o["key_field"],
+            o["modified_field"] or "full snapshot only",
+            o["created_field"] or "—",
+            o["id_field"] or "— (by key)",
+        )
+        for o in listed
+    ]
+    # And docs/API.md names every default object
+    api_md = (ROOT / "docs" / "API.md").read_text().replace("\n", " ")
+    assert ", ".join(o["object"] for o in listed) + "." in api_md

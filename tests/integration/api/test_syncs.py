@@ -46,7 +46,7 @@ def test_the_sample_event_asks_for_a_plan_of_everything(api):
 
 def test_bad_sync_requests_are_refused_naming_the_problem(api):
     cases = [
-        ({"objects": ["CUSTOMER", "APBILL"]}, "unknown_object", "APBILL not in the catalogue"),
+        ({"objects": ["CUSTOMER", "PODOCUMENT"]}, "unknown_object", "PODOCUMENT not in the catalogue"),
         ({"objects": "all", "object": "CUSTOMER"}, "invalid_request", "not both"),
         ({"objects": "everything"}, "invalid_request", 'objects must be "all"'),
         ({"objects": "all", "dry_run": "yes"}, "invalid_request", "dry_run must be true"),

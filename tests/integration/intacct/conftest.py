@@ -61,23 +61,13 @@ def shared_sim() -> Iterator[Simulator]:
 def sim(shared_sim: Simulator) -> Simulator:
     """The module's simulator, reset for this test: no faults, default settings, zeroed stats.
 
-    Tests must not change its data; use ``fresh_sim`` for that.
+    Tests must not change its data; use ``make_sim`` (tests/conftest.py) for that.
     """
     shared_sim.clear_faults()
     shared_sim.configure(**DEFAULT_RUNTIME)
     shared_sim.expire_sessions()
     shared_sim.reset_stats()
     return shared_sim
-
-
-@pytest.fixture
-def fresh_sim() -> Iterator[Simulator]:
-    """A private simulator whose data the test may change."""
-    simulator = start_simulator(dataclasses.replace(SIM_CONFIG))
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
 
 
 @pytest.fixture

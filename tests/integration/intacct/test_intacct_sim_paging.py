@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -146,7 +147,10 @@ HOSTILE_NAMES = [
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
-def test_hostile_values_round_trip_through_the_simulator(fresh_sim: Simulator, name: str) -> None:
+def test_hostile_values_round_trip_through_the_simulator(
+    make_sim: Callable[..., Simulator], name: str
+) -> None:
+    fresh_sim = make_sim(records=500, seed=1)
     # Given a customer whose name is hostile XML
     recordno = fresh_sim.upsert("CUSTOMER", {"NAME": name})
     client = IntacctClient(SIM_SENDER, gateway_url=fresh_sim.url, retry=FAST_RETRY)
@@ -189,3 +193,19 @@ def test_unknown_object_and_field_are_function_errors(
     assert "NOSUCHFIELD" in str(bad_field.value)
     assert client.transactions == {"query": 2}  # failures are billed too
     assert sim.stats()["transactions_by_function"] == {"query": 2}
+
+
+def test_hash_fields_come_back_under_their_own_names_in_xml_and_json(
+    client: IntacctClient, sim: Simulator, session: ApiSession
+) -> None:
+    # Given CREDITCARD fields Intacct answers without the '#', DEPT and DEPT# as two <DEPT> (or two
+    # "DEPT" keys in JSON)
+    fields = ("RECORDNO", "LIABACCT#", "DEPT", "DEPT#", "LOCATION", "LOCATION#", "WHENMODIFIED")
+    base = Query("CREDITCARD", fields, order_by=(OrderBy("RECORDNO"),), page_size=100, show_private=True)
+    # When they are queried in either format
+    as_xml = client.query(session, base)
+    as_json = client.query(session, dataclasses.replace(base, return_format="json"))
+    # Then each value is under the name that was asked for, as the simulator holds it
+    source = [normalise(r, fields) for r in sim.records("CREDITCARD")]
+    assert as_xml.records == as_json.records == source
+    assert any(r["LOCATION"] and r["LOCATION#"] and r["LOCATION"] != r["LOCATION#"] for r in source)

@@ -39,3 +39,26 @@ def test_catalogue_entries_carry_fields_and_a_normalised_filter():
 def test_bad_fields_or_filters_are_refused_at_cold_start(item):
     with pytest.raises(SettingsError, match="fields or filter"):
         Catalogue.from_json(json.dumps([item]))
+
+
+def test_field_names_keep_their_spelling_and_no_modified_field_means_full_snapshots():
+    catalogue = Catalogue.from_json(
+        json.dumps(
+            [
+                {"object": "dimension", "key_field": "id", "modified_field": "updatedAt", "id_field": "name"},
+                {"object": "GLACCOUNT", "modified_field": ""},
+            ]
+        )
+    )
+    dimension = catalogue.get("DIMENSION")
+    assert dimension is not None
+    assert (dimension.key_field, dimension.modified_field, dimension.id_field) == ("id", "updatedAt", "name")
+    assert dimension.incremental and dimension.created_field == "WHENCREATED"
+    glaccount = catalogue.get("GLACCOUNT")
+    assert glaccount is not None and glaccount.modified_field == "" and not glaccount.incremental
+    assert glaccount.to_dict()["modified_field"] is None
+
+
+def test_bad_key_field_names_are_refused_at_cold_start():
+    with pytest.raises(SettingsError, match="item 0 modified_field must be an Intacct name"):
+        Catalogue.from_json(json.dumps([{"object": "X", "modified_field": "updated At"}]))

@@ -259,6 +259,12 @@ def test_return_format(after_key, hint, expected):
     assert return_format(task(after_key=after_key, expected_remaining=hint, page_size=2000)) == expected
 
 
+def test_fields_answered_under_other_names_are_always_read_as_xml():
+    # JSON would repeat DEPT for DEPT and DEPT#, and the order of JSON keys was never recorded
+    card = task(after_key="1", expected_remaining=5000, page_size=2000, fields=("RECORDNO", "DEPT", "DEPT#"))
+    assert return_format(card) == "xml"
+
+
 def test_the_next_query_leaves_while_a_json_page_is_parsed_and_costs_nothing_extra():
     # Given 30 records in pages of 3, each JSON page still being parsed when the next query could leave
     sink = Sink()

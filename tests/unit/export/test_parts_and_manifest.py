@@ -41,6 +41,12 @@ def test_key_order_is_numeric_for_numbers():
     assert sorted(["100", "20", "3"], key=key_order) == ["3", "20", "100"]
 
 
+def test_a_text_key_orders_as_text_digits_or_not():
+    # A TEXT key (GLDETAIL's RECORDNO) is compared by Intacct as text, even where a value is all digits
+    keys = ["3220-55186-27292--accrual", "100", "20", "3", "3220-55186-27290--accrual"]
+    assert sorted(keys, key=lambda k: key_order(k, True)) == sorted(keys)
+
+
 def part(key, first, last, records):
     return PartSummary(key, records, "x", str(first), str(last), "")
 
@@ -52,6 +58,14 @@ def test_reconcile_counts_and_detects_overlap():
     assert not short.ok and "151" in short.problem()
     overlap = reconcile([part("a", 1, 100, 100), part("b", 100, 150, 51)], 151)
     assert not overlap.ok and "overlap" in overlap.problem()
+
+
+def test_reconcile_compares_text_keys_as_text():
+    # Given two pages of a TEXT key read in Intacct's (text) order: "10".."19", then "2".."30"
+    parts = [part("a", "10", "19", 10), part("b", "2", "30", 10)]
+    # Then they do not overlap as text, while as numbers they would seem to
+    assert reconcile(parts, 20, text_key=True).ok
+    assert not reconcile(parts, 20).ok
 
 
 def test_manifest_claims_reconciled_only_for_a_successful_matching_run():

@@ -57,6 +57,15 @@ def test_plan_without_drift_chains_boundaries():
     assert repairs == []
 
 
+def test_text_keys_are_planned_in_text_order():
+    # Given first pages of a TEXT key in Intacct's text order ("10".."19" before "2".."30")
+    heads = [head(0, "10", "19"), head(1, "2", "30")]
+    # Then planned as text, both segments stand; as numbers the second would be dropped as a repeat
+    plans, repairs = plan_segments(heads, text_key=True)
+    assert [(p.after_key, p.upper_key) for p in plans] == [("19", "2"), ("30", None)] and repairs == []
+    assert [p.segment for p in plan_segments(heads)[0]] == [0]
+
+
 def test_last_segment_at_end_of_data_is_done():
     plans, _ = plan_segments([head(0, 1, 2000), head(1, 3001, 3500, count=500, remaining=0)])
     assert plans[-1].done is True

@@ -71,3 +71,11 @@ def test_query_json_form_round_trips() -> None:
 def test_query_from_dict_reports_missing_keys_as_invalid_query() -> None:
     with pytest.raises(InvalidQueryError, match="incomplete"):
         Query.from_dict({"object": "CUSTOMER"})
+
+
+def test_a_query_selects_as_many_fields_as_the_export_asks_for_plus_its_keys() -> None:
+    # The request may name 1,000 fields; the export adds its key and modified fields; lookup may list more
+    requested = [f"CUSTOM_FIELD_{i:04d}_{'X' * 22}" for i in range(1000)]
+    query = Query(object="CUSTOMER", fields=("RECORDNO", "WHENMODIFIED", *requested))
+    assert len(query.fields) == 1002
+    assert len(Query(object="CUSTOMER", fields=tuple(f"F{i}" for i in range(5000))).fields) == 5000

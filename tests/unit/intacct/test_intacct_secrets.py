@@ -167,7 +167,7 @@ def test_credentials_from_env() -> None:
     assert (sender.sender_id, sender.sender_password) == ("sid", "spw-secret")
     assert user == UserCredentials("co", "uid", "upw-secret", entity_id="E1")
     assert credentials_from_env(FULL_ENV)[1].entity_id is None
-    assert UserCredentials.from_env(FULL_ENV) == (sender, UserCredentials("co", "uid", "upw-secret"))
+    assert credentials_from_env(FULL_ENV) == (sender, UserCredentials("co", "uid", "upw-secret"))
 
 
 def test_credentials_from_env_names_every_missing_variable() -> None:

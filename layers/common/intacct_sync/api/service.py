@@ -3,6 +3,7 @@ once, report on one, read an export's records back page by page."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,10 @@ from intacct_sync.export import layout
 from intacct_sync.export.parts import decode_part
 
 STATUS_MANIFEST_MAX_PARTS = 1000  # a status answer stays far below Lambda's 6 MB response limit
+# A records answer holds at most this many bytes of records as Lambda sends them: a function's synchronous
+# response is capped at 6 MB (Lambda quotas) and API Gateway's body travels as JSON text inside that
+# response, so quotes and non-ASCII are escaped twice. What is left covers the rest of the answer.
+RECORDS_RESPONSE_BYTES = 5 * 1024 * 1024
 RUNNING = "RUNNING"
 
 
@@ -166,26 +171,43 @@ def succeeded_manifest(
 
 
 def read_records(
-    store: ExportStore, manifest: dict[str, Any], start: tuple[int, int], limit: int
+    store: ExportStore,
+    manifest: dict[str, Any],
+    start: tuple[int, int],
+    limit: int,
+    max_bytes: int = RECORDS_RESPONSE_BYTES,
 ) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
     """Up to `limit` records from position (part index, line offset) in the manifest's part order (key
-    order), and where the next page starts (None at the end)."""
+    order), fewer when more would pass `max_bytes` as sent (``answer_bytes``; always at least one), and
+    where the next page starts (None at the end)."""
     parts = manifest.get("parts") or []
     index, offset = start
     records: list[dict[str, Any]] = []
-    while index < len(parts) and len(records) < limit:
+    used = 0
+    full = False
+    while index < len(parts) and len(records) < limit and not full:
         if offset >= int(parts[index].get("records", 0)):  # empty or consumed: no need to read it
             index, offset = index + 1, 0
             continue
         lines = decode_part(store.get_bytes(parts[index]["key"]))
-        taken = lines[offset : offset + limit - len(records)]
-        records.extend(taken)
-        offset += len(taken)
+        for record in lines[offset : offset + limit - len(records)]:
+            size = answer_bytes(record)
+            if records and used + size > max_bytes:
+                full = True
+                break
+            records.append(record)
+            used += size
+            offset += 1
         if offset >= len(lines):
             index, offset = index + 1, 0
     while index < len(parts) and offset >= int(parts[index].get("records", 0)):
         index, offset = index + 1, 0
     return records, ((index, offset) if index < len(parts) else None)
+
+
+def answer_bytes(record: dict[str, Any]) -> int:
+    """A record's bytes in Lambda's response: its JSON, escaped again as the text of the answer's body."""
+    return len(json.dumps(json.dumps(record, default=str)))
 
 
 def sync_status(

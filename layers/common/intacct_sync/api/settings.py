@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from intacct_sync.errors import SettingsError
+from intacct_sync.intacct import MAX_QUERY_PAGE_SIZE
 from intacct_sync.objects import Catalogue
 from intacct_sync.settings import Env
 
@@ -41,6 +42,6 @@ class ApiSettings:
             sync_state_machine_arn=arns["SYNC_STATE_MACHINE_ARN"],
             export_bucket=read.required("EXPORT_BUCKET"),
             state_table=read.required("STATE_TABLE"),
-            page_size=read.integer("PAGE_SIZE", 2000, 1, 2000),
+            page_size=read.integer("PAGE_SIZE", MAX_QUERY_PAGE_SIZE, 1, MAX_QUERY_PAGE_SIZE),
             objects=read.catalogue(),
         )

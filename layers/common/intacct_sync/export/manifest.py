@@ -54,13 +54,19 @@ class Reconciliation:
 
 
 def reconcile(
-    parts: Sequence[PartSummary], expected: int | None, bounds: tuple[int, int] | None = None
+    parts: Sequence[PartSummary],
+    expected: int | None,
+    bounds: tuple[int, int] | None = None,
+    text_key: bool = False,
 ) -> Reconciliation:
-    """Count records and check that no two parts share a key (parts are key ranges by construction)."""
-    ordered = sorted((p for p in parts if p.records), key=lambda p: key_order(p.first_key))
-    overlaps = tuple(
-        (a.key, b.key) for a, b in pairwise(ordered) if key_order(b.first_key) <= key_order(a.last_key)
-    )
+    """Count records and check that no two parts share a key (parts are key ranges by construction; keys
+    compared as ``parts.key_order`` does, ``text_key`` for a TEXT key)."""
+
+    def order(value: str) -> tuple[int, int, str]:
+        return key_order(value, text_key)
+
+    ordered = sorted((p for p in parts if p.records), key=lambda p: order(p.first_key))
+    overlaps = tuple((a.key, b.key) for a, b in pairwise(ordered) if order(b.first_key) <= order(a.last_key))
     return Reconciliation(sum(p.records for p in parts), expected, overlaps, bounds)
 
 

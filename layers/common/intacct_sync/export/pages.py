@@ -25,7 +25,15 @@ from intacct_sync.export.payloads import Cursor
 from intacct_sync.export.spec import ExportSpec
 from intacct_sync.export.typed import FieldTypes, RecordTyper
 from intacct_sync.export.window import TenantTime, combine_filters
-from intacct_sync.intacct import OrderBy, Query, QueryPage, Record, filter_from_dict, last_json_text_value
+from intacct_sync.intacct import (
+    OrderBy,
+    Query,
+    QueryPage,
+    Record,
+    answered_by_position,
+    filter_from_dict,
+    last_json_text_value,
+)
 from intacct_sync.observability import logger
 
 # Stop taking new pages in one invocation when less time than this is left (a slow page can take
@@ -87,7 +95,7 @@ class PageTask:
             entity=spec.entity,
             modified_field=spec.modified_field,
             created_field=spec.created_field,
-            show_private=spec.show_private and spec.entity is None,
+            show_private=spec.queries_private,
             time=time,
             field_types=field_types or FieldTypes(),
             segment=cursor.segment,
@@ -163,7 +171,12 @@ def return_format(task: PageTask) -> Literal["xml", "json"]:
     With ``expected_remaining`` records left and a full page of them expected, the page is not the last
     one. When exactly one full page is expected, only XML's ``numremaining`` can tell that it ends the
     range (a full JSON page could be followed by more); a shorter expected page ends it in either format.
+    Fields Intacct answers under another name (``DEPT#`` as ``DEPT``) are always read as XML: which value
+    is whose then rests on the order of the answer, recorded for XML elements (docs/intacct/real-objects/
+    README.md) and never for JSON keys (no JSON answer was recorded).
     """
+    if answered_by_position(task.fields):
+        return "xml"
     hint = task.expected_remaining
     if task.after_key is not None and hint is not None and 0 < hint != task.page_size:
         return "json"

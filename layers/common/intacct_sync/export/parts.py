@@ -16,8 +16,8 @@ from intacct_sync.export.typed import RecordTyper, widened_text
 
 Record = Mapping[str, Any]
 
-# zlib levels 1-3 use the fast deflate strategy, 4-9 lazy matching: on 2000-record pages level 3 is two
-# to three times quicker than 6 for parts about a fifth larger (see benchmarks/RESULTS.md).
+# zlib levels 1-3 use the fast deflate strategy, 4-9 lazy matching: on a page Task's CPU level 3 is much
+# quicker than 6 for somewhat larger parts (figures: benchmarks/RESULTS.md).
 COMPRESS_LEVEL = 3
 
 
@@ -51,12 +51,13 @@ def _line_encoder() -> Callable[[Any], str]:
 _encode_line = _line_encoder()
 
 
-def key_order(value: str) -> tuple[int, int, str]:
-    """Sort order of key values: numbers numerically (as Intacct compares RECORDNO), then text."""
-    text = value.strip()
-    if text.isdigit():
-        return (0, int(text), "")
-    return (1, 0, text)
+def key_order(value: str, text: bool = False) -> tuple[int, int, str]:
+    """Sort order of key values: numbers numerically (as Intacct compares an INTEGER RECORDNO), then text;
+    with ``text`` (a TEXT key, as GLDETAIL's RECORDNO) every value as text, digits or not."""
+    stripped = value.strip()
+    if not text and stripped.isdigit():
+        return (0, int(stripped), "")
+    return (1, 0, stripped)
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,8 @@ def encode_part(
     if typer is not None:
         typer.type_records(rows, extracted_at or datetime.now(UTC))  # type: ignore[arg-type]
         widened = widened_text(typer.widened)
-        # orjson: UTF-8 bytes directly, five to ten times quicker than the json module on wide records
-        # (a 224-field page: about 15 ms instead of 100; benchmarks/RESULTS.md).
+        # orjson: UTF-8 bytes directly, several times quicker than the json module on wide records
+        # (figures: benchmarks/RESULTS.md).
         lines = [orjson.dumps(row) for row in rows]
     # Lines joined as UTF-8 bytes: one joined str would take up to 4 bytes a character (any non-Latin-1
     # character widens all of it), several times the peak of bytes (benchmarks/RESULTS.md).

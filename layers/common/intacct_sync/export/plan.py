@@ -41,7 +41,7 @@ def count_query(spec: ExportSpec) -> Query:
         fields=(spec.key_field,),
         filter=filter_from_dict(spec.filter) if spec.filter else None,
         page_size=1,
-        show_private=spec.show_private and spec.entity is None,
+        show_private=spec.queries_private,
     )
 
 
@@ -50,7 +50,12 @@ def page_count(total: int, page_size: int) -> int:
 
 
 def segment_count(total: int, page_size: int, concurrency: int) -> int:
-    """How many segments: every segment but one gets at least two pages, so none wastes a call."""
+    """How many segments: every segment but one gets at least two pages, so none wastes a call.
+
+    An export keyed by a TEXT field (GLDETAIL's RECORDNO) is given a concurrency of one (``steps.fetch``):
+    segment boundaries would be compared here, in code-point order, and how Intacct collates TEXT is not
+    documented; one key range relies only on Intacct's own ``greaterthan`` and ``orderby`` agreeing, as
+    Estuary's source-sage-intacct relies on them paging AUDITHISTORY by its TEXT ``ID``."""
     pages = page_count(total, page_size)
     return max(1, min(concurrency, pages // 2))
 
@@ -100,18 +105,25 @@ class Repair:
     keep_below: str | None  # keep only keys < this; None = delete the part entirely
 
 
-def plan_segments(heads: Sequence[SegmentHead]) -> tuple[list[SegmentPlan], list[Repair]]:
-    """Turn segment first pages (segment 0 first) into non-overlapping keyset ranges.
+def plan_segments(
+    heads: Sequence[SegmentHead], text_key: bool = False
+) -> tuple[list[SegmentPlan], list[Repair]]:
+    """Turn segment first pages (segment 0 first) into non-overlapping keyset ranges (keys compared as
+    ``parts.key_order`` does, ``text_key`` for a TEXT key).
 
     Empty first pages (the source shrank) and first pages that start at or before the previous
     segment's start are dropped and their parts deleted; overlapping tails are trimmed.
     """
+
+    def order(value: str) -> tuple[int, int, str]:
+        return key_order(value, text_key)
+
     kept: list[SegmentHead] = []
     repairs: list[Repair] = []
     for head in heads:
         if head.count == 0:
             continue
-        if kept and key_order(head.first_key) <= key_order(kept[-1].first_key):
+        if kept and order(head.first_key) <= order(kept[-1].first_key):
             if head.part_key:
                 repairs.append(Repair(head.part_key, None))
             continue
@@ -119,7 +131,7 @@ def plan_segments(heads: Sequence[SegmentHead]) -> tuple[list[SegmentPlan], list
     plans: list[SegmentPlan] = []
     for i, head in enumerate(kept):
         upper = kept[i + 1].first_key if i + 1 < len(kept) else None
-        overlaps = upper is not None and key_order(head.last_key) >= key_order(upper)
+        overlaps = upper is not None and order(head.last_key) >= order(upper)
         if overlaps and head.part_key:
             repairs.append(Repair(head.part_key, upper))
         # An overlapping first page already holds every key up to the next boundary, and a last
@@ -163,7 +175,10 @@ def task_budget(segments: int, budget: int = HISTORY_EVENT_BUDGET) -> int:
 
 
 def plan_run(
-    parts: Sequence[PartSummary], per_task: int, history_budget: int = HISTORY_EVENT_BUDGET
+    parts: Sequence[PartSummary],
+    per_task: int,
+    history_budget: int = HISTORY_EVENT_BUDGET,
+    text_key: bool = False,
 ) -> RunPlan:
     """Plan a run from the parts it has landed: the first page of each segment (read by offset, or a
     landed run's first part) gives the segment's key range (``plan_segments``); each segment then
@@ -179,7 +194,11 @@ def plan_run(
         SegmentHead(segment, g[0].key, g[0].records, g[0].first_key, g[0].last_key, g[0].num_remaining)
         for segment, g in sorted(groups.items())
     ]
-    plans, repairs = plan_segments(heads)
+    plans, repairs = plan_segments(heads, text_key)
+
+    def order(value: str) -> tuple[int, int, str]:
+        return key_order(value, text_key)
+
     budget = task_budget(len(plans), history_budget)
     cursors: dict[int, Cursor] = {}
     finished = []
@@ -192,7 +211,7 @@ def plan_run(
         cursors[p.segment] = Cursor(
             segment=p.segment,
             seq=part_position(last.key)[1] + 1,
-            after_key=max((q.last_key for q in group), key=key_order, default=p.after_key),
+            after_key=max((q.last_key for q in group), key=order, default=p.after_key),
             upper_key=p.upper_key,
             offset=0,
             max_pages=per_task,

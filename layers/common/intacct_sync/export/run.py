@@ -13,7 +13,7 @@ from typing import Any
 
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.export.spec import ExportSpec
-from intacct_sync.export.typed import FieldTypes
+from intacct_sync.export.typed import STRING, FieldTypes
 from intacct_sync.export.window import TenantTime
 
 RUN_DOCUMENT_VERSION = 1
@@ -37,6 +37,12 @@ class ExportRun:
     @property
     def types(self) -> FieldTypes:
         return FieldTypes.of(self.field_types)
+
+    @property
+    def text_key(self) -> bool:
+        """Whether the key field is text by lookup (GLDETAIL's RECORDNO: ``3220-55186-27292--accrual``),
+        so Intacct compares and orders its values as text, digits or not. Unknown without types."""
+        return bool(self.field_types) and self.types.kind(self.spec.key_field) == STRING
 
     def to_document(self) -> dict[str, Any]:
         return {

@@ -10,7 +10,7 @@ from typing import Any
 
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.intacct import (
-    MAX_FIELDS,
+    MAX_QUERY_PAGE_SIZE,
     InvalidQueryError,
     check_field_name,
     check_object_name,
@@ -20,6 +20,9 @@ from intacct_sync.intacct import (
 ENTITY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}\Z")
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,79}\Z")
 MODES = ("full", "incremental")
+# The most field names a request may list: a bound on the request's size, not Intacct's (no documented cap;
+# the widest real objects have under 300, PODOCUMENT 284). Fields from lookup have no cap.
+MAX_REQUESTED_FIELDS = 1000
 # Keys of the state machine input besides the spec's own: which run to resume.
 RESUME_KEY = "resume_run_id"
 
@@ -43,8 +46,8 @@ def validate_fields(value: Any) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list | tuple):
         raise InvalidExportRequest("fields must be a list of field names")
-    if len(value) > MAX_FIELDS:
-        raise InvalidExportRequest(f"fields may list at most {MAX_FIELDS} names, got {len(value)}")
+    if len(value) > MAX_REQUESTED_FIELDS:
+        raise InvalidExportRequest(f"fields may list at most {MAX_REQUESTED_FIELDS} names, got {len(value)}")
     try:
         names = tuple(check_field_name(f, "each field").upper() for f in value)
     except InvalidQueryError as exc:
@@ -73,8 +76,9 @@ class ExportSpec:
     mode: str = "full"
     since: str | None = None
     entity: str | None = None
-    page_size: int = 2000
+    page_size: int = MAX_QUERY_PAGE_SIZE
     key_field: str = "RECORDNO"
+    # Where a change is recorded; "" = the object has none: every export reads everything (full snapshot).
     modified_field: str = "WHENMODIFIED"
     # Where a never-modified record's creation is (its modified field is empty); "" = none.
     created_field: str = "WHENCREATED"
@@ -83,8 +87,17 @@ class ExportSpec:
     # The object's unique name field (CUSTOMERID...): AUDITHISTORY names deleted records by it.
     id_field: str | None = None
 
+    @property
+    def queries_private(self) -> bool:
+        """Whether its queries (pages, counts, the audit trail) ask for ``showprivate``: a top-level
+        session sees entity-owned records only with it (PROTOCOL.md §9); an entity's session sees its
+        own anyway."""
+        return self.show_private and self.entity is None
+
     @classmethod
-    def from_payload(cls, payload: Mapping[str, Any], default_page_size: int = 2000) -> ExportSpec:
+    def from_payload(
+        cls, payload: Mapping[str, Any], default_page_size: int = MAX_QUERY_PAGE_SIZE
+    ) -> ExportSpec:
         """Validate a JSON request; raise InvalidExportRequest naming the first problem."""
         if not isinstance(payload, Mapping):
             raise InvalidExportRequest("the export request must be a JSON object")
@@ -98,9 +111,13 @@ class ExportSpec:
         if mode not in MODES:
             raise InvalidExportRequest(f"mode must be one of {', '.join(MODES)}, got {mode!r}"[:200])
         page_size = payload.get("page_size", default_page_size)
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 2000:
+        if (
+            isinstance(page_size, bool)
+            or not isinstance(page_size, int)
+            or not 1 <= page_size <= MAX_QUERY_PAGE_SIZE
+        ):
             raise InvalidExportRequest(
-                f"page_size must be a whole number from 1 to 2000, got {page_size!r}"[:200]
+                f"page_size must be a whole number from 1 to {MAX_QUERY_PAGE_SIZE}, got {page_size!r}"[:200]
             )
         filt = payload.get("filter")
         if filt is not None:
@@ -125,6 +142,9 @@ class ExportSpec:
             raise InvalidExportRequest(
                 "show_private must be true (top-level exports include entity-owned records) or false"
             )
+        # Names are matched to lookup's spelling when the run starts (export.keyfields). An empty modified
+        # field means the object has none: full snapshots only.
+        modified = payload.get("modified_field", "WHENMODIFIED")
         created = payload.get("created_field", "WHENCREATED")
         id_field = payload.get("id_field")
         return cls(
@@ -136,9 +156,7 @@ class ExportSpec:
             entity=entity,
             page_size=page_size,
             key_field=_object_name(payload.get("key_field", "RECORDNO"), "key_field").upper(),
-            modified_field=_object_name(
-                payload.get("modified_field", "WHENMODIFIED"), "modified_field"
-            ).upper(),
+            modified_field=_object_name(modified, "modified_field").upper() if modified else "",
             created_field=_object_name(created, "created_field").upper() if created else "",
             show_private=show_private,
             id_field=_object_name(id_field, "id_field").upper() if id_field is not None else None,

@@ -21,6 +21,7 @@ from .credentials import (
     credentials_mapping,
 )
 from .errors import (
+    RETRYABLE_BY_THE_WORKFLOW,
     AuthenticationError,
     ControlError,
     CredentialsError,
@@ -61,18 +62,19 @@ from .filters import (
 )
 from .formatting import STANDARD, DateFormat, UserFormatting
 from .json_page import last_json_text_value
-from .names import check_field_name, check_object_name
-from .policy import RetryPolicy, Timeouts
-from .query import MAX_FIELDS, FieldInfo, OrderBy, Query, QueryPage, Record
+from .names import answered_by_position, answered_name, check_field_name, check_object_name
+from .policy import RemainingMs, RetryPolicy, Timeouts
+from .query import MAX_QUERY_PAGE_SIZE, FieldInfo, OrderBy, Query, QueryPage, Record
+from .request import DEFAULT_GATEWAY_URL
 from .session import ApiSession, SessionCache, SessionManager
 from .tally import TransactionTally
 
 if TYPE_CHECKING:
-    from .client import DEFAULT_GATEWAY_URL, DEFAULT_SESSION_LIFETIME, IntacctClient
+    from .client import DEFAULT_SESSION_LIFETIME, IntacctClient
 
 # The HTTP client (requests, urllib3: a large part of a cold start) is imported on first use, so code
 # that only builds filters or validates queries (the API function) never loads it.
-_FROM_CLIENT = frozenset(("DEFAULT_GATEWAY_URL", "DEFAULT_SESSION_LIFETIME", "IntacctClient"))
+_FROM_CLIENT = frozenset(("DEFAULT_SESSION_LIFETIME", "IntacctClient"))
 
 
 def __getattr__(name: str) -> Any:
@@ -86,7 +88,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_GATEWAY_URL",
     "DEFAULT_SESSION_LIFETIME",
-    "MAX_FIELDS",
+    "MAX_QUERY_PAGE_SIZE",
+    "RETRYABLE_BY_THE_WORKFLOW",
     "STANDARD",
     "ApiSession",
     "AuthenticationError",
@@ -111,6 +114,7 @@ __all__ = [
     "QueryPage",
     "RateLimitError",
     "Record",
+    "RemainingMs",
     "RetryPolicy",
     "SenderCredentials",
     "SessionCache",
@@ -124,6 +128,8 @@ __all__ = [
     "UserCredentials",
     "UserFormatting",
     "and_",
+    "answered_by_position",
+    "answered_name",
     "between",
     "check_field_name",
     "check_object_name",

@@ -29,13 +29,13 @@ from .lookup import field_infos
 from .names import check_object_name
 from .policy import RetryPolicy, Timeouts
 from .query import FieldInfo, Query, QueryPage
+from .request import DEFAULT_GATEWAY_URL
 from .response import MalformedBody, ParsedResponse, ParsedResult
 from .retry import call_with_retries
 from .session import ApiSession, utc_now
 from .tally import TransactionCounter, TransactionTally
 from .transport import new_http_session
 
-DEFAULT_GATEWAY_URL = "https://api.intacct.com/ia/xml/xmlgw.phtml"
 # Used only when a getAPISession response carries no <sessiontimeout> (documented lifetimes are 1 h+).
 DEFAULT_SESSION_LIFETIME = timedelta(minutes=30)
 

@@ -35,11 +35,6 @@ class UserCredentials:
     user_password: str = field(repr=False)
     entity_id: str | None = None
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> tuple[SenderCredentials, UserCredentials]:
-        """Both credential sets from the SDKs' environment variables (see ``credentials_from_env``)."""
-        return credentials_from_env(env)
-
 
 def credentials_from_env(env: Mapping[str, str] | None = None) -> tuple[SenderCredentials, UserCredentials]:
     """Read ``INTACCT_SENDER_ID``, ``INTACCT_SENDER_PASSWORD``, ``INTACCT_COMPANY_ID``, ``INTACCT_USER_ID``,

@@ -184,3 +184,16 @@ class CredentialsError(_LocalValidationError):
     or a mapping. The message names the variables, keys or secret, never a value."""
 
     errorno_value = "CREDENTIALS"
+
+
+# What a later attempt of a whole step may fix once the client has spent its own budget on a call: a
+# deadline reached, a session that expired between calls, a 524 (the call may still have run: the step
+# redoes it whole), a long Retry-After. Everything else the client raised is final. The state machine's
+# Retry of every step that calls Intacct names exactly these (tests/template/test_state_machine_contract.py),
+# so retries never multiply across layers.
+RETRYABLE_BY_THE_WORKFLOW: tuple[type[Exception], ...] = (
+    TimeoutError,
+    SessionExpiredError,
+    PossiblyStillRunningError,
+    ThrottledError,
+)

@@ -2,6 +2,13 @@
 
 A JSON page has no ``count``/``totalcount``/``numremaining``; its records, and often each record's own
 text as an NDJSON line, are all it gives.
+
+Fields Intacct answers under another name (``DEPT#`` as ``DEPT``: ``names.answered_name``) repeat a key
+when the request also names the plain field (``{"DEPT": "", "DEPT": "12"}``, as the simulator answers:
+no JSON was recorded). A plain ``json.loads`` would keep only the last; such pages are parsed as
+(key, value) pairs in document order and placed by position (``response.place_by_position``), so no
+value is lost. The export itself reads such pages as XML, whose element order is recorded
+(``export.pages.return_format``).
 """
 
 from __future__ import annotations
@@ -13,8 +20,9 @@ from collections.abc import Sequence
 from itertools import chain, repeat
 from typing import Any
 
+from .names import answered_by_position
 from .query import Record
-from .response import MalformedBody
+from .response import MalformedBody, answer_places, place_by_position
 
 # Splits a JSON array into the text between records and each record's text ({...}), which is exact
 # when no string holds a brace (checked by counting braces).
@@ -41,6 +49,8 @@ def json_page(body: bytes, fields: Sequence[str] | None = None) -> tuple[list[Re
     is 3 MB of text). Anything else falls back to ``records_from_json``.
     Lines keep Intacct's spacing and escapes.
     """
+    if fields and answered_by_position(fields):
+        return records_from_json(body, fields), None
     text = body.replace(b'": ""', b'": null')
     if b'":""' in text:
         text = text.replace(b'":""', b'":null')
@@ -116,15 +126,21 @@ def records_from_json(body: bytes, fields: Sequence[str] | None = None) -> list[
     Values are normalised while the parser builds each object (``object_hook``), so a flat page costs
     little more than ``json.loads`` itself.
     """
+    by_position = bool(fields) and answered_by_position(fields or ())
     if not body.strip():
         rows: Any = []
     else:
         try:
-            rows = json.loads(body, object_hook=_json_object)
+            if by_position:
+                rows = json.loads(body, object_pairs_hook=_Pairs)
+            else:
+                rows = json.loads(body, object_hook=_json_object)
         except (ValueError, UnicodeDecodeError):
             raise MalformedBody("not valid JSON") from None
     if not isinstance(rows, list):
         raise MalformedBody("JSON body is not an array")
+    if by_position:
+        rows = _placed(rows, fields or ())
     wanted = frozenset(fields or ())
     for row in rows:
         if row.__class__ is not dict:
@@ -170,3 +186,29 @@ def _flatten_json(value: dict[str, Any], prefix: str, out: dict[str, Any]) -> No
             out[name] = "true" if item else "false"
         else:
             out[name] = str(item)
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object as its (key, value) pairs in document order, repeated keys kept."""
+
+
+def _placed(rows: list[Any], fields: Sequence[str]) -> list[Record]:
+    """Records parsed as ``_Pairs``, each placed by position under the requested names and normalised
+    like any JSON record (``_json_object``)."""
+    places = answer_places(fields)
+    out: list[Record] = []
+    for row in rows:
+        if not isinstance(row, _Pairs):
+            raise MalformedBody("JSON array item is not an object")
+        record = place_by_position(((key, _plain(value)) for key, value in row), fields, places)
+        out.append(_json_object(record))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """A parsed value with nested ``_Pairs`` as dicts (a nested object's repeated key keeps its last)."""
+    if isinstance(value, _Pairs):
+        return {key: _plain(item) for key, item in value}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value

@@ -19,9 +19,14 @@ Policy (the official SDKs' plus what the Intacct error-handling guide asks for):
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+# The time an invocation has left (the Lambda context's ``get_remaining_time_in_millis``), in milliseconds:
+# every call is bounded by it.
+RemainingMs = Callable[[], int]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from .filters import check_text
 from .query import Query
 
 DTD_VERSION = "3.0"
+# Where a first login goes (the official SDKs' default); later calls go to the session's endpoint.
+DEFAULT_GATEWAY_URL = "https://api.intacct.com/ia/xml/xmlgw.phtml"
 
 
 def new_control_id() -> str:

@@ -6,17 +6,22 @@ are refused (no entity expansion).
 
 Record values: an element's text as a string; an empty element (and, for ``query``, a selected field that
 is absent) is ``None``. Nested elements are flattened to dotted keys (``MAILADDRESS.CITY``); repeated
-sibling elements are numbered (``LINE.0.AMOUNT``, ``LINE.1.AMOUNT``).
+sibling elements are numbered (``LINE.0.AMOUNT``, ``LINE.1.AMOUNT``). A ``query`` page whose fields
+Intacct answers under other names (``DEPT#`` as ``<DEPT>``: ``names.answered_name``) is read by position
+instead: each element is the next requested field answered under its name (``place_by_position``).
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from .errors import ErrorDetail
+from .names import answered_by_position, answered_name
 from .query import Record
 
 
@@ -155,9 +160,13 @@ def int_attribute(data: ET.Element, name: str) -> int | None:
 
 
 def records_from_data(data: ET.Element | None, fields: Sequence[str] | None = None) -> list[Record]:
-    """The records under ``<data>``, flattened; with ``fields``, every record has every field."""
+    """The records under ``<data>``, flattened; with ``fields``, every record has every field, keyed by
+    the requested names (read by position when some are answered under other names)."""
     if data is None:
         return []
+    if fields and answered_by_position(fields):
+        places = answer_places(fields)
+        return [_record_by_position(element, fields, places) for element in data]
     records: list[Record] = []
     append = records.append
     for element in data:
@@ -203,3 +212,52 @@ def _flatten_into(element: ET.Element, prefix: str, out: Record) -> None:
             _flatten_into(child, key + ".", out)
         else:
             out[key] = child.text or None
+
+
+def answer_places(fields: Sequence[str]) -> dict[str, list[int]]:
+    """For each name Intacct answers under, the positions (in ``fields``) of the fields answered under it:
+    ``["DEPT", "X", "DEPT#"]`` gives ``{"DEPT": [0, 2], "X": [1]}``."""
+    places: dict[str, list[int]] = {}
+    for index, name in enumerate(fields):
+        places.setdefault(answered_name(name), []).append(index)
+    return places
+
+
+def place_by_position(
+    pairs: Iterable[tuple[str, Any]], fields: Sequence[str], places: dict[str, list[int]]
+) -> dict[str, Any]:
+    """A record keyed by the requested ``fields`` from the (name, value) pairs Intacct answered, in order.
+
+    Intacct answers the selected fields in request order, each under ``answered_name`` (recorded:
+    docs/intacct/real-objects/README.md, "children come in request order"; CREDITCARD's DEPT and DEPT#
+    as two ``<DEPT>`` siblings), and may leave a field out altogether (recorded: ITEM's 7 replenishment
+    fields). So each pair is the first requested field after the previous pair's that is answered under
+    its name. A pair that no requested field can take (more siblings than were asked for) is kept under
+    its own name, numbered when taken (``DEPT.2``): never dropped. Fields not answered are absent."""
+    record: dict[str, Any] = {}
+    after = 0
+    for name, value in pairs:
+        candidates = places.get(name)
+        if candidates:
+            found = bisect_left(candidates, after)
+            if found < len(candidates):
+                index = candidates[found]
+                record[fields[index]] = value
+                after = index + 1
+                continue
+        key, number = name, 1
+        while key in record:
+            key, number = f"{name}.{number}", number + 1
+        record[key] = value
+    return record
+
+
+def _record_by_position(element: ET.Element, fields: Sequence[str], places: dict[str, list[int]]) -> Record:
+    if any(len(child) for child in element):  # not a flat query record: read it by name
+        record = _flatten_record(element)
+    else:
+        record = place_by_position(((c.tag, c.text or None) for c in element), fields, places)
+    for name in fields:
+        if name not in record:
+            record[name] = None
+    return record

@@ -34,21 +34,18 @@ from intacct_sync.export.payloads import (
 from intacct_sync.export.plan import page_count, segment_start_pages
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.summaries import LandedParts
-from intacct_sync.intacct import FunctionError, PossiblyStillRunningError, SessionExpiredError, ThrottledError
+from intacct_sync.intacct import (
+    RETRYABLE_BY_THE_WORKFLOW,
+    FunctionError,
+)
 from intacct_sync.observability import logger, metrics
 from intacct_sync.settings import Settings
 from intacct_sync.steps.ports import Intacct, RemainingMs, State, Store
 from intacct_sync.steps.runs import load_run, save_run
 
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
-# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
-# retries never multiply across layers.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    TimeoutError,
-    SessionExpiredError,
-    PossiblyStillRunningError,
-    ThrottledError,
-)
+# own service errors): those of any Intacct call, once the client has spent its own budget.
+TRANSIENT_ERRORS = RETRYABLE_BY_THE_WORKFLOW
 
 
 def handle(
@@ -93,7 +90,11 @@ def first_page(
         page_count(total, task.page_size) - 1,
         f"the rest of this export ({total} records)",
     )
-    starts = segment_start_pages(total, task.page_size, settings.tenant_concurrency)
+    # A text key is read as one key range (plan.segment_count); so is one whose first page shows text
+    # keys when lookup could not say.
+    shown_text = any(k and not k.strip().isdigit() for k in (result.first_key, result.last_key))
+    one_range = run.text_key or shown_text
+    starts = segment_start_pages(total, task.page_size, 1 if one_range else settings.tenant_concurrency)
     return FirstPageFetched(
         done=False,
         total_count=total,

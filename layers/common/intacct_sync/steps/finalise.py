@@ -21,10 +21,9 @@ from intacct_sync.export.summaries import landed_parts
 from intacct_sync.export.typed import tombstone_rows
 from intacct_sync.export.window import TenantTime
 from intacct_sync.intacct import (
+    MAX_QUERY_PAGE_SIZE,
+    RETRYABLE_BY_THE_WORKFLOW,
     FunctionError,
-    PossiblyStillRunningError,
-    SessionExpiredError,
-    ThrottledError,
 )
 from intacct_sync.observability import logger, metrics
 from intacct_sync.settings import Settings
@@ -33,17 +32,10 @@ from intacct_sync.steps.ports import Catalog, Intacct, RemainingMs, State, Store
 from intacct_sync.steps.runs import load_run, now
 
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
-# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
-# retries never multiply across layers.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    TimeoutError,
-    SessionExpiredError,
-    PossiblyStillRunningError,
-    ThrottledError,
-)
+# own service errors): those of any Intacct call, once the client has spent its own budget.
+TRANSIENT_ERRORS = RETRYABLE_BY_THE_WORKFLOW
 
 AUDIT_OBJECT = "AUDITHISTORY"
-AUDIT_PAGE_SIZE = 2000
 # AUDITHISTORY rows are keyed by ID (Estuary's source-sage-intacct pages it by ID); OBJECTKEY names the
 # changed record by the object's unique name field (CUSTOMERID, VENDORID...), or as "<RECORDNO>--REC"
 # (estuary/connectors PR #5217, PROTOCOL.md §9).
@@ -70,7 +62,7 @@ def finalise(
     parts = landed_parts(store, spec.object, run_id)
     recorded_total = state.run_progress(run_id)["total_count"]
     total = recorded_total if recorded_total >= 0 else None
-    rec = reconcile(parts, total)
+    rec = reconcile(parts, total, text_key=run.text_key)
     warnings: list[str] = []
     if not rec.ok and not rec.overlapping_parts:
         rec = _account_for_changes(settings, intacct, run, parts, total, remaining_ms, warnings)
@@ -150,7 +142,7 @@ def _account_for_changes(
     with a filter, modified) meanwhile may or may not be in it. Notes go to ``warnings``."""
     spec = run.spec
     now_total = _recount(intacct, run.run_id, spec, remaining_ms)
-    recounted = reconcile(parts, now_total)
+    recounted = reconcile(parts, now_total, text_key=run.text_key)
     if recounted.ok:
         warnings.append(
             f"the source changed during the export: {total} matching records at the start, "
@@ -175,7 +167,7 @@ def _account_for_changes(
         return recounted
     moved = changes["M"] if spec.filter else 0
     bounds = (total - changes["D"] - moved, total + changes["C"] + moved)
-    bounded = reconcile(parts, now_total, bounds)
+    bounded = reconcile(parts, now_total, bounds, run.text_key)
     if bounded.ok:
         warnings.append(
             f"the source changed during the export ({changes['C']} created, {changes['M']} modified, "
@@ -212,9 +204,9 @@ def _audit_trail(
         fields=(AUDIT_KEY, *fields),
         filter={"and": conditions},
         key_field=AUDIT_KEY,
-        page_size=AUDIT_PAGE_SIZE,
+        page_size=MAX_QUERY_PAGE_SIZE,
         entity=run.spec.entity,
-        show_private=run.spec.entity is None,
+        show_private=run.spec.queries_private,
         time=run.time,
     )
     entity = run.spec.entity

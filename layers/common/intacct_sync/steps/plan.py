@@ -29,7 +29,7 @@ def plan(
     run = load_run(store, ref.run_id)
     total = max(0, state.run_progress(ref.run_id)["total_count"])
     parts = landed_parts(store, run.spec.object, ref.run_id)
-    planned = plan_run(parts, pages_per_task(total, run.spec.page_size), history_budget)
+    planned = plan_run(parts, pages_per_task(total, run.spec.page_size), history_budget, run.text_key)
     apply_repairs(store, planned.repairs, run)
     store.put_json(
         layout.plan_key(ref.run_id),
@@ -40,7 +40,7 @@ def plan(
 
 def apply_repairs(store: Store, repairs: tuple[Repair, ...], run: ExportRun) -> None:
     """Delete first pages that duplicate another segment; trim the tails that overlap the next one."""
-    key_field = run.spec.key_field
+    key_field, text = run.spec.key_field, run.text_key
     for repair in repairs:
         if repair.keep_below is None:
             store.delete(repair.part_key)
@@ -51,7 +51,7 @@ def apply_repairs(store: Store, repairs: tuple[Repair, ...], run: ExportRun) -> 
         records = [
             r
             for r in decode_part(store.get_bytes(repair.part_key))
-            if key_order(str(r.get(key_field) or "")) < key_order(repair.keep_below)
+            if key_order(str(r.get(key_field) or ""), text) < key_order(repair.keep_below, text)
         ]
         summary, body = encode_part(
             repair.part_key,

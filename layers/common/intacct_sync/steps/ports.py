@@ -1,5 +1,6 @@
 """The narrow ports the steps are given: the export bucket, the state table, events and the tenant's
-Intacct. The wiring (``intacct_sync.runtime``) implements them with the adapters; tests may pass fakes."""
+Intacct. The wiring implements them: ``intacct_sync.runtime`` with the adapters, and ``intacct_sync.tenant``
+(the Intacct port: sessions, the tenant's concurrency, billing); tests may pass fakes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from intacct_sync.adapters.executions import Execution
+from intacct_sync.export.pages import ProgressSink
 from intacct_sync.export.parts import PartSummary
 from intacct_sync.export.summaries import ListedObject
-from intacct_sync.intacct import ApiSession, FieldInfo, Query, QueryPage
+from intacct_sync.intacct import ApiSession, FieldInfo, Query, QueryPage, RemainingMs
 
 
 class Store(Protocol):
@@ -69,13 +71,6 @@ class Events(Protocol):
     """Announcements on EventBridge (names in ``export.events``)."""
 
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None: ...
-
-
-class ProgressSink(Protocol):
-    def record_pages(self, run_id: str, pages: int, records: int) -> None: ...
-
-
-RemainingMs = Callable[[], int]  # the invocation's time left, in milliseconds
 
 
 class PageCalls(Protocol):

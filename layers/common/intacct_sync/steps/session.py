@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from intacct_sync.export.payloads import RunRef, SessionReady
-from intacct_sync.intacct import ThrottledError
+from intacct_sync.intacct import RETRYABLE_BY_THE_WORKFLOW
 from intacct_sync.steps.ports import Intacct, RemainingMs, Store
 from intacct_sync.steps.runs import load_run
 
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
-# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
-# retries never multiply across layers.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (TimeoutError, ThrottledError)
+# own service errors): those of any Intacct call, once the client has spent its own budget.
+TRANSIENT_ERRORS = RETRYABLE_BY_THE_WORKFLOW
 
 
 def get_session(store: Store, intacct: Intacct, ref: RunRef, remaining_ms: RemainingMs) -> SessionReady:

@@ -10,6 +10,7 @@ from typing import Any
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.export import layout
 from intacct_sync.export.budget import check_budget
+from intacct_sync.export.keyfields import ROLES, settle_key_fields
 from intacct_sync.export.payloads import ExportStarted
 from intacct_sync.export.plan import page_count
 from intacct_sync.export.run import ExportRun
@@ -17,10 +18,8 @@ from intacct_sync.export.spec import RESUME_KEY, ExportSpec, validate_run_id
 from intacct_sync.export.summaries import landed_parts
 from intacct_sync.export.window import TenantTime, combine_filters, window_filter, window_start
 from intacct_sync.intacct import (
+    RETRYABLE_BY_THE_WORKFLOW,
     FunctionError,
-    PossiblyStillRunningError,
-    SessionExpiredError,
-    ThrottledError,
 )
 from intacct_sync.observability import logger
 from intacct_sync.settings import Settings
@@ -28,14 +27,8 @@ from intacct_sync.steps.ports import Intacct, RemainingMs, State, Store
 from intacct_sync.steps.runs import load_run, now, save_run
 
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
-# own service errors). Failures the Intacct client gave up on after its own budget are not among them:
-# retries never multiply across layers.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    TimeoutError,
-    SessionExpiredError,
-    PossiblyStillRunningError,
-    ThrottledError,
-)
+# own service errors): those of any Intacct call, once the client has spent its own budget.
+TRANSIENT_ERRORS = RETRYABLE_BY_THE_WORKFLOW
 # How long a cached ``lookup`` (field list and types) is used before it is asked again: custom fields
 # added at Intacct reach the export and its table within a day, for one transaction a day per object.
 FIELD_CACHE_MAX_AGE = timedelta(hours=24)
@@ -59,13 +52,29 @@ def start_export(
     if request.get(RESUME_KEY) is not None:
         return resume(store, state, validate_run_id(request[RESUME_KEY]))
     spec = settings.objects.apply(ExportSpec.from_payload(request, settings.page_size), request.keys())
+    catalogued = settings.objects.get(spec.object) is not None
     # The session's date preferences, read before the first page: preferences the run cannot read are
     # refused here, naming the one to change (UnreadableFormattingError).
     session, _ = intacct.session(run_id, spec.entity, remaining_ms)
     time = TenantTime.of(session.formatting, session.filter_dates, settings.tenant_timezone)
+    estimate = max(1, page_count(state.last_total(spec.object) or 0, spec.page_size))
+    check_budget(settings.monthly_transaction_budget, state.month_transactions(), estimate, "this export")
+    fields_from = "request" if request.get("fields") else ("catalogue" if spec.fields else "lookup")
+    cached = _field_cache(store, intacct, spec, run_id, remaining_ms)
+    types = {str(k): str(v) for k, v in (cached.get("types") or {}).items()}
+    # The key, modified, created and id fields the object really has (never RECORDNO by assumption).
+    spec, notes = settle_key_fields(spec, list(types), set(request) & set(ROLES), catalogued)
+    details: dict[str, Any] = {"fields_from": fields_from}
+    if notes:
+        details["key_fields"] = notes
+        logger.warning("key fields taken from lookup", extra={"object": spec.object, "notes": notes})
     window: dict[str, Any] | None = None
     effective_filter = spec.filter
-    if spec.mode == "incremental":
+    if spec.mode == "incremental" and not spec.modified_field:
+        # Nothing says what changed: the run reads every record, a complete snapshot (steps.tables).
+        note = f"{spec.object} has no modified field: full snapshots only, this run reads everything"
+        window = {"since": None, "note": note}
+    elif spec.mode == "incremental":
         since = spec.since or state.watermark(spec.object, spec.entity)
         if since is None:
             window = {"since": None, "note": "no watermark yet: this run exports everything"}
@@ -83,11 +92,7 @@ def start_export(
             effective_filter = combine_filters(
                 spec.filter, window_filter(spec.modified_field, spec.created_field, start, time)
             )
-    estimate = max(1, page_count(state.last_total(spec.object) or 0, spec.page_size))
-    check_budget(settings.monthly_transaction_budget, state.month_transactions(), estimate, "this export")
-    fields_from = "request" if request.get("fields") else ("catalogue" if spec.fields else "lookup")
-    fields, types = _resolve_fields(store, intacct, spec, run_id, remaining_ms)
-    details: dict[str, Any] = {"fields_from": fields_from}
+    fields = _select(spec, cached)
     if not types:
         details["untyped"] = "lookup could not be read: values are written as Intacct's text"
     run = ExportRun(
@@ -104,26 +109,22 @@ def start_export(
     return ExportStarted(run_id=run_id, resume=False)
 
 
-def _resolve_fields(
-    store: Store, intacct: Intacct, spec: ExportSpec, run_id: str, remaining_ms: RemainingMs
-) -> tuple[tuple[str, ...], dict[str, str]]:
-    """The fields to select and each one's lookup DATATYPE: the fields as requested, else every field
-    from ``lookup``. ``lookup`` is cached in the bucket with the types (``layout.field_cache_key``), so
-    it costs one transaction per object and entity a day (``FIELD_CACHE_MAX_AGE``), not one per run;
-    fields Intacct refused before stay out. Key and modified fields always. The types are empty when
-    ``lookup`` fails (the run then lands Intacct's text, as before typed records)."""
-    cached = _field_cache(store, intacct, spec, run_id, remaining_ms)
+def _select(spec: ExportSpec, cached: dict[str, Any]) -> tuple[str, ...]:
+    """The fields to select: the fields as requested, else every field from ``lookup`` (``_field_cache``:
+    fields Intacct refused before stay out). Key and modified fields always."""
     fields = spec.fields or tuple(cached.get("fields") or ())
-    extra = [f for f in (spec.key_field, spec.modified_field) if f not in fields]
-    types = {str(k): str(v) for k, v in (cached.get("types") or {}).items()}
-    return tuple(extra) + tuple(fields), types
+    extra = [f for f in (spec.key_field, spec.modified_field) if f and f not in fields]
+    return tuple(extra) + tuple(fields)
 
 
 def _field_cache(
     store: Store, intacct: Intacct, spec: ExportSpec, run_id: str, remaining_ms: RemainingMs
 ) -> dict[str, Any]:
     """The cached lookup of the object (``{"object", "fields", "types", "fetched_at", "refused"?}``),
-    asked again when missing, older than a day, or written before types were cached."""
+    asked again when missing, older than a day, or written before types were cached. ``lookup`` is cached
+    in the bucket (``layout.field_cache_key``), so it costs one transaction per object and entity a day
+    (``FIELD_CACHE_MAX_AGE``), not one per run. Empty when ``lookup`` fails and the request names its
+    fields (the run then lands Intacct's text, as before typed records)."""
     cache_key = layout.field_cache_key(spec.object, spec.entity)
     cached = store.get_json(cache_key) or {}
     if field_cache_fresh(cached):

@@ -30,16 +30,17 @@ from intacct_sync.export.sync import (
     plan_totals,
     planned_object,
 )
-from intacct_sync.intacct import CredentialsError, FunctionError, SessionExpiredError, ThrottledError
+from intacct_sync.intacct import RETRYABLE_BY_THE_WORKFLOW, CredentialsError, FunctionError
 from intacct_sync.observability import logger
 from intacct_sync.settings import Settings
 from intacct_sync.steps.ports import Executions, Intacct, RemainingMs, State, Store
 from intacct_sync.steps.start import field_cache_fresh
 
 # Failures a Step Functions Retry of this step may fix: a count query of a dry run that found no free
-# tenant slot or whose session had to be renewed twice. (Retries never multiply: the Intacct client's own
+# tenant slot, whose session had to be renewed twice, or whose login read no formats (the same as every step
+# that calls Intacct). (Retries never multiply: the Intacct client's own
 # budget is spent by then for anything else.)
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (TimeoutError, SessionExpiredError, ThrottledError)
+TRANSIENT_ERRORS = RETRYABLE_BY_THE_WORKFLOW
 EXPORT, PLAN, SKIP, NONE = "export", "plan", "skip", "none"
 
 
