@@ -215,3 +215,18 @@ def test_every_state_stays_small_for_an_object_of_1224_fields(make_sim):
     assert len(arns) == 2
     large = [(what, size) for what, size in sizes if size > 32 * 1024]
     assert not large, large
+
+
+def test_pages_of_a_very_wide_object_are_fitted_to_the_byte_budget(make_sim):
+    # Given the same 1,224-field CUSTOMER and the default page size of 2000 records (a 204 MB page, more
+    # than the page handler's MemorySize could hold two of)
+    sim = make_sim(records=600, seed=45, custom_fields={"CUSTOMER": {"count": 1000, "name_length": 40}})
+    with local_pipeline(RunOptions(page_size=2000, quiet=True), sim=sim, function_env=FAST) as p:
+        result = p.export({"object": "CUSTOMER", "mode": "full"})
+    # Then the run reads pages of as many records as fit the budget, says so, and lands every record
+    assert result.status == "SUCCEEDED", result.error
+    manifest = result.manifest
+    assert manifest["page_size"] == 263 and manifest["pages"] == 3
+    assert manifest["details"]["page_size"] == {"requested": 2000, "used": 263, "why": "the fields' width"}
+    assert manifest["reconciled"] is True and manifest["records_written"] == 600
+    assert sim.stats()["transactions_by_function"]["query"] == 3
