@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.omitted_fields,
         help='JSON {"OBJECT": [fields]}: silently absent from every record',
     )
+    p.add_argument(
+        "--custom-fields",
+        type=_json_any,
+        default=d.custom_fields,
+        help='JSON {"OBJECT": {"count": n, "name_length": characters}}: tenant custom fields added',
+    )
     p.add_argument("--date-format", default=d.date_format, help="user dateformat, e.g. /mdY, .dmy, -Ymd")
     p.add_argument("--clock", type=int, choices=(12, 24), default=d.clock, help="user clock")
     p.add_argument("--locale", default=d.locale)
@@ -130,6 +136,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         readmore_ttl_seconds=args.readmore_ttl_seconds,
         refused_fields=args.refused_fields,
         omitted_fields=args.omitted_fields,
+        custom_fields=args.custom_fields,
         audit_objectkey=args.audit_objectkey,
         audit_bare_key_percent=args.audit_bare_key_percent,
         audit_recordno=args.audit_recordno,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .formats import FILTER_DATE_FORMATS, validate_clock, validate_dateformat
-from .schema import ITEM_SILENTLY_OMITTED, PROJECT_REFUSED
+from .schema import GENERATED_OBJECTS, ITEM_SILENTLY_OMITTED, PROJECT_REFUSED, custom_field_names
 
 # Fields that can change while the simulator runs; the rest shape the data or the socket.
 RUNTIME_FIELDS = {
@@ -91,6 +91,10 @@ class SimulatorConfig:
     omitted_fields: dict[str, list[str]] = field(
         default_factory=lambda: {"ITEM": list(ITEM_SILENTLY_OMITTED)}
     )
+    # Tenant custom fields added to objects (lookup lists them ISCUSTOM, queries answer them with generated
+    # values): object -> {"count": n, "name_length": characters (optional)}, e.g. {"CUSTOMER": {"count":
+    # 1000, "name_length": 40}}. Default: none. Shapes the data: start-up only.
+    custom_fields: dict[str, dict[str, int | None]] = field(default_factory=dict)
     # AUDITHISTORY OBJECTKEY: 'name' = the object's unique name field (CUSTOMERID, VENDORID, ACCOUNTNO...;
     # estuary/connectors PR #5217) and '<RECORDNO>--REC' for objects without one; 'rec' = always
     # '<RECORDNO>--REC' (the only form Estuary's first model accepted). Start-up only.
@@ -113,6 +117,7 @@ class SimulatorConfig:
         self.mutations_per_query = normalise_mutations(self.mutations_per_query)
         self.refused_fields = normalise_field_map(self.refused_fields, "refused_fields")
         self.omitted_fields = normalise_field_map(self.omitted_fields, "omitted_fields")
+        self.custom_fields = normalise_custom_fields(self.custom_fields)
         if self.session_minutes is not None:
             self.session_seconds = float(self.session_minutes) * 60
             self.session_minutes = None
@@ -172,6 +177,34 @@ def normalise_field_map(value: Any, name: str) -> dict[str, list[str]]:
     if not isinstance(value, dict) or not all(isinstance(v, list | tuple) for v in value.values()):
         raise ValueError(f"{name} must map object names to lists of field names")
     return {str(k).upper(): [str(f) for f in v] for k, v in value.items()}
+
+
+def normalise_custom_fields(value: Any) -> dict[str, dict[str, int | None]]:
+    """{OBJECT: {"count": n, "name_length": characters or None}} from the setting (None or {} for none);
+    the object must be a generated one, and ``name_length`` long enough for every name."""
+    if not value:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ValueError('custom_fields must map object names to {"count": n, "name_length": characters}')
+    out: dict[str, dict[str, int | None]] = {}
+    for obj, shape in value.items():
+        name = str(obj).upper()
+        unknown = set(shape) - {"count", "name_length"}
+        if unknown or "count" not in shape:
+            raise ValueError(
+                f'custom_fields[{name}] takes "count" and optionally "name_length"; got {shape!r}'
+            )
+        if name not in GENERATED_OBJECTS:
+            raise ValueError(
+                f"custom_fields: {name} is not a generated object; choose from {sorted(GENERATED_OBJECTS)}"
+            )
+        count = int(shape["count"])
+        length = None if shape.get("name_length") is None else int(shape["name_length"])
+        if count < 0:
+            raise ValueError(f"custom_fields[{name}]: count must be >= 0")
+        custom_field_names(name, count, length)  # a name_length too short fails here, at start-up
+        out[name] = {"count": count, "name_length": length}
+    return out
 
 
 def _boolean(value: Any) -> bool:

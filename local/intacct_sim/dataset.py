@@ -234,8 +234,12 @@ class Dataset:
         audit_objectkey: str = "rec",
         audit_bare_key_percent: float = 0.0,
         audit_recordno: str = "present",
+        specs: Mapping[str, ObjectSpec] = OBJECTS,
     ) -> None:
         self.records_base = records
+        # This simulator's objects: the module's, or some widened by tenant custom fields (config
+        # custom_fields, schema.objects_with_custom_fields).
+        self.specs = specs
         self.audit_objectkey = audit_objectkey
         self.audit_bare = audit_bare_key_percent / 100
         self.audit_recordno = audit_recordno
@@ -314,8 +318,8 @@ class Dataset:
                 HISTORY_START + np.arange(len(USERS), dtype=np.int64) * 86_400 * 40, self.tz
             )
             columns = build_userinfo(self.sim_login, user_times, user_times, self.formats)
-            return Table(OBJECTS["USERINFO"], columns)
-        spec = OBJECTS[name]
+            return Table(self.specs["USERINFO"], columns)
+        spec = self.specs[name]
         basis = self._basis(name)
         rng = np.random.default_rng([self.seed, stream(name) & 0xFFFF_FFFF])
         columns = build_object(spec, basis, rng, self.entities, self.formats, self.seed)
@@ -437,7 +441,7 @@ class Dataset:
         columns = build_audithistory(
             basis, rng, audit, object_types, self.formats, object_keys, self.audit_recordno
         )
-        return Table(OBJECTS["AUDITHISTORY"], columns, keys=ids)
+        return Table(self.specs["AUDITHISTORY"], columns, keys=ids)
 
     def _object_key(self, obj: str, key: int, bare: bool = False, name: str | None = None) -> str:
         """AUDITHISTORY OBJECTKEY of a record: its unique name field ('name' form, objects having one;
@@ -461,7 +465,7 @@ class Dataset:
 
     def _fresh_rows(self, name: str, count: int, recordnos: np.ndarray, now: int) -> list[dict[str, str]]:
         """Realistic new records for run-time inserts (same generators, mutation RNG)."""
-        spec = OBJECTS[name]
+        spec = self.specs[name]
         self._fresh_counter += count
         header_key = None
         header_name = spec.meta.header or (OBJECT_META[spec.meta.mirror].header if spec.meta.mirror else None)
@@ -505,7 +509,7 @@ class Dataset:
         with self.lock:
             table = self._tables.get(name)
             if table is None:
-                if name not in OBJECTS:
+                if name not in self.specs:
                     raise KeyError(name)
                 table = self._build(name)
                 self._tables[name] = table
@@ -514,7 +518,11 @@ class Dataset:
     @property
     def tables(self) -> dict[str, Table]:
         """Every object's table (builds them all: tests and tools only)."""
-        return {name: self.table(name) for name in OBJECTS}
+        return {name: self.table(name) for name in self.specs}
+
+    def find_object(self, name: str) -> ObjectSpec | None:
+        """This simulator's object of that name, case-insensitively (Intacct accepts ``customer``)."""
+        return self.specs.get(name.strip().upper())
 
     def entity(self, entity_id: str) -> Entity | None:
         """Entity by id."""
@@ -535,7 +543,7 @@ class Dataset:
         an integer key and the date and time fields whose every value is one are typed, so that key
         ranges, ordering and windows work on them. Missing fields are empty. No AUDITHISTORY rows."""
         with self.lock:
-            spec = OBJECTS[name.upper()]
+            spec = self.specs[name.upper()]
             old = self._tables.get(spec.name)
             columns = {
                 f.name: self._replayed_column(

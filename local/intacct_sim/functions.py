@@ -26,7 +26,7 @@ from .envelope import FunctionCall
 from .filters import FilterError, Node, parse_xml_filter, referenced_fields
 from .formats import gmt_offset
 from .readbyquery_parser import parse_query_string
-from .schema import DIMENSIONS, ObjectSpec, find_object
+from .schema import DIMENSIONS, ObjectSpec
 from .sessions import Session, SessionStore
 from .stats import Stats
 from .xmlwriter import XmlWriter
@@ -472,7 +472,7 @@ class FunctionRunner:
         name = (element.findtext("object") or "").strip()
         if not name:
             raise FunctionFailure("Required element <object> is missing or empty")
-        spec = find_object(name)
+        spec = self.dataset.find_object(name)
         if spec is None:
             raise FunctionFailure(f"Object definition {name} not found")
         return spec

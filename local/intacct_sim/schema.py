@@ -9,6 +9,7 @@ the "name" field, header/line relationships and the date-only quirks.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .realobjects import CUSTOM_FIELD, ITEM_OMITTED, PROFILES
@@ -438,9 +439,63 @@ DIMENSIONS: tuple[tuple[str, str, str, bool, bool], ...] = (
 )
 
 
-def find_object(name: str) -> ObjectSpec | None:
-    """Look an object up case-insensitively (Intacct accepts ``customer`` and ``CUSTOMER``)."""
-    return OBJECTS.get(name.strip().upper())
+# Tenant custom fields added by the ``custom_fields`` setting. Their names follow the recorded ones
+# (VENDOR_CF_BOOL, VENDOR_CF_TEXT, VENDOR_CF_NUMBER, BILL_CF_*: the object, _CF_, the kind), so the
+# CUSTOM_FIELD pattern marks them custom like the recorded ones; the kinds cycle through the recorded
+# kinds plus a date, with the recorded fill and length of VC_CF_TEXT / VC_CF_NUMBER / VC_CF_BOOL.
+_CUSTOM_KINDS: tuple[tuple[str, str, float, int, str], ...] = (
+    ("TEXT", "TEXT", 0.67, 16, ""),
+    ("NUMBER", "DECIMAL", 0.67, 17, ""),
+    ("BOOL", "BOOLEAN", 0.9, 5, "false"),
+    ("DATE", "DATE", 0.5, 10, ""),
+)
+
+
+def custom_field_names(obj: str, count: int, name_length: int | None = None) -> list[str]:
+    """The names of ``count`` generated custom fields of ``obj``: ``<OBJECT>_CF_<KIND>_<n>``, or exactly
+    ``name_length`` characters with ``X`` between the kind and the number (ValueError when that is too
+    short for every name)."""
+    width = len(str(count))
+    names = []
+    for i in range(1, count + 1):
+        kind = _CUSTOM_KINDS[(i - 1) % len(_CUSTOM_KINDS)][0]
+        head, number = f"{obj}_CF_{kind}_", f"{i:0{width}d}"
+        if name_length is not None:
+            pad = name_length - len(head) - len(number)
+            if pad < 0:
+                raise ValueError(
+                    f"custom_fields: name_length {name_length} is too short for {obj}'s custom field names "
+                    f"(at least {len(head) + len(number)} characters, e.g. {head}{number})"
+                )
+            number = "X" * pad + number
+        names.append(head + number)
+    return names
+
+
+def with_custom_fields(spec: ObjectSpec, count: int, name_length: int | None = None) -> ObjectSpec:
+    """``spec`` with ``count`` tenant custom fields after its own (``custom_field_names``), ISCUSTOM true,
+    typed TEXT, DECIMAL, BOOLEAN and DATE in turn; their values are generated like any other field's."""
+    added = []
+    for i, name in enumerate(custom_field_names(spec.name, count, name_length)):
+        _, datatype, fill, length, hint = _CUSTOM_KINDS[i % len(_CUSTOM_KINDS)]
+        valid = _BOOL if datatype == "BOOLEAN" else ()
+        added.append(
+            _f(name, datatype=datatype, custom=True, valid_values=valid, fill=fill, length=length, hint=hint)
+        )
+    return ObjectSpec(spec.name, spec.fields + tuple(added), entity_scoped=spec.entity_scoped, meta=spec.meta)
+
+
+def objects_with_custom_fields(
+    custom_fields: Mapping[str, Mapping[str, int | None]],
+) -> dict[str, ObjectSpec]:
+    """Every object, those named in ``custom_fields`` (the setting, normalised: {object: {"count",
+    "name_length"}}) widened by ``with_custom_fields``. With none named: OBJECTS itself."""
+    if not custom_fields:
+        return OBJECTS
+    widened = dict(OBJECTS)
+    for name, shape in custom_fields.items():
+        widened[name] = with_custom_fields(OBJECTS[name], int(shape["count"] or 0), shape.get("name_length"))
+    return widened
 
 
 def record_count(meta: ObjectMeta, records: int) -> int:

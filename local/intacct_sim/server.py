@@ -20,6 +20,7 @@ from .faults import IN_BAND_KINDS, FaultEngine, FaultRule, corrupt, html_error, 
 from .formats import Formats, UserFormat
 from .functions import FunctionRunner
 from .gateway import XML_CONTENT_TYPE, Gateway, Reply, xml_reply
+from .schema import objects_with_custom_fields
 from .sessions import SessionStore
 from .stats import Stats
 from .vocab import DEFAULT_ENTITIES, Entity
@@ -371,6 +372,7 @@ class Simulator:
             audit_objectkey=config.audit_objectkey,
             audit_bare_key_percent=config.audit_bare_key_percent,
             audit_recordno=config.audit_recordno,
+            specs=objects_with_custom_fields(config.custom_fields),
         )
         self.stats_store = Stats()
         self.sessions = SessionStore(lambda: self.config.session_seconds)

@@ -15,7 +15,7 @@ from intacct_local.emulated_aws import DATA_LIMIT_ERROR, REGION, TIMEOUT_ERROR
 from intacct_local.runner import LocalPipeline, RunOptions, local_pipeline
 from intacct_sync.export import layout
 from intacct_sync.export.events import COMPLETED, FAILED
-from tests.e2e.conftest import EventTap
+from tests.e2e.conftest import EventTap, landed_records, lands_as
 
 pytestmark = pytest.mark.e2e
 FIELDS = ["RECORDNO", "CUSTOMERID", "NAME", "WHENMODIFIED"]
@@ -170,3 +170,63 @@ def test_every_state_stays_small_at_the_extremes(make_sim):
     large = [(what, size) for what, size in sizes if size > 32 * 1024 and not what.startswith(own_input)]
     assert not large, large
     assert max(size for _, size in sizes) > 128 * 1024  # the request did travel, once
+
+
+def test_every_state_stays_small_for_an_object_of_1224_fields(make_sim):
+    # Given a CUSTOMER with 1,000 tenant custom fields of 40 characters (1,224 fields lookup lists), a
+    # request that names none, so the run exports every field, and a crash to resume from
+    sim = make_sim(records=240, seed=44, custom_fields={"CUSTOMER": {"count": 1000, "name_length": 40}})
+    spec = sim.dataset.find_object("CUSTOMER")
+    assert spec is not None and len(spec.fields) == 1224
+    options = RunOptions(page_size=20, concurrency=8, quiet=True)
+    with local_pipeline(options, sim=sim, function_env=FAST) as p:
+        p.stack.crashes["FetchPageFunction"] = {7}
+        failed = p.export({"object": "CUSTOMER", "mode": "full"})
+        p.stack.wait_idle()
+        result = p.export({"object": "CUSTOMER", "resume_run_id": failed.run_id})
+        landed = landed_records(p, "CUSTOMER", result.run_id)
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        arns = [
+            e["executionArn"]
+            for e in sfn.list_executions(stateMachineArn=p.stack.state_machine_arn)["executions"]
+        ]
+        sizes = [s for arn in arns for s in state_sizes(arn)]
+    # Then the resumed run succeeds, reconciled, over several segments, with every field
+    assert failed.status == "FAILED" and result.status == "SUCCEEDED", result.error
+    manifest = result.manifest
+    assert manifest["reconciled"] is True and manifest["records_written"] == 240
+    assert set(manifest["fields"]) == {f.name for f in spec.fields}
+    assert len({layout.part_position(part["key"])[0] for part in manifest["parts"]}) > 1
+    assert sim.stats()["transactions_by_function"]["query"] == 12  # every page once, across both runs
+    # And every simulator record landed once, each of its 1,224 values as the simulator renders it
+    source = sim.records("CUSTOMER")
+    by_key = {str(r["RECORDNO"]): r for r in landed}
+    assert len(landed) == len(by_key) == len(source) == 240
+    types = {f.name: f.datatype for f in spec.fields}
+    wrong = [
+        (record["RECORDNO"], name, text, by_key[record["RECORDNO"]].get(name))
+        for record in source
+        for name, text in record.items()
+        if not lands_as(text, by_key[record["RECORDNO"]].get(name), types[name])
+    ]
+    assert wrong == []
+    # And in both executions every state's input and output, the first state's included, is under 32 KiB:
+    # the field list (49 KB as JSON) never travels between states
+    assert len(arns) == 2
+    large = [(what, size) for what, size in sizes if size > 32 * 1024]
+    assert not large, large
+
+
+def test_pages_of_a_very_wide_object_are_fitted_to_the_byte_budget(make_sim):
+    # Given the same 1,224-field CUSTOMER and the default page size of 2000 records (a 204 MB page, more
+    # than the page handler's MemorySize could hold two of)
+    sim = make_sim(records=600, seed=45, custom_fields={"CUSTOMER": {"count": 1000, "name_length": 40}})
+    with local_pipeline(RunOptions(page_size=2000, quiet=True), sim=sim, function_env=FAST) as p:
+        result = p.export({"object": "CUSTOMER", "mode": "full"})
+    # Then the run reads pages of as many records as fit the budget, says so, and lands every record
+    assert result.status == "SUCCEEDED", result.error
+    manifest = result.manifest
+    assert manifest["page_size"] == 263 and manifest["pages"] == 3
+    assert manifest["details"]["page_size"] == {"requested": 2000, "used": 263, "why": "the fields' width"}
+    assert manifest["reconciled"] is True and manifest["records_written"] == 600
+    assert sim.stats()["transactions_by_function"]["query"] == 3

@@ -1,18 +1,24 @@
 """Segment planning: ranges cover every key once, and cost exactly one call per page without drift."""
 
+from pathlib import Path
+
 import pytest
 
 from intacct_sync.export.plan import (
     MAX_PAGE_TASKS,
+    PAGE_BYTES_BUDGET,
     PAGES_PER_TASK,
     Repair,
     SegmentHead,
+    fitted_page_size,
     page_count,
     pages_per_task,
     plan_segments,
     segment_count,
     segment_start_pages,
 )
+
+REAL = Path(__file__).resolve().parents[3] / "docs" / "intacct" / "real-objects"
 
 
 @pytest.mark.parametrize(
@@ -41,6 +47,27 @@ def test_pages_per_task_keeps_history_bounded():
 
 def head(segment, first, last, count=2000, remaining=None, part=None):
     return SegmentHead(segment, part or f"part-{segment}", count, str(first), str(last), remaining)
+
+
+def test_every_recorded_object_keeps_full_pages():
+    # Given every real field list recorded from a tenant (VENDOR's 269 the widest estimated)
+    lists = {path.stem: path.read_text().split() for path in REAL.glob("*.fields")}
+    assert len(lists) > 20 and len(lists["PODOCUMENT"]) == 284
+    # Then selecting all of them keeps 2000-record pages
+    assert {name: fitted_page_size(2000, fields) for name, fields in lists.items()} == dict.fromkeys(
+        lists, 2000
+    )
+
+
+def test_a_very_wide_selection_gets_pages_within_the_byte_budget():
+    # Given 224 fields and 1,000 custom ones of 40 characters (204 MB of XML a 2000-record page)
+    fields = [f"STANDARD_FIELD_{i:03d}" for i in range(224)]
+    fields += [f"CUSTOMER_CF_TEXT_{'X' * 19}{i:04d}" for i in range(1000)]
+    # Then a page holds as many records as fit the budget, and never fewer than one
+    size = fitted_page_size(2000, fields)
+    assert size == 263 and size * (1000 * (2 * 40 + 15) + 224 * (2 * 18 + 15)) <= PAGE_BYTES_BUDGET
+    assert fitted_page_size(100, fields) == 100  # a smaller page asked for stays
+    assert fitted_page_size(2000, [f"F{i}_{'X' * 60}" for i in range(100_000)]) == 1
 
 
 def test_plan_without_drift_chains_boundaries():

@@ -18,7 +18,7 @@ from intacct_sync.export.layout import part_position
 from intacct_sync.export.parts import PartSummary, key_order
 from intacct_sync.export.payloads import Cursor
 from intacct_sync.export.spec import ExportSpec
-from intacct_sync.intacct import Query, filter_from_dict
+from intacct_sync.intacct import Query, answered_name, filter_from_dict
 
 # Keep the Step Functions history well under its 25,000-event cap: each page Task costs ~7 events.
 MAX_PAGE_TASKS = 2000
@@ -31,6 +31,13 @@ EVENTS_FIXED, EVENTS_PER_SEGMENT, EVENTS_PER_TASK = 60, 15, 10
 # one is encoded and landed (pages.py), and every Task costs a Lambda invocation and state transitions;
 # a segment's pages are sequential whatever the Task size, so this does not reduce parallelism.
 PAGES_PER_TASK = 25
+# A page is bounded by its bytes as well as its records: the page handler holds two pages at once (one
+# landing, the next in flight), so its memory follows a page's bytes, and a selection of very many or
+# very long names makes a 2000-record page too big for its MemorySize (benchmarks/RESULTS.md, "Very
+# wide objects"). A record's XML is estimated from the selected names: each field's element twice with
+# its brackets, and VALUE_BYTES for its value. Every recorded object's full field list fits 2000 records.
+PAGE_BYTES_BUDGET = 28_000_000
+VALUE_BYTES = 10
 
 
 def count_query(spec: ExportSpec) -> Query:
@@ -65,6 +72,16 @@ def segment_start_pages(total: int, page_size: int, concurrency: int) -> list[in
     pages = page_count(total, page_size)
     segments = segment_count(total, page_size, concurrency)
     return [(k * pages) // segments for k in range(segments)]
+
+
+def record_bytes(fields: Sequence[str]) -> int:
+    """A record's estimated XML bytes: ``<NAME>value</NAME>`` for every field, VALUE_BYTES a value."""
+    return sum(2 * len(answered_name(field)) + 5 + VALUE_BYTES for field in fields)
+
+
+def fitted_page_size(page_size: int, fields: Sequence[str]) -> int:
+    """``page_size``, or as many records as fit PAGE_BYTES_BUDGET when fewer (a very wide selection)."""
+    return max(1, min(page_size, PAGE_BYTES_BUDGET // max(1, record_bytes(fields))))
 
 
 def pages_per_task(total: int, page_size: int) -> int:

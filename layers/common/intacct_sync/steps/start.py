@@ -12,7 +12,7 @@ from intacct_sync.export import layout
 from intacct_sync.export.budget import check_budget
 from intacct_sync.export.keyfields import ROLES, settle_key_fields
 from intacct_sync.export.payloads import ExportStarted
-from intacct_sync.export.plan import page_count
+from intacct_sync.export.plan import fitted_page_size, page_count
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import RESUME_KEY, ExportSpec, validate_run_id
 from intacct_sync.export.summaries import landed_parts
@@ -93,12 +93,15 @@ def start_export(
                 spec.filter, window_filter(spec.modified_field, spec.created_field, start, time)
             )
     fields = _select(spec, cached)
+    page_size = fitted_page_size(spec.page_size, fields)
+    if page_size < spec.page_size:
+        details["page_size"] = {"requested": spec.page_size, "used": page_size, "why": "the fields' width"}
     if not types:
         details["untyped"] = "lookup could not be read: values are written as Intacct's text"
     run = ExportRun(
         run_id,
         now(),
-        replace(spec, fields=fields, filter=effective_filter),
+        replace(spec, fields=fields, filter=effective_filter, page_size=page_size),
         window,
         details=details,
         time=time,
