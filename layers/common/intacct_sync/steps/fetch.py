@@ -28,6 +28,7 @@ from intacct_sync.export.payloads import (
     RunRef,
     SegmentPagesFetched,
     SegmentPagesTask,
+    SegmentStart,
     SegmentStartFetched,
     SegmentStartTask,
 )
@@ -99,7 +100,7 @@ def first_page(
         done=False,
         total_count=total,
         segment_starts=[
-            {"segment": k, "offset": start * task.page_size} for k, start in enumerate(starts) if k > 0
+            SegmentStart(segment=k, offset=start * task.page_size) for k, start in enumerate(starts) if k > 0
         ],
     )
 
@@ -168,7 +169,7 @@ def segment_pages(
     """Fetch a segment's next pages by keyset; a segment's first Task takes its cursor from the plan."""
     run = load_run(store, item.run_id)
     if item.cursor is not None:
-        cursor = Cursor.from_payload(item.cursor)
+        cursor = item.cursor
     else:
         planned = (store.get_json(layout.plan_key(item.run_id)) or {}).get("segments", {})
         if str(item.segment) not in planned:
@@ -183,7 +184,7 @@ def segment_pages(
         run_id=item.run_id,
         segment=item.segment,
         finished=result.done,
-        cursor=following.to_payload(),
+        cursor=following,
         pages=result.pages,
         records=result.records,
         paused=not result.done and 0 < following.task_budget <= following.tasks,
