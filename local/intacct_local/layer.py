@@ -2,11 +2,11 @@
 
 The local tool drives the deployed code from outside. It reuses the layer's own request validation (so
 the command line refuses exactly what the workflow would) and object catalogue, the state table's
-progress reader, how executions are followed through the ones a run continues in (a sync's objects), the
-bucket's key layout (which objects a later run reads), a part's summary (to count
-what a stopped run landed), the credentials read from the SDKs' environment variables, the shared logger
-(to set its level), and the tables' schema, the succeeded-runs index and the views' SQL (``intacct-sync
-sql`` builds the same tables as Athena). Nothing else.
+progress reader, how executions are followed through the ones a run continues in (``Continued``, for an
+export and a sync's objects), the bucket's key layout (which objects a later run reads), a part's
+summary (to count what a stopped run landed), the credentials read from the SDKs' environment
+variables, the shared logger (to set its level), and the tables' schema, the succeeded-runs index and
+the views' SQL (``intacct-sync sql`` builds the same tables as Athena). Nothing else.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.export import layout
 from intacct_sync.export.current import RunIndex, view_names, views
 from intacct_sync.export.parts import PartSummary
+from intacct_sync.export.payloads import Continued
 from intacct_sync.export.spec import ExportSpec, validate_fields
 from intacct_sync.export.tables import TableSchema
 from intacct_sync.intacct import CredentialsError, credentials_from_env, credentials_mapping
@@ -25,6 +26,7 @@ from intacct_sync.observability import logger
 
 __all__ = [
     "Catalogue",
+    "Continued",
     "CredentialsError",
     "ExportExecutions",
     "ExportSpec",

@@ -21,7 +21,15 @@ from intacct_local import layer
 from intacct_local.emulated_aws import REGION, LocalStack, local_aws
 from intacct_local.errors import RunError
 from intacct_local.failures import Failure, explain
-from intacct_local.layer import CredentialsError, PartSummary, StateTable, credentials_mapping, layout, logger
+from intacct_local.layer import (
+    Continued,
+    CredentialsError,
+    PartSummary,
+    StateTable,
+    credentials_mapping,
+    layout,
+    logger,
+)
 from intacct_local.outdir import OutDir
 from intacct_local.progress import ProgressBar
 from intacct_local.terminal import StopRequest
@@ -197,11 +205,11 @@ def wait_for(
             # settles the run: wait for that too, so the watermark and events are in place.
             if stack.endings is not None:
                 stack.endings.wait(execution_arn, timeout=120)
-            continued = json.loads(described.get("output") or "{}").get("continued")
-            if described["status"] != "SUCCEEDED" or not continued:
+            continued = Continued.of_output(described.get("output"))
+            if described["status"] != "SUCCEEDED" or continued is None:
                 return described
             # the run goes on in a new execution (its history would have passed the cap): follow it
-            execution_arn = continued["execution_arn"]
+            execution_arn = continued.execution_arn
             continue
         if tick is not None and time.monotonic() - ticked >= tick_interval_s:
             tick()

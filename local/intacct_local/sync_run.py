@@ -87,7 +87,7 @@ def _watch(
             started.setdefault(name, time.monotonic())
             first = exports.describe(str(item["execution"]))
             last = exports.follow(first) if first is not None else None
-            if last is None or last.status == "RUNNING" or (last.output or {}).get("continued"):
+            if last is None or last.status == "RUNNING" or last.continued is not None:
                 continue
             assert stack.endings is not None  # settled from the status change, as on AWS
             stack.endings.wait(last.arn, timeout=120)

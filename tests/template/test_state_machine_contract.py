@@ -159,6 +159,17 @@ def test_a_run_continues_in_a_new_execution_of_this_machine_resuming_itself():
     assert {f.name for f in fields(payloads.SegmentPagesFetched)} >= {"paused", "segment"}
 
 
+def test_a_continuing_execution_ends_with_exactly_a_continued_payload_in_its_output():
+    # Read back by Continued.of_output: where the run went on (the handler of the execution's end, the
+    # sync following its objects, the API's status, the local runner)
+    continue_state = ASL["States"]["Continue in a new execution"]
+    assert continue_state["ResultPath"] == f"$.{payloads.Continued.OUTPUT_KEY}"
+    assert continue_state["ResultSelector"] == {
+        f"{f.name}.$": "$.ExecutionArn" for f in fields(payloads.Continued)
+    }  # startExecution's answer: the new execution's ARN
+    assert ASL["States"][continue_state["Next"]] == {"Type": "Succeed"}  # all of the state is the output
+
+
 SYNC_STATES = SYNC_ASL["States"]
 EACH_OBJECT = SYNC_STATES["Export each object"]
 

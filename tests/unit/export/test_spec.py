@@ -3,7 +3,6 @@
 import pytest
 
 from intacct_sync.errors import InvalidExportRequest
-from intacct_sync.export.payloads import Cursor, SegmentPagesTask
 from intacct_sync.export.spec import ExportSpec
 
 
@@ -49,27 +48,3 @@ def test_filter_is_normalised_and_kept():
         {"object": "VENDOR", "filter": {"field": "STATUS", "op": "equalto", "value": "active"}}
     )
     assert spec.filter == {"field": "STATUS", "op": "equalto", "value": "active"}
-
-
-def test_a_cursor_round_trips_through_json():
-    cursor = Cursor(segment=2, seq=3, after_key="99", upper_key="200", max_pages=4, expected_remaining=1500)
-    assert Cursor.from_payload(cursor.to_payload()) == cursor
-
-
-@pytest.mark.parametrize(
-    ("payload", "message"),
-    [
-        ({"segment": 1, "seq": "3"}, "seq must be a whole number"),
-        ({"segment": 1, "after_key": 5}, "after_key must be text"),
-        ({"segment": -1}, "must not be negative"),
-        ({"seq": 1}, "not valid"),
-    ],
-)
-def test_a_bad_cursor_is_named(payload, message):
-    with pytest.raises(InvalidExportRequest, match=message):
-        Cursor.from_payload(payload)
-
-
-def test_a_page_task_needs_a_valid_run_id():
-    with pytest.raises(InvalidExportRequest, match="run_id"):
-        SegmentPagesTask.from_payload({"run_id": "../x", "segment": 0})

@@ -18,6 +18,7 @@ from intacct_sync.intacct import (
     RetryPolicy,
     SessionExpiredError,
     UserCredentials,
+    refused_fields,
 )
 from tests.unit.intacct.intacct_unit_support import SESSION, USER, Reply, data_file, make_harness, xml_reply
 
@@ -189,6 +190,20 @@ def test_function_failure_is_a_function_error_and_counts_as_a_transaction() -> N
     assert str(err) == "Query Failed: Object definition BADOBJECT not found"
     assert h.client.transactions == {"query": 1}
     assert len(h.http.sent) == 1
+
+
+def test_a_query_refused_for_fields_names_them_after_the_object() -> None:
+    # Given a query refused as the recorded PROJECT failure was (fields listed after the object's name)
+    refusal = FunctionError(
+        "DL02000001",
+        "",
+        "Processing error. Invalid fields:\n\tproject: [CFDA, PAYER , FUNDINGSRC] [Support ID: AbC-1]",
+        function="query",
+    )
+    # Then the fields are read from it, and only for that object; another failure names none
+    assert refused_fields(refusal, "PROJECT") == ("CFDA", "PAYER", "FUNDINGSRC")
+    assert refused_fields(refusal, "CUSTOMER") == ()
+    assert refused_fields(FunctionError("Query Failed", "", "Object definition X not found"), "X") == ()
 
 
 def test_rolled_back_result_is_a_function_error() -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from intacct_sync.export.payloads import Continued
+
 
 @dataclass(frozen=True)
 class Execution:
@@ -24,6 +26,11 @@ class Execution:
     error: str | None = None
     cause: str | None = None
     output: dict[str, Any] | None = None
+
+    @property
+    def continued(self) -> Continued | None:
+        """Where the run went on, when this execution ended by continuing in a new one."""
+        return Continued.of_output(self.output) if self.status == "SUCCEEDED" else None
 
 
 # A run whose history would pass Step Functions' cap goes on in new executions; this many are followed.
@@ -89,11 +96,10 @@ class ExportExecutions:
 
     def follow(self, execution: Execution) -> Execution:
         """The execution the run of ``execution`` is in now: itself, unless it ended by continuing in a new
-        execution (its output's ``continued``), then the last of those it can describe."""
+        execution (``Execution.continued``), then the last of those it can describe."""
         for _ in range(MAX_CONTINUATIONS):
-            continued = (execution.output or {}).get("continued") if execution.status == "SUCCEEDED" else None
-            arn = continued.get("execution_arn") if isinstance(continued, dict) else None
-            following = self.describe(self.name_of(arn)) if isinstance(arn, str) else None
+            continued = execution.continued
+            following = self.describe(self.name_of(continued.execution_arn)) if continued else None
             if following is None:
                 break
             execution = following

@@ -26,7 +26,7 @@ from intacct_sync.api.errors import (
     UnsupportedMediaType,
 )
 from intacct_sync.errors import InvalidExportRequest
-from intacct_sync.export.spec import ExportSpec, validate_run_id
+from intacct_sync.export.spec import ExportSpec, json_type, validate_run_id
 from intacct_sync.export.sync import SYNC_FIELDS, SyncRequest
 from intacct_sync.objects import Catalogue
 
@@ -74,20 +74,8 @@ def json_object_body(body: str | None, content_type: str | None) -> dict[str, An
             f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     if not isinstance(document, dict):
-        raise InvalidRequest(f"the request body must be a JSON object, not a JSON {_json_type(document)}")
+        raise InvalidRequest(f"the request body must be a JSON object, not a JSON {json_type(document)}")
     return document
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if value is None:
-        return "null"
-    return "number"
 
 
 def export_request(body: Mapping[str, Any], objects: Catalogue, default_page_size: int) -> dict[str, Any]:

@@ -9,14 +9,18 @@ ItemSelectors and ResultSelectors name exactly these keys (tests/template checks
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
-from typing import Any, TypeVar
+from dataclasses import MISSING, asdict, dataclass, fields
+from types import UnionType
+from typing import Any, ClassVar, TypeVar, get_args, get_origin, get_type_hints
 
 from intacct_sync.errors import InvalidExportRequest
-from intacct_sync.export.spec import validate_run_id
+from intacct_sync.export.spec import json_type, validate_run_id
 
 P = TypeVar("P", bound="Payload")
+# What a field of each plain type must hold, as a message says it.
+_EXPECTED = {str: "text", int: "a whole number", bool: "true or false"}
 
 
 class Payload:
@@ -27,28 +31,67 @@ class Payload:
 
     @classmethod
     def from_payload(cls: type[P], data: Any) -> P:
+        """The payload ``data`` holds, each field checked against its type (text, a whole number, true or
+        false, null where the type allows it, a list or object, a nested payload): ``InvalidExportRequest``
+        names the first field that is missing or holds the wrong type. Keys that are not fields are
+        ignored (a state's input carries more than its step reads)."""
         if not isinstance(data, Mapping):
             raise InvalidExportRequest(f"{cls.__name__} payload must be a JSON object")
-        try:
-            values = {f.name: data[f.name] for f in fields(cls) if f.name in data}  # type: ignore[arg-type]
-            built = cls(**values)
-        except TypeError as exc:
-            raise InvalidExportRequest(f"{cls.__name__} payload is not valid: {exc}") from None
+        return cls._parse(data, cls.__name__, "")
+
+    @classmethod
+    def _parse(cls: type[P], data: Mapping[str, Any], payload: str, at: str) -> P:
+        """``payload``: the outermost payload's name, ``at``: the path to this one within it (messages
+        name both)."""
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name in data:
+                values[f.name] = _typed(data[f.name], hints[f.name], payload, f"{at}{f.name}")
+            elif f.default is MISSING and f.default_factory is MISSING:
+                raise InvalidExportRequest(f"{payload} payload is not valid: {at}{f.name} is missing")
+        built = cls(**values)
         built._check()
         return built
 
     def _check(self) -> None:
-        """Validate field types after construction (subclasses add their own rules)."""
-        for f in fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
-            if f.name == "run_id":
-                validate_run_id(value)
-            elif (
-                f.type in ("int", "int | None")
-                and value is not None
-                and (isinstance(value, bool) or not isinstance(value, int))
-            ):
-                raise InvalidExportRequest(f"{type(self).__name__}.{f.name} must be a whole number")
+        """Rules beyond the fields' types (subclasses add their own)."""
+        if any(f.name == "run_id" for f in fields(self)):  # type: ignore[arg-type]
+            validate_run_id(vars(self)["run_id"])
+
+
+def _typed(value: Any, hint: Any, payload: str, at: str) -> Any:
+    """``value`` checked against the type ``hint`` of the field at ``at``; a nested payload is built."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is UnionType:  # X | None
+        if value is None and type(None) in args:
+            return None
+        (hint,) = (a for a in args if a is not type(None))
+        origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return value
+    if isinstance(hint, type) and issubclass(hint, Payload):
+        if not isinstance(value, Mapping):
+            raise _wrong(value, "a JSON object", payload, at)
+        return hint._parse(value, payload, f"{at}.")
+    if origin is list:
+        if not isinstance(value, list):
+            raise _wrong(value, "a list", payload, at)
+        return [_typed(item, args[0], payload, f"{at}[{i}]") for i, item in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise _wrong(value, "a JSON object", payload, at)
+        return value
+    # bool is an int in Python, never in a payload
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise _wrong(value, _EXPECTED.get(hint, hint.__name__), payload, at)
+    return value
+
+
+def _wrong(value: Any, expected: str, payload: str, at: str) -> InvalidExportRequest:
+    return InvalidExportRequest(
+        f"{payload} payload is not valid: {at} must be {expected}, not a JSON {json_type(value)}"
+    )
 
 
 @dataclass(frozen=True)
@@ -70,11 +113,6 @@ class Cursor(Payload):
     task_budget: int = 0
 
     def _check(self) -> None:
-        super()._check()
-        for name in ("after_key", "upper_key"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                raise InvalidExportRequest(f"Cursor.{name} must be text")
         if self.segment < 0 or self.seq < 0 or self.offset < 0 or self.max_pages < 1:
             raise InvalidExportRequest("Cursor numbers must not be negative (max_pages at least 1)")
 
@@ -117,7 +155,7 @@ class FirstPageFetched(Payload):
 
     done: bool
     total_count: int
-    segment_starts: list[dict[str, int]]
+    segment_starts: list[SegmentStart]
 
 
 @dataclass(frozen=True)
@@ -152,7 +190,7 @@ class SegmentPagesTask(Payload):
 
     run_id: str
     segment: int
-    cursor: dict[str, Any] | None = None
+    cursor: Cursor | None = None
 
 
 @dataclass(frozen=True)
@@ -162,11 +200,34 @@ class SegmentPagesFetched(Payload):
     run_id: str
     segment: int
     finished: bool
-    cursor: dict[str, Any]
+    cursor: Cursor
     pages: int = 0  # landed by this Task
     records: int = 0
     # Not finished, but out of this execution's task budget: the run continues in a new execution.
     paused: bool = False
+
+
+@dataclass(frozen=True)
+class Continued(Payload):
+    """Continue in a new execution: the execution an export's run goes on in, once this one's history
+    could pass its cap. The state writes it at ``continued`` (its ResultPath), so an execution that ended
+    this way has it in its output; one that finished the run has none."""
+
+    OUTPUT_KEY: ClassVar[str] = "continued"
+
+    execution_arn: str
+
+    @classmethod
+    def of_output(cls, output: Any) -> Continued | None:
+        """The continuation in an export execution's output (JSON text, as Step Functions and its
+        EventBridge events give it, or parsed), or None when the execution did not end by continuing."""
+        try:
+            document = json.loads(output) if isinstance(output, str) else output
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(document, Mapping) or document.get(cls.OUTPUT_KEY) is None:
+            return None
+        return cls.from_payload(document[cls.OUTPUT_KEY])
 
 
 @dataclass(frozen=True)
@@ -241,7 +302,7 @@ class FinishSyncTask(Payload):
     """Finish the sync: the outcome of every object it exported (none for a plan or a skip)."""
 
     sync_id: str
-    results: list[dict[str, Any]]
+    results: list[ObjectSynced]
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,21 @@ def validate_fields(value: Any) -> tuple[str, ...]:
     return names
 
 
+def json_type(value: Any) -> str:
+    """The JSON type of a parsed JSON value, to say what was sent instead of what was expected."""
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number"
+
+
 def validate_run_id(value: Any) -> str:
     """A run id: an execution name (1 to 80 letters, digits, hyphens or underscores)."""
     return _pattern(value, "run_id", RUN_ID_PATTERN, "1 to 80 letters, digits, hyphens or underscores")

@@ -38,7 +38,7 @@ SCHEMA_VERSION = 1
 _NOT_A_NAME_CHARACTER = re.compile(r"[^a-z0-9_]")
 # The metadata columns every typed record carries, after the object's own.
 RECORD_METADATA = ((RUN_ID_COLUMN, STRING), (EXTRACTED_AT_COLUMN, TIMESTAMP))
-# What a tombstone says besides the key and id fields (``steps.finalise._export_deletes``).
+# What a tombstone says besides the key and id fields (``export.audit.tombstone``).
 TOMBSTONE_COLUMNS = (
     ("deleted_at", TIMESTAMP),
     ("deleted_at_tenant_local", STRING),

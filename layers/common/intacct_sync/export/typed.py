@@ -298,9 +298,9 @@ def tombstone_rows(
     run_id: str,
     extracted_at: datetime,
 ) -> list[dict[str, Any]]:
-    """Tombstones (``steps.finalise``) typed like the records they name: the key and id fields as their
-    columns are typed, ``deleted_at`` as a UTC instant (``YYYY-MM-DDTHH:MM:SSZ``) and the metadata
-    columns, ``_sdc_deleted_at`` the same instant as ``deleted_at``. Keys come from AUDITHISTORY's
+    """Tombstones (``export.audit.tombstone``) typed like the records they name: the key and id fields
+    as their columns are typed, ``deleted_at`` as a UTC instant (``YYYY-MM-DDTHH:MM:SSZ``) and the
+    metadata columns, ``_sdc_deleted_at`` the same instant as ``deleted_at``. Keys come from AUDITHISTORY's
     OBJECTKEY (``<RECORDNO>--REC`` or the id field's own value), so they fit the records' types."""
     out = list(rows)
     typer = RecordTyper([f for f in key_fields if f], types, time, run_id)

@@ -13,6 +13,7 @@ Typical use::
 from typing import TYPE_CHECKING, Any
 
 from . import filters
+from .classify import refused_fields
 from .credentials import (
     SenderCredentials,
     UserCredentials,
@@ -152,4 +153,5 @@ __all__ = [
     "not_in",
     "not_like",
     "or_",
+    "refused_fields",
 ]

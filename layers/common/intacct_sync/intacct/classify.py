@@ -2,11 +2,13 @@
 
 HTTP status, HTML pages (Cloudflare), rate limits, malformed bodies and the XML envelope's control,
 authentication and function results are classified here; ``retry.call_with_retries`` acts on the result.
+A query refused for fields the company cannot read is read here too (``refused_fields``).
 Known secret values (passwords, session ids) are scrubbed out of every error field first.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -278,3 +280,18 @@ def _outage_retryable(call: Call, status: int, detail: ErrorDetail) -> Retryable
         function=call.function,
     )
     return Retryable(error, "service unavailable", status=status, not_executed=False)
+
+
+_REFUSED_FIELDS = r"{object}:\s*\[([^\]]*)\]"
+
+
+def refused_fields(error: FunctionError, object_name: str) -> tuple[str, ...]:
+    """The fields a failed ``query`` names as refused, listed after the lower-case object name
+    (``project: [CFDA, PAYER]``: the recorded PROJECT failure, hotgluexyz/tap-intacct PR #7 and
+    fylein/sageintacct-sdk-py PR #85 parse the same list); empty when the error is another one."""
+    pattern = re.compile(_REFUSED_FIELDS.format(object=re.escape(object_name.lower())))
+    text = " ".join(f"{e.description} {e.description2} {e.correction}" for e in error.errors)
+    found = pattern.search(text)
+    if found is None:
+        return ()
+    return tuple(name.strip() for name in found.group(1).split(",") if name.strip())

@@ -26,6 +26,7 @@ from typing import Any
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.export import events, layout
 from intacct_sync.export.manifest import build_manifest, reconcile
+from intacct_sync.export.payloads import Continued
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import RESUME_KEY, RUN_ID_PATTERN, validate_run_id
 from intacct_sync.export.summaries import landed_parts
@@ -63,10 +64,12 @@ def export_ended(
     run = _run_or_none(store.get_json(layout.run_state_key(run_id)))
     object_name = run.spec.object if run else request.get("object")
     if detail["status"] == "SUCCEEDED":
-        continued = _request(detail.get("output")).get("continued")
-        if continued:
+        continued = Continued.of_output(detail.get("output"))
+        if continued is not None:
             # The run goes on in a new execution (its history would have passed the cap); that one settles it.
-            logger.info("export continues in a new execution", extra={"run_id": run_id, **continued})
+            logger.info(
+                "export continues in a new execution", extra={"run_id": run_id, **continued.to_payload()}
+            )
             return {}
         return _succeeded(store, state, events_port, catalog, execution, run_id, run)
     problem = problem_of(detail)

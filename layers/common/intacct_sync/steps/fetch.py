@@ -13,7 +13,6 @@ parts, so finalising need not HEAD them. Payloads carry the run id and cursors o
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any
 
@@ -28,16 +27,14 @@ from intacct_sync.export.payloads import (
     RunRef,
     SegmentPagesFetched,
     SegmentPagesTask,
+    SegmentStart,
     SegmentStartFetched,
     SegmentStartTask,
 )
 from intacct_sync.export.plan import page_count, segment_start_pages
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.summaries import LandedParts
-from intacct_sync.intacct import (
-    RETRYABLE_BY_THE_WORKFLOW,
-    FunctionError,
-)
+from intacct_sync.intacct import RETRYABLE_BY_THE_WORKFLOW, FunctionError, refused_fields
 from intacct_sync.observability import logger, metrics
 from intacct_sync.settings import Settings
 from intacct_sync.steps.ports import Intacct, RemainingMs, State, Store
@@ -99,24 +96,9 @@ def first_page(
         done=False,
         total_count=total,
         segment_starts=[
-            {"segment": k, "offset": start * task.page_size} for k, start in enumerate(starts) if k > 0
+            SegmentStart(segment=k, offset=start * task.page_size) for k, start in enumerate(starts) if k > 0
         ],
     )
-
-
-_REFUSED = r"{object}:\s*\[([^\]]*)\]"
-
-
-def refused_fields(error: FunctionError, object_name: str) -> tuple[str, ...]:
-    """The fields a failed ``query`` names as refused, listed after the lower-case object name
-    (``project: [CFDA, PAYER]``: the recorded PROJECT failure, hotgluexyz/tap-intacct PR #7 and
-    fylein/sageintacct-sdk-py PR #85 parse the same list); empty when the error is another one."""
-    pattern = re.compile(_REFUSED.format(object=re.escape(object_name.lower())))
-    text = " ".join(f"{e.description} {e.description2} {e.correction}" for e in error.errors)
-    found = pattern.search(text)
-    if found is None:
-        return ()
-    return tuple(name.strip() for name in found.group(1).split(",") if name.strip())
 
 
 def _without_refused(store: Store, run: ExportRun, refused: tuple[str, ...]) -> ExportRun:
@@ -168,7 +150,7 @@ def segment_pages(
     """Fetch a segment's next pages by keyset; a segment's first Task takes its cursor from the plan."""
     run = load_run(store, item.run_id)
     if item.cursor is not None:
-        cursor = Cursor.from_payload(item.cursor)
+        cursor = item.cursor
     else:
         planned = (store.get_json(layout.plan_key(item.run_id)) or {}).get("segments", {})
         if str(item.segment) not in planned:
@@ -183,7 +165,7 @@ def segment_pages(
         run_id=item.run_id,
         segment=item.segment,
         finished=result.done,
-        cursor=following.to_payload(),
+        cursor=following,
         pages=result.pages,
         records=result.records,
         paused=not result.done and 0 < following.task_budget <= following.tasks,

@@ -3,13 +3,13 @@ and write the manifest. The execution's end (``steps.ended``) settles the run.""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from intacct_sync.errors import ReconciliationError
 from intacct_sync.export import layout
+from intacct_sync.export.audit import AUDIT_KEY, AUDIT_OBJECT, TOMBSTONE_FIELDS, tombstone
 from intacct_sync.export.manifest import Reconciliation, build_manifest, reconcile
 from intacct_sync.export.pages import PageTask, keyset_records
 from intacct_sync.export.parts import PartSummary, encode_part
@@ -34,13 +34,6 @@ from intacct_sync.steps.runs import load_run, now
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
 # own service errors): those of any Intacct call, once the client has spent its own budget.
 TRANSIENT_ERRORS = RETRYABLE_BY_THE_WORKFLOW
-
-AUDIT_OBJECT = "AUDITHISTORY"
-# AUDITHISTORY rows are keyed by ID (Estuary's source-sage-intacct pages it by ID); OBJECTKEY names the
-# changed record by the object's unique name field (CUSTOMERID, VENDORID...), or as "<RECORDNO>--REC"
-# (estuary/connectors PR #5217, PROTOCOL.md §9).
-AUDIT_KEY = "ID"
-_RECORDNO_OBJECTKEY = re.compile(r"^(\d+)--REC\Z")
 
 
 def finalise(
@@ -243,22 +236,13 @@ def _export_deletes(
     spec = run.spec
     tombstones = []
     unmapped = 0
-    fields = ("OBJECTKEY", "ACCESSTIME", "USERID")
-    for row in _audit_trail(intacct, run, run.window["start_tenant_local"], fields, remaining_ms, "D"):
-        named = tombstone_keys(spec, str(row.get("OBJECTKEY") or ""))
-        if named is None:
+    since = run.window["start_tenant_local"]
+    for row in _audit_trail(intacct, run, since, TOMBSTONE_FIELDS, remaining_ms, "D"):
+        found = tombstone(spec, run.time, row)
+        if found is None:
             unmapped += 1
-            continue
-        accessed = str(row.get("ACCESSTIME") or "")
-        tombstones.append(
-            {
-                **named,
-                "deleted_at": run.time.to_utc(accessed).isoformat() if accessed else None,
-                "deleted_at_tenant_local": accessed or None,
-                "deleted_by": row.get("USERID"),
-                "audit_id": row.get(AUDIT_KEY),
-            }
-        )
+        else:
+            tombstones.append(found)
     if run.field_types:  # typed like the records they name, with the metadata columns
         tombstones = tombstone_rows(
             tombstones,
@@ -272,22 +256,6 @@ def _export_deletes(
     summary, body = encode_part(key, tombstones, spec.key_field)
     store.put_part(summary, body)
     return {"key": key, "records": len(tombstones), "sha256": summary.sha256, "unmapped": unmapped}
-
-
-def tombstone_keys(spec: ExportSpec, objectkey: str) -> dict[str, str | None] | None:
-    """What names a deleted record, from its AUDITHISTORY OBJECTKEY: ``{key_field: n}`` for
-    "<n>--REC" (the key field being RECORDNO), else ``{id_field: objectkey}`` when the object has an id
-    field; both fields are always present (one None) so every tombstone has the same columns. None when
-    the OBJECTKEY names the record by nothing the export has."""
-    by_recordno = _RECORDNO_OBJECTKEY.match(objectkey)
-    empty: dict[str, str | None] = {spec.key_field: None}
-    if spec.id_field:
-        empty[spec.id_field] = None
-    if by_recordno and spec.key_field == "RECORDNO":
-        return {**empty, "RECORDNO": by_recordno.group(1)}
-    if objectkey and not by_recordno and spec.id_field:
-        return {**empty, spec.id_field: objectkey}
-    return None
 
 
 def _max_modified(parts: list[PartSummary], time: TenantTime) -> str | None:

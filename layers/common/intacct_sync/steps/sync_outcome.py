@@ -2,8 +2,8 @@
 sync (FinishSyncFunction): one summary document and one ``Intacct Sync Completed`` event.
 
 An export whose history would pass Step Functions' cap ends its execution by continuing in a new one
-(output ``continued``); the execution the sync started then succeeded, but the object's run has not
-ended. ``follow_run`` finds the execution the run is in now, so the sync waits for the real end.
+(its output's ``payloads.Continued``); the execution the sync started then succeeded, but the object's
+run has not ended. ``follow_run`` finds the execution the run is in now, so the sync waits for the real end.
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ def follow_run(executions: Executions, task: FollowTask) -> RunFollowed:
     if first is None:
         raise InvalidExportRequest(f"there is no export execution {task.execution_arn!r}")
     last = executions.follow(first)
-    continues = last.status == "SUCCEEDED" and bool((last.output or {}).get("continued"))
-    ended = last.status not in ("RUNNING", "PENDING_REDRIVE") and not continues
+    ended = last.status not in ("RUNNING", "PENDING_REDRIVE") and last.continued is None
     return RunFollowed(ended=ended, status=last.status, execution_arn=last.arn)
 
 
@@ -42,9 +41,8 @@ def finish_sync(
     key = layout.sync_key(task.sync_id)
     document = store.get_json(key) or {"sync_id": task.sync_id}
     items = {str(item["object"]): item for item in document.get("objects", [])}
-    results = [ObjectSynced.from_payload(result) for result in task.results]
     outcomes = [
-        _outcome(store, state, executions, result, items.get(result.object, {})) for result in results
+        _outcome(store, state, executions, result, items.get(result.object, {})) for result in task.results
     ]
     summary = totals(outcomes, document.get("earlier") or [])
     if document.get("status") in ("planned", "skipped"):  # nothing exported: the plan or reason stands
