@@ -286,9 +286,9 @@ def run_api(options: ApiOptions, stream: TextIO = sys.stderr) -> int:
             local_aws(credentials, parameters, quiet) as stack,
             serve_api(stack, options.host, options.port, stream) as server,
         ):
-            stream.write(_banner(server.url, gateway, options.log_path))
-            stream.flush()
-            try:
+            try:  # the banner inside: a stop as soon as it is printed is a clean stop too
+                stream.write(_banner(server.url, gateway, options.log_path))
+                stream.flush()
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
