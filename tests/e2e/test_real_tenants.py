@@ -45,7 +45,13 @@ def changed_at(record: dict[str, Any], time: TenantTime) -> datetime:
 
 @pytest.mark.parametrize(
     ("date_format", "clock", "filter_dates"),
-    [("/dmY", 24, "standard"), ("/dmY", 24, "user"), ("-Ymd", 12, "user"), ("/mdY", 12, "standard")],
+    [
+        ("/dmY", 24, "standard"),
+        ("/dmY", 24, "user"),
+        ("-Ymd", 12, "user"),
+        ("/mdY", 12, "standard"),
+        (" dmY", 12, "user"),  # a space is a separator too
+    ],
 )
 def test_dates_in_the_users_preferences_give_the_right_watermark_and_window(
     make_sim, tmp_path, date_format, clock, filter_dates

@@ -105,3 +105,33 @@ def test_the_index_is_changed_only_from_what_it_was(aws):
     _, etag = store.get_json_tagged(key)
     assert store.put_json_if(key, {"runs": ["mine"]}, etag)
     assert not store.put_json_if(key, {"runs": ["stale"]}, etag)
+
+
+def test_two_runs_creating_a_table_at_once_both_end_with_their_table(aws):
+    # Given another run's ending creating the table between this one's read and its create
+    _store, _catalog, glue = aws
+
+    class OtherRunFirst:
+        """Glue, where another writer creates the same table just before this one's create arrives."""
+
+        def __init__(self) -> None:
+            self.exceptions = glue.exceptions
+            self.raced = False
+
+        def __getattr__(self, name: str):
+            return getattr(glue, name)
+
+        def create_table(self, **kwargs):
+            if not self.raced:
+                self.raced = True
+                theirs = {**kwargs["TableInput"], "Description": "written by the other run"}
+                glue.create_table(DatabaseName=kwargs["DatabaseName"], TableInput=theirs)
+            return glue.create_table(**kwargs)
+
+    catalog = GlueCatalog(OtherRunFirst(), "intacct_sync_dev")
+    table = {"Name": "raced", "TableType": "EXTERNAL_TABLE", "Description": "this run's"}
+    # When this run writes it, Then its create loses, and it updates the winner's table to its own
+    assert catalog.put_table(table) == "updated"
+    assert (
+        glue.get_table(DatabaseName="intacct_sync_dev", Name="raced")["Table"]["Description"] == "this run's"
+    )

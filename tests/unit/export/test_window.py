@@ -126,3 +126,13 @@ def test_combine_filters():
     assert combine_filters(None, None) is None
     assert combine_filters(a, None) == a
     assert combine_filters(a, a) == {"and": [a, a]}
+
+
+@pytest.mark.parametrize("dateformat", ["/mdY", " dmY", ".Ymd", "-dmY"])
+@pytest.mark.parametrize("clock", [12, 24])
+def test_a_date_format_survives_its_code_whatever_its_separator(dateformat, clock):
+    # A run document keeps the user's format as its code: a space separator must come back as a space
+    time = DateFormat.of(dateformat, clock)
+    assert DateFormat.from_code(time.code) == time
+    moment = datetime(2024, 3, 11, 13, 5, 9)
+    assert time.parse(time.format_timestamp(moment)) == moment

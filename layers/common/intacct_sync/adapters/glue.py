@@ -21,18 +21,25 @@ class GlueCatalog:
     def put_table(self, table_input: dict[str, Any]) -> str:
         """Create the table (or view) ``table_input`` describes, or update it when it differs; returns
         "created", "updated" or "unchanged". Updates keep no archived version (``SkipArchive``): views
-        are rewritten after every run. Raises CatalogError naming the table."""
+        are rewritten after every run. Two runs ending at once may both find no table: the one whose
+        create loses (AlreadyExistsException) reads the winner's and updates it if it differs. Raises
+        CatalogError naming the table."""
         name = table_input["Name"]
         try:
-            try:
-                existing = self._glue.get_table(DatabaseName=self.database, Name=name)["Table"]
-            except self._glue.exceptions.EntityNotFoundException:
-                self._glue.create_table(DatabaseName=self.database, TableInput=table_input)
-                return "created"
-            if _same(existing, table_input):
-                return "unchanged"
-            self._glue.update_table(DatabaseName=self.database, TableInput=table_input, SkipArchive=True)
-            return "updated"
+            for _ in range(3):
+                try:
+                    existing = self._glue.get_table(DatabaseName=self.database, Name=name)["Table"]
+                except self._glue.exceptions.EntityNotFoundException:
+                    try:
+                        self._glue.create_table(DatabaseName=self.database, TableInput=table_input)
+                    except self._glue.exceptions.AlreadyExistsException:
+                        continue  # created meanwhile by another run's ending: compare with it
+                    return "created"
+                if _same(existing, table_input):
+                    return "unchanged"
+                self._glue.update_table(DatabaseName=self.database, TableInput=table_input, SkipArchive=True)
+                return "updated"
+            raise CatalogError(f"Glue table {self.database}.{name} kept appearing and disappearing")
         except (BotoCoreError, ClientError) as exc:
             raise CatalogError(f"Glue table {self.database}.{name} could not be written: {exc}") from exc
 

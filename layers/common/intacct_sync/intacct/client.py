@@ -225,7 +225,13 @@ class IntacctClient:
                     "readUserFormatting answered no <userformatting>",
                     function="readUserFormatting",
                 )
-            return UserFormatting.from_dict({child.tag: (child.text or "").strip() for child in found})
+            # A dateformat's first character is its separator, and a space is one (" mdY"): keep it.
+            return UserFormatting.from_dict(
+                {
+                    child.tag: (child.text or "").strip(None if child.tag != "dateformat" else "\t\r\n")
+                    for child in found
+                }
+            )
 
         return self._send(formatting, payload, decode_formatting, deadline)
 

@@ -71,7 +71,7 @@ class DateFormat:
 
     @classmethod
     def from_code(cls, code: str) -> DateFormat:
-        dateformat, _, clock = code.partition(" ")
+        dateformat, _, clock = code.rpartition(" ")  # the separator may itself be a space (" dmY 12")
         return cls.of(dateformat, clock)
 
     @property

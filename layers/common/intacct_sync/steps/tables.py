@@ -85,10 +85,20 @@ def publish_tables(
     if change.widened:
         logger.warning("columns widened", extra={"object": spec.object, "widened": change.widened})
     if change.missing and run.details.get("fields_from") == "lookup":
-        warnings.append(
-            f"{len(change.missing)} field(s) of {spec.object}'s table are no longer in Intacct's lookup "
-            f"({', '.join(change.missing[:10])}); their columns stay, null from this run on"
-        )
+        # Refused by query though lookup lists them (PROTOCOL.md §9), or gone from lookup: say which.
+        refused = set(run.details.get("refused_fields") or ())
+        for missing, why in (
+            (
+                [f for f in change.missing if f in refused],
+                "were refused by Intacct's query (lookup lists them)",
+            ),
+            ([f for f in change.missing if f not in refused], "are no longer in Intacct's lookup"),
+        ):
+            if missing:
+                warnings.append(
+                    f"{len(missing)} field(s) of {spec.object}'s table {why} "
+                    f"({', '.join(missing[:10])}); their columns stay, null from this run on"
+                )
     if change.changed or store.get_json(layout.table_schema_key(spec.object)) is None:
         store.put_json(layout.table_schema_key(spec.object), change.schema.to_document())
     if catalog is not None:
