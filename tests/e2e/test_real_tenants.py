@@ -18,6 +18,7 @@ from intacct_local.runner import LocalPipeline, RunOptions, local_pipeline, mirr
 from intacct_sync.export import layout
 from intacct_sync.export.window import TenantTime
 from intacct_sync.intacct import DateFormat
+from tests.e2e.conftest import landed_records
 
 pytestmark = pytest.mark.e2e
 FIELDS = ["RECORDNO", "CUSTOMERID", "NAME", "WHENCREATED", "WHENMODIFIED", "MEGAENTITYID"]
@@ -154,6 +155,35 @@ def test_top_level_exports_include_entity_owned_records_unless_asked_not_to(make
         assert with_private.status == without.status == "SUCCEEDED"
         assert {r["RECORDNO"] for r in parts(p, tmp_path, with_private.run_id)} == everything
         assert {r["RECORDNO"] for r in parts(p, tmp_path, without.run_id)} == top_level
+
+
+def test_credentials_with_an_entity_scope_the_run_to_that_entity(make_sim, monkeypatch):
+    # Given credentials (the secret's entity_id) that log in to the UK entity, reached as a real gateway
+    from intacct_sim.process import SIM_ENV
+
+    sim = make_sim(records=600, seed=40)
+    for name, value in {**SIM_ENV, "INTACCT_ENTITY_ID": "UK"}.items():
+        monkeypatch.setenv(name, value)
+    options = RunOptions(page_size=300, quiet=True, gateway_url=sim.url)
+    with local_pipeline(options, function_env=FAST) as p:
+        # When an export names no entity
+        result = p.export({"object": "CUSTOMER", "fields": FIELDS})
+        items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=p.stack.table)["Items"]
+        landed = {str(r["RECORDNO"]) for r in landed_records(p, "CUSTOMER", result.run_id)}
+    # Then it is UK's export: UK's records, scoped to UK (never the top level's watermark or views)
+    assert result.status == "SUCCEEDED", result.error
+    assert result.manifest["entity"] == "UK"
+    # (an entity sees its own records and the top level's shared with entities)
+    shared = ("", None)
+    visible = {
+        r["RECORDNO"]
+        for r in sim.records("CUSTOMER")
+        if r["MEGAENTITYID"] == "UK"
+        or (r["MEGAENTITYID"] in shared and r.get("OBJECTRESTRICTION") not in ("RootOnly", "Restricted"))
+    }
+    assert landed == visible
+    watermarks = {item["pk"]["S"] for item in items if item["pk"]["S"].startswith("watermark#")}
+    assert watermarks and all("UK" in pk for pk in watermarks), watermarks
 
 
 def test_fields_lookup_lists_but_query_refuses_are_dropped_retried_once_and_listed(make_sim, tmp_path):

@@ -56,6 +56,10 @@ def start_export(
     # The session's date preferences, read before the first page: preferences the run cannot read are
     # refused here, naming the one to change (UnreadableFormattingError).
     session, _ = intacct.session(run_id, spec.entity, remaining_ms)
+    if spec.entity is None and session.location_id:
+        # Credentials with an entity_id log in to that entity: the run sees that entity, not the top
+        # level, and is scoped as such (its watermark, its views), as if the request had named it.
+        spec = replace(spec, entity=session.location_id)
     time = TenantTime.of(session.formatting, session.filter_dates, settings.tenant_timezone)
     estimate = max(1, page_count(state.last_total(spec.object) or 0, spec.page_size))
     check_budget(settings.monthly_transaction_budget, state.month_transactions(), estimate, "this export")
