@@ -22,10 +22,13 @@ from intacct_local.outdir import OutDir
 from intacct_local.runner import RunOptions, new_run_name, run_export, summary_table, what_happened
 from intacct_local.template import Template
 from intacct_local.terminal import (
+    READER_LEFT,
     Interrupted,
     StopRequest,
     exit_now,
     output_to_log,
+    reader_gone,
+    reader_may_leave,
     stop_on_signals,
 )
 
@@ -169,7 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
         "continue from (default ./out; nothing in it is ever deleted)",
     )
     run.add_argument("--seed", type=int, default=1, help="simulator data seed")
-    run.add_argument("--mode", choices=["full", "incremental"], default="full", action=_Given)
+    run.add_argument(
+        "--mode",
+        choices=["full", "incremental"],
+        default="full",
+        action=_Given,
+        help="full (the default for one object) or incremental (from the watermark kept in --out); "
+        "--all and --objects export each object incrementally where it can be, unless --mode full",
+    )
     run.add_argument("--fields", type=_field_list, help="comma-separated field names (default: all fields)")
     run.add_argument(
         "--filter",
@@ -248,13 +258,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="run SQL (DuckDB) over what runs landed in --out: the same tables and views as in Athena "
         "(<object>, <object>_tombstones, <object>_current, <object>_deletes)",
     )
-    sql.add_argument("query", help='e.g. "SELECT count(*) FROM customer_current"')
+    sql.add_argument(
+        "query",
+        help='e.g. "SELECT count(*) FROM customer_current" (Athena\'s database prefix, '
+        "intacct_sync_<stage>., is accepted)",
+    )
     sql.add_argument("--out", type=_out_dir, default=Path("out"), help="the runs' folder (default ./out)")
     sql.add_argument(
         "--format",
         choices=["table", "csv", "json"],
         default="table",
-        help="table (default), csv, or json lines",
+        help="table (default), csv, or json lines (decimals as JSON numbers where a double holds "
+        "them exactly, else as text)",
     )
     return parser
 
@@ -327,13 +342,13 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: b
         except KeyboardInterrupt as exc:  # a signal while the simulator or emulated AWS was starting
             terminal.err.write("\nintacct-sync: stopped before the export started; nothing was exported\n")
             return 128 + (exc.signum if isinstance(exc, Interrupted) else 2)
-        if args.json:
-            terminal.out.write(json.dumps(result.manifest, indent=2) + "\n")
-        else:
-            terminal.out.write(summary_table(result) + "\n")
-            if result.status == "SUCCEEDED" and result.out is not None:
-                _show_current_state(result.object, result.out, terminal.out)
-        terminal.out.flush()
+        with reader_may_leave(terminal.out):  # `| head`: the run's outcome still sets the exit code
+            if args.json:
+                terminal.out.write(json.dumps(result.manifest, indent=2) + "\n")
+            else:
+                terminal.out.write(summary_table(result) + "\n")
+                if result.status == "SUCCEEDED" and result.out is not None:
+                    _show_current_state(result.object, result.out, terminal.out)
         if result.warnings:
             terminal.err.write(
                 f"intacct-sync: {result.warnings[0]}"
@@ -411,11 +426,11 @@ def _run_sync(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_ha
         except KeyboardInterrupt as exc:
             terminal.err.write("\nintacct-sync: stopped before the sync started; nothing was exported\n")
             return 128 + (exc.signum if isinstance(exc, Interrupted) else 2)
-        if args.json:
-            terminal.out.write(json.dumps(result.document, indent=2) + "\n")
-        else:
-            terminal.out.write(sync_run.summary_table(result) + "\n")
-        terminal.out.flush()
+        with reader_may_leave(terminal.out):
+            if args.json:
+                terminal.out.write(json.dumps(result.document, indent=2) + "\n")
+            else:
+                terminal.out.write(sync_run.summary_table(result) + "\n")
         line = sync_run.what_happened(result, str(args.out))
         _what_happened(terminal.err, line, result.log_path, result.stopped)
         if result.stopped:
@@ -445,19 +460,10 @@ def _sql(args: argparse.Namespace) -> int:
         names, rows = sql.query(args.out, args.query)
     except RunError as exc:
         print(f"intacct-sync sql: {exc}", file=sys.stderr)
-        return 1
-    if args.format == "table":
-        print(sql.render(names, rows, limit=len(rows)))
-    elif args.format == "json":
-        for row in rows:
-            print(json.dumps(dict(zip(names, row, strict=True)), default=str, ensure_ascii=False))
-    else:
-        import csv
-
-        writer = csv.writer(sys.stdout)
-        writer.writerow(names)
-        writer.writerows(rows)
-    return 0
+        return 2 if isinstance(exc, sql.EmptyQuery) else 1
+    with reader_may_leave(sys.stdout) as reader:
+        sql.write(names, rows, args.format, sys.stdout)
+    return READER_LEFT if reader.left else 0
 
 
 def _api(args: argparse.Namespace, exit_hard: bool) -> int:
@@ -516,6 +522,9 @@ def entrypoint() -> None:
     terminal = os.fdopen(os.dup(2), "w", buffering=1)
     try:
         code = main(exit_hard=True)
+    except BrokenPipeError:  # stdout's reader left where nothing else expected it (`--help | head`)
+        reader_gone(sys.stdout)
+        code = READER_LEFT
     except Exception as exc:
         where = "the run's log"
         if os.path.samestat(os.fstat(2), os.fstat(terminal.fileno())):  # not redirected yet

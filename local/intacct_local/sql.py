@@ -13,14 +13,25 @@ bucket (and so in ``--out``, under ``_meta/``):
 Every value is read as JSON text and cast to its column's type: DuckDB's reader parses JSON numbers as
 doubles, so reading them as decimals directly would give ``72.32967426886169...``, not the
 ``72.3296742688617`` that was written.
+
+Athena's SQL names tables in the stack's Glue database, ``intacct_sync_<stage>.customer_current``
+(docs/API.md): a query that does reads the same tables here, whatever the stage.
+
+Output (``write``): decimals in plain notation with the digits they need (``0``, ``0.1``, ``1500``; never
+``0E-16`` or ``0.1000000000000000``); in JSON lines a DECIMAL is a number when a double reads it back
+exactly (what most JSON readers parse numbers into), else that plain text, so no reader rounds an amount
+silently.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from intacct_local.errors import RunError
 from intacct_local.layer import RunIndex, TableSchema, layout, view_names, views
@@ -33,6 +44,14 @@ DUCKDB_TYPES = {
     "date": "DATE",
     "timestamp": "TIMESTAMP",
 }
+
+
+# A schema named like the stack's Glue database (template.yaml: intacct_sync_<stage>), before a dot.
+_DATABASE = re.compile(r'(?<![\w."])"?(intacct_sync_[a-z0-9_]+)"?\s*\.', re.IGNORECASE)
+
+
+class EmptyQuery(RunError):
+    """The query holds no statement: empty, blank, or only comments."""
 
 
 def _q(name: str) -> str:
@@ -127,17 +146,45 @@ def connect(out: Path) -> Any:
 def tables(con: Any) -> list[str]:
     """The tables and views a connection from ``connect`` offers."""
     return [
-        row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        row[0]
+        for row in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'"
+        ).fetchall()
     ]
+
+
+def _databases(con: Any, sql: str) -> None:
+    """Offer the tables under each Athena database name ``sql`` gives them (``intacct_sync_dev.``...)."""
+    names = tables(con)
+    for database in sorted({m.group(1).lower() for m in _DATABASE.finditer(sql)}):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(database)}")
+        for name in names:
+            con.execute(f"CREATE VIEW {_q(database)}.{_q(name)} AS SELECT * FROM main.{_q(name)}")
+
+
+def _no_statement(duckdb: Any, sql: str) -> bool:
+    try:
+        return not duckdb.extract_statements(sql)
+    except duckdb.Error:
+        return False  # not SQL: running it gives DuckDB's own message
 
 
 def query(out: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run ``sql`` over ``out``'s tables: (column names, rows). RunError with DuckDB's message when the
-    query fails (naming the tables there are when it names one that is not)."""
+    query fails (naming the tables there are when it names one that is not); EmptyQuery when it holds
+    no statement."""
     duckdb = _duckdb()
+    empty = EmptyQuery(
+        'the query is empty (blank or only comments): give one, e.g. "SELECT count(*) FROM customer_current"'
+    )
+    if _no_statement(duckdb, sql):
+        raise empty
     con = connect(out)
     try:
+        _databases(con, sql)
         result = con.execute(sql)
+        if result is None:
+            raise empty
         names = [d[0] for d in result.description or ()]
         return names, result.fetchall()
     except duckdb.Error as exc:
@@ -151,7 +198,7 @@ def query(out: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
 
 def render(names: Sequence[str], rows: Sequence[Sequence[Any]], limit: int = 40) -> str:
     """Rows as an aligned text table (at most ``limit`` of them), each line indented two spaces."""
-    shown = [["" if v is None else str(v) for v in row] for row in rows[:limit]]
+    shown = [[text_value(v) for v in row] for row in rows[:limit]]
     widths = [max([len(n)] + [min(len(r[i]), 60) for r in shown]) for i, n in enumerate(names)]
     lines = ["  " + "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip()]
     for row in shown:
@@ -160,6 +207,46 @@ def render(names: Sequence[str], rows: Sequence[Sequence[Any]], limit: int = 40)
     if len(rows) > limit:
         lines.append(f"  ... {len(rows) - limit:,} more rows")
     return "\n".join(lines)
+
+
+def text_value(value: Any) -> str:
+    """A value as the table and CSV outputs print it (NULL as nothing, decimals in plain notation)."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return _plain(value)
+    return str(value)
+
+
+def json_value(value: Any) -> Any:
+    """A value as JSON lines give it: a DECIMAL as a number when a double reads it back exactly (an
+    integer as an integer), else as its plain text; anything else as it is."""
+    if isinstance(value, Decimal):
+        number = float(value)
+        if Decimal(repr(number)) != value:
+            return _plain(value)  # more digits than a double holds
+        return int(value) if value == value.to_integral_value() else number
+    return value
+
+
+def _plain(value: Decimal) -> str:
+    """``0`` for every zero, else the digits the value needs, never an exponent (``1500``, ``0.1``)."""
+    return "0" if value.is_zero() else format(value.normalize(), "f")
+
+
+def write(names: Sequence[str], rows: Sequence[Sequence[Any]], form: str, stream: TextIO) -> None:
+    """Rows in one of ``sql``'s output forms: ``table`` (aligned text), ``csv`` (a header line, then
+    the rows), ``json`` (one object per row; dates and timestamps as text)."""
+    if form == "table":
+        stream.write(render(names, rows, limit=len(rows)) + "\n")
+    elif form == "json":
+        for row in rows:
+            values = {n: json_value(v) for n, v in zip(names, row, strict=True)}
+            stream.write(json.dumps(values, default=str, ensure_ascii=False) + "\n")
+    else:
+        writer = csv.writer(stream)
+        writer.writerow(names)
+        writer.writerows([text_value(v) for v in row] for row in rows)
 
 
 def current_state_query(object_name: str, out: Path) -> str:

@@ -141,6 +141,39 @@ def output_to_log(
             terminal.err.close()
 
 
+# Exit status of a command whose reader stopped reading (``| head``): what a shell reports for a tool that
+# SIGPIPE ended (128 + 13), as ``cat`` or ``grep`` would give.
+READER_LEFT = 128 + signal.SIGPIPE
+
+
+@dataclass
+class Reader:
+    """Whoever reads a stream; ``left`` once it stopped reading (the pipe closed)."""
+
+    left: bool = False
+
+
+@contextmanager
+def reader_may_leave(stream: TextIO) -> Iterator[Reader]:
+    """Write to ``stream`` for a reader that may stop reading (``| head``): a closed pipe ends the output
+    quietly (``Reader.left``) instead of being an error, and whatever is still buffered, or written later,
+    goes to /dev/null (as Python's documentation advises for SIGPIPE), so no flush fails at exit either."""
+    reader = Reader()
+    try:
+        yield reader
+        stream.flush()
+    except BrokenPipeError:
+        reader.left = True
+        reader_gone(stream)
+
+
+def reader_gone(stream: TextIO) -> None:
+    """Point ``stream`` at /dev/null: its reader closed the pipe, and nothing written to it can fail now."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+
+
 def exit_now(code: int) -> None:
     """End the process with `code` without waiting for its threads.
 

@@ -203,3 +203,76 @@ def test_each_objects_glue_table_matches_what_its_files_hold_and_its_views_hold_
             c["Name"] for c in stored["StorageDescriptor"]["Columns"]
         ]
     assert query(tmp_path, "SELECT count(*) FROM customer_current")[1][0][0] == len(sim.records("CUSTOMER"))
+
+
+@pytest.mark.parametrize(
+    "catalogue",
+    [{}, {"id_field": "RECORDNO"}],
+    ids=["GLDETAIL as catalogued", "GLDETAIL with id_field RECORDNO"],
+)
+def test_a_gldetail_delete_lands_as_a_tombstone_that_removes_the_row_from_the_current_view(
+    make_sim, tmp_path, catalogue
+):
+    # Given GLDETAIL (a text RECORDNO such as 49-7468-26621--accrual) exported in full
+    sim = make_sim(records=300, seed=22)
+    with local_pipeline(
+        RunOptions(page_size=400, concurrency=2, quiet=True), sim=sim, function_env=FAST
+    ) as p:
+        export(p, {"object": "GLDETAIL", **catalogue})
+        # When one of its lines is deleted at Intacct (AUDITHISTORY: OBJECTKEY "<RECORDNO>--REC")
+        (gone,) = sim.mutate("GLDETAIL", deletes=1)["deleted"]
+        incremental = p.export({"object": "GLDETAIL", "mode": "incremental", **catalogue})
+        mirror_bucket(p.stack, tmp_path)
+    assert incremental.status == "SUCCEEDED", incremental.error
+    # Then the run wrote its tombstone, named by that RECORDNO, and warned of nothing unmapped
+    assert incremental.manifest["deletes"] == {
+        **incremental.manifest["deletes"], "records": 1, "unmapped": 0
+    }  # fmt: skip
+    assert not [w for w in incremental.manifest["warnings"] if "AUDITHISTORY" in w]
+    _, deletes = query(tmp_path, "SELECT recordno FROM gldetail_deletes")
+    assert deletes == [(str(gone),)]
+    # And gldetail_current holds exactly the simulator's lines: the deleted one is gone
+    _, rows = query(tmp_path, "SELECT recordno FROM gldetail_current")
+    assert str(gone) not in {r[0] for r in rows}
+    assert {r[0] for r in rows} == {r["RECORDNO"] for r in sim.records("GLDETAIL")}
+
+
+def test_a_customer_deleted_and_created_again_in_the_same_second_stays_in_the_current_view(
+    make_sim, tmp_path
+):
+    # Given customers exported in full, AUDITHISTORY naming deleted customers by CUSTOMERID
+    sim = make_sim(records=300, seed=23, audit_objectkey="name")
+    with local_pipeline(
+        RunOptions(page_size=400, concurrency=2, quiet=True), sim=sim, function_env=FAST
+    ) as p:
+        export(p, {"object": "CUSTOMER"})
+        # When a customer is deleted and created again under its CUSTOMERID within that same second
+        old = sim.records("CUSTOMER")[40]
+        assert sim.delete("CUSTOMER", old["RECORDNO"])
+        (deletion,) = [
+            a
+            for a in sim.records("AUDITHISTORY")
+            if a["OBJECTTYPE"] == "customer"
+            and a["ACCESSMODE"] == "D"
+            and a["OBJECTKEY"] == old["CUSTOMERID"]
+        ]
+        second = deletion["ACCESSTIME"]
+        new = sim.upsert(
+            "CUSTOMER",
+            {
+                "CUSTOMERID": old["CUSTOMERID"],
+                "NAME": "Created again",
+                "WHENCREATED": second,
+                "WHENMODIFIED": second,
+            },
+        )
+        # and incremental runs follow (the second re-reads the tombstone in its lookback)
+        runs = [export(p, {"object": "CUSTOMER", "mode": "incremental"}) for _ in range(2)]
+        mirror_bucket(p.stack, tmp_path)
+    # Then the new record is in customer_current after each, the old one is not
+    current = current_view(tmp_path, "customer_current")
+    assert int(new) in current and int(old["RECORDNO"]) not in current
+    assert current[int(new)]["NAME"] == "Created again" and current[int(new)]["_sdc_run_id"] in runs
+    assert set(current) == {int(r["RECORDNO"]) for r in sim.records("CUSTOMER")}
+    _, deletes = query(tmp_path, "SELECT customerid FROM customer_deletes")
+    assert deletes == [(old["CUSTOMERID"],)]

@@ -205,3 +205,81 @@ def test_run_all_prints_a_line_per_object_and_a_summary_and_a_rerun_syncs_only_w
         x for x in again.stderr.splitlines() if "VENDOR" in x and x.startswith("  ok")
     ]
     assert re.search(r"CUSTOMER +synced earlier", again.stdout) and "1 object synced" in again.stdout
+
+
+def reader_leaves_at_once(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run the command with its stdout a pipe nobody reads (``| head`` that already ended): its exit code
+    and what it said on stderr."""
+    proc = subprocess.Popen(
+        [*COMMAND, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=180)
+    return proc.returncode, err
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> tuple[Path, dict[str, str], int, str]:
+    """A folder with a succeeded CUSTOMER run, made by a run whose reader left before its summary."""
+    out, scratch = tmp_path_factory.mktemp("out"), tmp_path_factory.mktemp("tmp")
+    env = {**ENV, "TMPDIR": str(scratch)}  # where an "internal error" would leave its log
+    code, err = reader_leaves_at_once("run", "--quiet", "--records", "200", "--out", str(out), env=env)
+    return out, env, code, err
+
+
+def test_a_run_whose_reader_left_exits_with_the_exports_outcome_quietly(exported):
+    out, env, code, err = exported
+    # Given `intacct-sync run ... | head -1` (the reader gone before the summary)
+    # Then the export's success is its exit code: nothing about an error, no error log
+    assert code == 0, err
+    assert "internal error" not in err and "Traceback" not in err
+    assert not list(Path(env["TMPDIR"]).glob("intacct-sync-error-*"))
+    (manifest,) = out.glob("exports/object=CUSTOMER/run_id=*/_manifest.json")
+    assert json.loads(manifest.read_text())["status"] == "succeeded"
+
+
+def test_sql_refuses_an_empty_query_and_stops_quietly_when_its_reader_leaves(exported):
+    out, env, _, _ = exported
+    # An empty, blank or comment-only query is a usage error: exit 2, one line saying so
+    for text in ("", "   ", "-- just a comment", "/* nothing */ ;"):
+        done = intacct_sync("sql", "--out", str(out), text, env=env)
+        assert done.returncode == 2 and done.stdout == "", (text, done)
+        (line,) = done.stderr.splitlines()
+        assert line.startswith("intacct-sync sql: the query is empty"), line
+    # A reader that leaves (| head) ends the output as SIGPIPE would: exit 141, nothing on stderr
+    for form in ("table", "csv", "json"):
+        code, err = reader_leaves_at_once(
+            "sql", "--out", str(out), "--format", form, "SELECT * FROM customer_current", env=env
+        )
+        assert (code, err) == (141, ""), form
+    assert not list(Path(env["TMPDIR"]).glob("intacct-sync-error-*"))
+
+
+def test_sql_prints_decimals_as_people_and_json_readers_expect_and_takes_athenas_database(exported):
+    out, env, _, _ = exported
+    query = (
+        "SELECT recordno, totaldue, CAST(0 AS DECIMAL(38,16)) AS zero, CAST(1500 AS DECIMAL(38,16)) AS "
+        "round, CAST(12345678901234567890.123 AS DECIMAL(38,16)) AS wide "
+        "FROM intacct_sync_dev.customer_current ORDER BY recordno LIMIT 5"
+    )
+    # JSON lines: amounts are numbers (0, not "0E-16"), text only where a double would round them
+    done = intacct_sync("sql", "--out", str(out), "--format", "json", query, env=env)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == 5
+    assert all(r["zero"] == 0 and r["round"] == 1500 and isinstance(r["round"], int) for r in rows)
+    assert all(r["wide"] == "12345678901234567890.123" for r in rows)
+    assert all(isinstance(r["totaldue"], int | float) for r in rows if r["totaldue"] is not None)
+    # Table and CSV: plain notation, the digits each value needs
+    for form in ("table", "csv"):
+        done = intacct_sync("sql", "--out", str(out), "--format", form, query, env=env)
+        assert done.returncode == 0, done.stderr
+        assert "E-" not in done.stdout and "E+" not in done.stdout and ".0000" not in done.stdout
+        assert "12345678901234567890.123" in done.stdout and " 1500" in done.stdout.replace(",", " ")
+    # And Athena's database prefix reads the very same tables as no prefix
+    plain = intacct_sync("sql", "--out", str(out), "SELECT count(*) FROM customer_current", env=env)
+    prefixed = intacct_sync(
+        "sql", "--out", str(out), "SELECT count(*) FROM intacct_sync_dev.customer_current", env=env
+    )
+    assert prefixed.returncode == 0 and prefixed.stdout == plain.stdout, prefixed.stderr

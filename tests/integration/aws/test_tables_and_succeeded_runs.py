@@ -19,10 +19,13 @@ from intacct_sync.steps import tables
 TYPES = {"RECORDNO": "INTEGER", "CUSTOMERID": "TEXT", "QTY": "INTEGER", "WHENMODIFIED": "TIMESTAMP"}
 
 
-def a_run(run_id: str, mode: str = "full", started: str = "2026-11-01T00:00:00+00:00") -> ExportRun:
-    spec = ExportSpec("CUSTOMER", tuple(TYPES), mode=mode, id_field="CUSTOMERID")
+def a_run(
+    run_id: str, mode: str = "full", started: str = "2026-11-01T00:00:00+00:00", types: dict | None = None
+) -> ExportRun:
+    types = types or TYPES
+    spec = ExportSpec("CUSTOMER", tuple(types), mode=mode, id_field="CUSTOMERID")
     window = {"since": "2026-10-01T00:00:00+00:00"} if mode == "incremental" else None
-    return ExportRun(run_id, started, spec, window, {"fields_from": "lookup"}, field_types=dict(TYPES))
+    return ExportRun(run_id, started, spec, window, {"fields_from": "lookup"}, field_types=dict(types))
 
 
 def manifest(status: str = "succeeded", deletes: int = 0) -> dict:
@@ -135,3 +138,22 @@ def test_two_runs_creating_a_table_at_once_both_end_with_their_table(aws):
     assert (
         glue.get_table(DatabaseName="intacct_sync_dev", Name="raced")["Table"]["Description"] == "this run's"
     )
+
+
+def test_new_fields_read_by_an_incremental_run_are_announced_with_the_full_run_that_fills_them(aws):
+    store, catalog, glue = aws
+    # Given CUSTOMER's tables from a full run
+    assert tables.publish_tables(store, catalog, a_run("f1"), []) == []
+    # When the tenant adds custom fields and the next incremental run's lookup lists them
+    wider = {**TYPES, "CUSTOMER_CF_BOOL_3": "BOOLEAN", "CUSTOMER_CF_DATE_4": "DATE"}
+    inc = a_run("i1", "incremental", "2026-11-02T00:00:00+00:00", wider)
+    warnings = tables.publish_tables(store, catalog, inc, [])
+    # Then the columns are there, and the run says they are null for what it did not read until a full run
+    declared = glue.get_table(DatabaseName="intacct_sync_dev", Name="customer")["Table"]["StorageDescriptor"]
+    assert {"customer_cf_bool_3", "customer_cf_date_4"} <= {c["Name"] for c in declared["Columns"]}
+    (warning,) = warnings
+    assert warning.startswith("2 new field(s) of CUSTOMER (CUSTOMER_CF_BOOL_3, CUSTOMER_CF_DATE_4)")
+    assert "null in customer_current" in warning and "a full run fills them" in warning
+    # And a full run, which reads every record, adds fields without a word
+    full = a_run("f2", "full", "2026-11-03T00:00:00+00:00", {**wider, "CUSTOMER_CF_TEXT_5": "TEXT"})
+    assert tables.publish_tables(store, catalog, full, []) == []

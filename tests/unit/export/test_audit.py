@@ -7,6 +7,7 @@ from intacct_sync.export.spec import ExportSpec
 from intacct_sync.export.window import TenantTime
 
 CUSTOMER = ExportSpec.from_payload({"object": "CUSTOMER", "id_field": "CUSTOMERID"})
+GLDETAIL = ExportSpec.from_payload({"object": "GLDETAIL"})  # its RECORDNO is text
 LA = TenantTime(zone="America/Los_Angeles")
 
 
@@ -38,3 +39,29 @@ def test_a_row_that_names_its_record_by_nothing_the_export_has_is_no_tombstone()
     assert tombstone_keys(replace(CUSTOMER, key_field="id"), "42--REC") is None
     assert tombstone_keys(replace(CUSTOMER, id_field=None), "C-0042") is None
     assert tombstone(CUSTOMER, LA, {"ID": "9002", "ACCESSTIME": "07/24/2026 15:19:46"}) is None
+
+
+def test_a_text_recordno_is_named_by_its_key_and_a_number_key_takes_only_digits():
+    # Given GLDETAIL, whose RECORDNO is text holding "--" itself, deleted as "<RECORDNO>--REC"
+    key = "3220-55186-27292--accrual"
+    # Then its tombstone names it by that RECORDNO, whole
+    assert tombstone_keys(GLDETAIL, f"{key}--REC", text_key=True) == {"RECORDNO": key}
+    # But for a numeric RECORDNO the same text is no key (it goes to the id field, if there is one)
+    assert tombstone_keys(GLDETAIL, f"{key}--REC") is None
+    assert tombstone_keys(CUSTOMER, "A-1--REC") == {"RECORDNO": None, "CUSTOMERID": "A-1--REC"}
+    # And nothing before the suffix, a bare text RECORDNO or no OBJECTKEY names nothing
+    for objectkey in ("--REC", " --REC", key, ""):
+        assert tombstone_keys(GLDETAIL, objectkey, text_key=True) is None, objectkey
+
+
+def test_id_field_naming_the_key_itself_maps_bare_recordnos():
+    # Given a catalogue entry saying AUDITHISTORY names records by their RECORDNO (id_field RECORDNO)
+    by_recordno = replace(GLDETAIL, id_field="RECORDNO")
+    key = "49-7468-26621--accrual"
+    # Then a bare RECORDNO and "<RECORDNO>--REC" both name the record by its key, and only its key
+    assert tombstone_keys(by_recordno, key, text_key=True) == {"RECORDNO": key}
+    assert tombstone_keys(by_recordno, f"{key}--REC", text_key=True) == {"RECORDNO": key}
+    numeric = replace(CUSTOMER, id_field="RECORDNO")
+    assert tombstone_keys(numeric, "42") == {"RECORDNO": "42"}
+    # And a name the numeric key cannot hold is still refused, never written as a key
+    assert tombstone_keys(numeric, "C-0042") is None

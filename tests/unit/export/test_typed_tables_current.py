@@ -187,3 +187,41 @@ def test_the_current_sql_applies_a_delete_only_after_the_version_it_follows():
     with pytest.raises(ValueError, match="at least one run"):
         current_sql(schema, [], [])
     assert con.execute(deletes_sql(schema, [])).fetchall() == []
+
+
+def test_a_record_created_again_under_its_id_in_the_deletions_own_second_stays():
+    schema = merge_schema(
+        None,
+        "CUSTOMER",
+        "RECORDNO",
+        ["RECORDNO", "CUSTOMERID", "WHENCREATED", "WHENMODIFIED"],
+        {"RECORDNO": "INTEGER", "WHENCREATED": "TIMESTAMP", "WHENMODIFIED": "TIMESTAMP"},
+        id_field="CUSTOMERID",
+        modified_field="WHENMODIFIED",
+        created_field="WHENCREATED",
+    ).schema
+    con = duckdb.connect()
+    con.execute("CREATE MACRO EARLIER() AS TIMESTAMP '2026-11-29 20:00:00'")
+    con.execute("CREATE MACRO S() AS TIMESTAMP '2026-11-30 06:06:15'")  # Intacct's times: whole seconds
+    con.execute(
+        "CREATE TABLE customer AS SELECT * FROM (VALUES "
+        # Given C-40 (RECORDNO 40) deleted at S and created again as RECORDNO 556 in that same second,
+        "(40, 'C-40', EARLIER(), EARLIER(), 'f', EARLIER(), 'CUSTOMER', 'f'),"
+        "(556, 'C-40', S(), S(), 'i', S(), 'CUSTOMER', 'i'),"
+        # and C-41 modified at S, read, and deleted in that same second (created long before)
+        "(41, 'C-41', EARLIER(), S(), 'i', S(), 'CUSTOMER', 'i')"
+        ") AS t(recordno, customerid, whencreated, whenmodified, _sdc_run_id, _sdc_extracted_at, object, "
+        "run_id)"
+    )
+    # When AUDITHISTORY names both deletions by CUSTOMERID, at S
+    con.execute(
+        "CREATE TABLE customer_tombstones AS SELECT * FROM (VALUES "
+        "(CAST(NULL AS BIGINT), 'C-40', S(), 'CUSTOMER', 'i'), (NULL, 'C-41', S(), 'CUSTOMER', 'i')"
+        ") AS t(recordno, customerid, _sdc_deleted_at, object, run_id)"
+    )
+    rows = con.execute(current_sql(schema, ["f", "i"], ["i"])).fetchall()
+    # Then the new C-40 stays, the old one goes, and C-41 (created before its deletion) goes too
+    assert [r[0] for r in rows] == [556]
+    # And a tombstone naming a RECORDNO deletes that record whatever its created time
+    con.execute("INSERT INTO customer_tombstones VALUES (556, NULL, S(), 'CUSTOMER', 'i')")
+    assert con.execute(current_sql(schema, ["f", "i"], ["i"])).fetchall() == []

@@ -11,8 +11,9 @@ or an incremental one that had no watermark and so read everything) and every ru
 tombstone of those runs deleted it after that version was written: tombstones name records by the key
 (``<RECORDNO>--REC``) or by the object's id field (CUSTOMERID...; PROTOCOL.md §9), and a deletion applies
 when Intacct recorded it (``_sdc_deleted_at``) at or after the version's own time (its modified field,
-else its created field, else when it was read), all Intacct's clock. So a customer deleted and created
-again under the same CUSTOMERID stays, and one deleted while its page was being read goes.
+else its created field, else when it was read), all Intacct's clock; one naming an id spares a record
+created in the deletion's own second (``_deletes``). So a customer deleted and created again under the
+same CUSTOMERID stays, even within the same second, and one deleted while its page was being read goes.
 
 **Deletes.** ``<object>_deletes``: every deletion the object's succeeded runs recorded, once each
 (incremental runs re-read the lookback, so one AUDITHISTORY row can be in several runs).
@@ -139,6 +140,21 @@ def _event_at(schema: TableSchema) -> str:
     return f"COALESCE({', '.join([*parts, _q(EXTRACTED_AT_COLUMN)])})"
 
 
+def _deletes(schema: TableSchema, by_id: bool) -> str:
+    """When a tombstone ``t`` that names the version ``l`` (by key, or ``by_id`` by the id field) deletes
+    it: Intacct recorded the deletion at or after the version was written. A tombstone names a record by
+    its id (CUSTOMERID) only when AUDITHISTORY gave no RECORDNO, and the id can have passed to a new
+    record by then: one created in the same second as the deletion (Intacct's times are whole seconds)
+    was created after it, since a record cannot be created under an id that another still holds. So such
+    a tombstone spares records created at or after it (by a created field that is a timestamp). The one
+    case this gets wrong: a record created, read by a run and deleted within one second stays."""
+    rule = f"t.{_q(DELETED_AT_COLUMN)} >= l._event_at"
+    created = schema.column(schema.created_field)
+    if by_id and created is not None and created.kind == TIMESTAMP:
+        rule += f" AND (l.{_q(created.name)} IS NULL OR l.{_q(created.name)} < t.{_q(DELETED_AT_COLUMN)})"
+    return rule
+
+
 def _empty(columns: Sequence[Column]) -> str:
     """A relation of ``columns`` with no rows (a view whose runs wrote no tombstones)."""
     nulls = ", ".join(f"CAST(NULL AS {c.glue_type.replace('string', 'varchar')})" for c in columns)
@@ -177,7 +193,7 @@ def current_sql(schema: TableSchema, runs: Sequence[str], tombstone_runs: Sequen
     )
     deleted = "\n  UNION\n".join(
         f"  SELECT l.{_q(key.name)} FROM latest l JOIN tombstones t ON t.{_q(c.name)} = l.{_q(c.name)} "
-        f"WHERE t.{_q(DELETED_AT_COLUMN)} >= l._event_at"
+        f"WHERE {_deletes(schema, c is not key)}"
         for c in names
     )
     return (

@@ -9,7 +9,8 @@ from typing import Any
 
 from intacct_sync.errors import ReconciliationError
 from intacct_sync.export import layout
-from intacct_sync.export.audit import AUDIT_KEY, AUDIT_OBJECT, TOMBSTONE_FIELDS, tombstone
+from intacct_sync.export.audit import AUDIT_KEY, AUDIT_OBJECT, REC_SUFFIX, TOMBSTONE_FIELDS, tombstone
+from intacct_sync.export.current import view_names
 from intacct_sync.export.manifest import Reconciliation, build_manifest, reconcile
 from intacct_sync.export.pages import PageTask, keyset_records
 from intacct_sync.export.parts import PartSummary, encode_part
@@ -34,6 +35,8 @@ from intacct_sync.steps.runs import load_run, now
 # Failures a Step Functions Retry of this step may fix (the ASL's Retry names exactly these, plus Lambda's
 # own service errors): those of any Intacct call, once the client has spent its own budget.
 TRANSIENT_ERRORS = RETRYABLE_BY_THE_WORKFLOW
+# OBJECTKEYs a warning about unmappable deletions shows (the manifest keeps them too).
+UNMAPPED_EXAMPLES = 3
 
 
 def finalise(
@@ -66,11 +69,7 @@ def finalise(
         except FunctionError as exc:
             warnings.append(f"deletes were not exported: AUDITHISTORY is not readable ({exc})")
         if deletes and deletes["unmapped"]:
-            warnings.append(
-                f"{deletes['unmapped']} deletions in AUDITHISTORY name their record by an OBJECTKEY that "
-                f"is neither <RECORDNO>--REC nor {spec.object}'s id field, so no tombstone could say which "
-                f"record went; set id_field for {spec.object} in the catalogue (ExportObjects)"
-            )
+            warnings.append(_unmapped_warning(spec, deletes["unmapped"], deletes["unmapped_examples"]))
     if rec.ok:
         warnings += tables.publish_tables(store, catalog, run, parts)
     status = "succeeded" if rec.ok else "failed"
@@ -230,17 +229,21 @@ def _export_deletes(
     store: Store, intacct: Intacct, run: ExportRun, remaining_ms: RemainingMs
 ) -> dict[str, Any]:
     """Tombstones from AUDITHISTORY (access mode D) since the window start, beside the data: each names
-    the deleted record by its key (an OBJECTKEY of "<RECORDNO>--REC") or by the object's id field (an
-    OBJECTKEY that is its unique name); rows whose OBJECTKEY is neither are counted, never written."""
+    the deleted record by its key (an OBJECTKEY of "<RECORDNO>--REC", text RECORDNOs too) or by the
+    object's id field (an OBJECTKEY that is its unique name; ``export.audit.tombstone_keys``); rows whose
+    OBJECTKEY is neither are counted (with a few examples), never written."""
     assert run.window is not None
     spec = run.spec
     tombstones = []
     unmapped = 0
+    examples: list[str] = []
     since = run.window["start_tenant_local"]
     for row in _audit_trail(intacct, run, since, TOMBSTONE_FIELDS, remaining_ms, "D"):
-        found = tombstone(spec, run.time, row)
+        found = tombstone(spec, run.time, row, run.text_key)
         if found is None:
             unmapped += 1
+            if len(examples) < UNMAPPED_EXAMPLES:
+                examples.append(str(row.get("OBJECTKEY") or ""))
         else:
             tombstones.append(found)
     if run.field_types:  # typed like the records they name, with the metadata columns
@@ -255,7 +258,37 @@ def _export_deletes(
     key = layout.deletes_key(spec.object, run.run_id)
     summary, body = encode_part(key, tombstones, spec.key_field)
     store.put_part(summary, body)
-    return {"key": key, "records": len(tombstones), "sha256": summary.sha256, "unmapped": unmapped}
+    return {
+        "key": key,
+        "records": len(tombstones),
+        "sha256": summary.sha256,
+        "unmapped": unmapped,
+        "unmapped_examples": examples,
+    }
+
+
+def _unmapped_warning(spec: ExportSpec, count: int, examples: list[str]) -> str:
+    """What a run says about deletions whose OBJECTKEY names no record it has: which, what that means for
+    the current view, and the catalogue change that maps them when one can."""
+    shown = ", ".join(repr(e[:60]) for e in examples)
+    if spec.id_field and spec.id_field != spec.key_field:
+        advice = "their OBJECTKEY is empty" + (
+            ""
+            if spec.key_field == "RECORDNO"
+            else f", or a RECORDNO while {spec.object} is keyed by {spec.key_field}"
+        )
+    else:
+        named = "a bare value of its key" if spec.id_field else f"<RECORDNO>{REC_SUFFIX}"
+        advice = (
+            f"they are not {named}; if they are values of one of {spec.object}'s fields (its unique "
+            f"name, or {spec.key_field} when bare), set that field as id_field of {spec.object} in the "
+            f"catalogue (ExportObjects)"
+        )
+    return (
+        f"{count} deletions in AUDITHISTORY name no {spec.object} record by their OBJECTKEY "
+        f"(e.g. {shown}), so they were not applied: those records stay in "
+        f"{view_names(spec.object, spec.entity)[0]} until the next full run; {advice}"
+    )
 
 
 def _max_modified(parts: list[PartSummary], time: TenantTime) -> str | None:

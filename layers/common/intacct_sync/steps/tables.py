@@ -21,7 +21,7 @@ from typing import Any
 
 from intacct_sync.errors import CatalogError
 from intacct_sync.export import layout
-from intacct_sync.export.current import RunIndex, SucceededRun, presto_view_input, views
+from intacct_sync.export.current import RunIndex, SucceededRun, presto_view_input, view_names, views
 from intacct_sync.export.parts import PartSummary
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.tables import (
@@ -65,13 +65,15 @@ def publish_tables(
     store: Store, catalog: Catalog | None, run: ExportRun, parts: Sequence[PartSummary]
 ) -> list[str]:
     """Merge a succeeded run into its object's schema and write the Glue tables; returns warnings for
-    the manifest (fields that left the lookup, a Glue failure). Runs that landed Intacct's text (no
+    the manifest (new fields an incremental run filled only for what it read, fields that left the
+    lookup, a Glue failure). Runs that landed Intacct's text (no
     field types) change nothing."""
     if not run.field_types:
         return []
     spec = run.spec
+    existing = load_schema(store, spec.object)
     change = merge_schema(
-        load_schema(store, spec.object),
+        existing,
         spec.object,
         spec.key_field,
         spec.fields,
@@ -84,6 +86,15 @@ def publish_tables(
     warnings = []
     if change.widened:
         logger.warning("columns widened", extra={"object": spec.object, "widened": change.widened})
+    if existing is not None and change.added and (run.window or {}).get("since"):
+        # An incremental run reads only what changed: records it did not read have no value for a field
+        # that is new since they were last read, though Intacct may hold one.
+        warnings.append(
+            f"{len(change.added)} new field(s) of {spec.object} ({', '.join(change.added[:10])}) since "
+            f"its last run: filled for the records this run read, null in "
+            f"{view_names(spec.object, spec.entity)[0]} for the others until they change; a full run "
+            f"fills them for every record"
+        )
     if change.missing and run.details.get("fields_from") == "lookup":
         # Refused by query though lookup lists them (PROTOCOL.md §9), or gone from lookup: say which.
         refused = set(run.details.get("refused_fields") or ())
