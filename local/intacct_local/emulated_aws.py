@@ -49,6 +49,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from intacct_local import status_events
+from intacct_local.function_settings import FROM_ENVIRONMENT
 from intacct_local.iam import Permissions, check_call
 from intacct_local.status_events import StatusEvents
 from intacct_local.template import ROOT, Template, create_state_table
@@ -714,7 +715,9 @@ def local_aws(
     install_guards()
     saved_env = dict(os.environ)
     os.environ.update(FAKE_AWS_ENV)
-    for key in REAL_AWS_ENV:
+    # Function settings reach the functions only as the template and `extra_env` give them, never from
+    # whoever runs this (the CLI passes on the documented ones its user sets: ``function_settings``).
+    for key in (*REAL_AWS_ENV, *FROM_ENVIRONMENT):
         os.environ.pop(key, None)
     original_invoke = LambdaSimpleBackend.invoke
     try:
