@@ -31,6 +31,8 @@ def test_overlapping_invocations_tag_their_lines_with_their_own_function():
     capture.setFormatter(logger.registered_formatter)
     with local_aws(dict(SIM_CREDENTIALS), {"GatewayUrl": "http://127.0.0.1:9/ia/xml/xmlgw.phtml"}) as stack:
         logger.addHandler(capture)
+        level = logging.getLogger(logger.name).level  # other runs in this process may have set ERROR
+        logger.setLevel("INFO")
         try:
             # Given two functions invoked at once, as a sync's exports invoke them
             names = ("StartExportFunction", "GetSessionFunction")
@@ -42,6 +44,7 @@ def test_overlapping_invocations_tag_their_lines_with_their_own_function():
             stack.invoke(names[1], {})
             first.join()
         finally:
+            logger.setLevel(level)
             logger.removeHandler(capture)
     # Then each line carries the function (and invocation) that wrote it
     written = [json.loads(line) for line in lines.getvalue().splitlines()]
