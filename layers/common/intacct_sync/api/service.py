@@ -281,23 +281,23 @@ def _object_progress(
 ) -> dict[str, Any]:
     """One object of a sync that has not finished: its run's progress, and its status: the settled
     manifest's (``succeeded``, ``failed``) once its run has ended, else ``stopped`` when the sync's
-    execution has ended, ``running`` once its run has started, ``pending`` before."""
+    execution has ended, ``running`` once its run has made an Intacct call for this sync (its state
+    table progress: no further read), ``pending`` before (waiting for its turn)."""
     run_id = str(item["run_id"])
     manifest = store.get_json(layout.manifest_key(str(item["object"]), run_id)) or {}
     progress = state.run_progress(run_id)
+    spent = max(0, progress["transactions"] - int(item.get("transactions_before", 0)))  # this sync's
     if bool(manifest.get("settled_at")) and manifest.get("status") in ("succeeded", "failed"):
         status = str(manifest["status"])
     elif sync_ended:
         status = "stopped"
-    elif progress["transactions"] or progress["pages"] or store.get_json(layout.run_state_key(run_id)):
-        status = "running"
     else:
-        status = "pending"
+        status = "running" if spent else "pending"
     return {
         "object": item["object"],
         "run_id": run_id,
         "status": status,
         "records": progress["records"],
-        "transactions": max(0, progress["transactions"] - int(item.get("transactions_before", 0))),
+        "transactions": spent,
         "export_id": item["execution"],
     }
