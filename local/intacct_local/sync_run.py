@@ -178,11 +178,11 @@ def run_sync(
             pipeline.sim.reset_stats()
         started = time.monotonic()
         arn = stack.start_sync(request, name=name)
-        if announce is not None:
-            announce(name)
         stop = options.stop.event if options.stop else threading.Event()
         if options.stop is not None:
-            options.stop.polling = True
+            options.stop.polling = True  # from here a signal stops the sync cleanly
+        if announce is not None:
+            announce(name)
         written: list[Path] = []
         ended: list[dict[str, Any]] = []
 
