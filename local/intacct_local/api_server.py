@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -237,6 +237,7 @@ class ApiOptions:
     gateway_url: str | None = None
     verbose: bool = False
     log_path: Path | None = None  # where the functions' and the emulator's output goes (set by the CLI)
+    function_env: dict[str, str] = field(default_factory=dict)  # settings the user set (function_settings)
 
 
 def _banner(url: str, gateway: str, log_path: Path | None = None) -> str:
@@ -283,7 +284,7 @@ def run_api(options: ApiOptions, stream: TextIO = sys.stderr) -> int:
         }
         logger.setLevel(quiet["POWERTOOLS_LOG_LEVEL"])  # the shared logger exists already
         with (
-            local_aws(credentials, parameters, quiet) as stack,
+            local_aws(credentials, parameters, {**options.function_env, **quiet}) as stack,
             serve_api(stack, options.host, options.port, stream) as server,
         ):
             try:  # the banner inside: a stop as soon as it is printed is a clean stop too

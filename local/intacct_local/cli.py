@@ -16,11 +16,20 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from intacct_local import function_settings
 from intacct_local.errors import RunError
-from intacct_local.layer import Catalogue, ExportSpec, InvalidExportRequest, logger, validate_fields
+from intacct_local.function_settings import LocalSettings, SettingsProblem
+from intacct_local.layer import (
+    Catalogue,
+    ExportSpec,
+    InvalidExportRequest,
+    layout,
+    logger,
+    rerun_refusal,
+    validate_fields,
+)
 from intacct_local.outdir import OutDir
 from intacct_local.runner import RunOptions, new_run_name, run_export, summary_table, what_happened
-from intacct_local.template import Template
 from intacct_local.terminal import (
     READER_LEFT,
     Interrupted,
@@ -49,9 +58,16 @@ def _positive(low: int, high: int) -> Callable[[str], int]:
 
 
 @functools.cache
+def user_settings() -> LocalSettings:
+    """The documented function settings the user's environment sets (EXPORT_OBJECTS, ...), checked:
+    SettingsProblem names a bad one before anything starts (``function_settings``)."""
+    return function_settings.from_environment(os.environ)
+
+
 def catalogue() -> Catalogue:
-    """The object catalogue the template deploys (its ExportObjects parameter; empty = the default)."""
-    return Catalogue.from_env({"EXPORT_OBJECTS": Template.load().parameters.get("ExportObjects", "")})
+    """The object catalogue the functions get: EXPORT_OBJECTS from the user's environment, else the
+    template's ExportObjects parameter (empty = the default catalogue)."""
+    return user_settings().catalogue
 
 
 # Checked while parsing, so a bad value is a one-line usage error (exit 2) and nothing starts.
@@ -63,7 +79,7 @@ def _object_name(text: str) -> str:
     if catalogue().get(name) is None:
         raise argparse.ArgumentTypeError(
             f"{name} is not in the object catalogue ({', '.join(catalogue().names())}); the catalogue is "
-            "the ExportObjects parameter in template.yaml"
+            "EXPORT_OBJECTS in your environment, else the ExportObjects parameter in template.yaml"
         )
     return name
 
@@ -93,6 +109,9 @@ def _object_list(text: str) -> list[str]:
     names = [_object_name(name.strip()) for name in text.split(",") if name.strip()]
     if not names:
         raise argparse.ArgumentTypeError("expected catalogue object names separated by commas")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"{', '.join(repeated)} listed more than once")
     return names
 
 
@@ -142,8 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run", help="export one object locally: simulator + emulated AWS + the real state machine"
     )
+    run.set_defaults(command_parser=run)  # its errors show its own usage
     run.add_argument(
-        "--object", type=_object_name, default="CUSTOMER", help="Intacct object to export (default CUSTOMER)"
+        "--object",
+        type=_object_name,
+        default="CUSTOMER",
+        action=_Given,
+        help="Intacct object to export (default CUSTOMER)",
     )
     run.add_argument(
         "--records",
@@ -335,7 +359,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: b
     ):
         stop.terminal = terminal.err
         try:
-            result = run_export(options, stream=terminal.err)
+            result = run_export(options, stream=terminal.err, function_env=user_settings().env)
         except RunError as exc:
             terminal.err.write(f"intacct-sync: {exc}\n")
             return 2
@@ -374,7 +398,7 @@ def _sync_request(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     """The sync workflow's input for `run --all` / `--objects` / `--plan` / `--resume-sync`."""
     chosen = [name for name, given in (("--all", args.all), ("--objects", args.objects)) if given]
     if args.resume_sync:
-        if chosen or args.plan:
+        if chosen or args.plan or args.object_given or args.resume:
             parser.error(
                 "argument --resume-sync: reruns what failed in that sync as it was asked; give it alone"
             )
@@ -385,7 +409,14 @@ def _sync_request(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             if not chosen
             else "give --all or --objects, not both"
         )
-    for flag, given in (("--resume", args.resume), ("--fields", args.fields), ("--filter", args.filter)):
+    if args.resume:
+        parser.error(
+            "argument --resume: continues one export run; to rerun what failed in a sync, give "
+            "--resume-sync SYNC_ID alone"
+        )
+    if args.object_given:
+        parser.error(f"argument --object: give {chosen[0]} or --object (one export), not both")
+    for flag, given in (("--fields", args.fields), ("--filter", args.filter)):
         if given:
             parser.error(f"argument {flag}: a sync exports each object as the catalogue describes it")
     request: dict[str, Any] = {"objects": "all" if args.all else args.objects}
@@ -406,6 +437,11 @@ def _run_sync(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_ha
         saved = _saved_settings(out, "--resume-sync", args.resume_sync, parser)
         if saved is None or "sync" not in saved:
             parser.error(f"argument --resume-sync: no sync {args.resume_sync} in {args.out}")
+        earlier = out.root / layout.sync_key(args.resume_sync)
+        if earlier.is_file():
+            refusal = rerun_refusal(args.resume_sync, json.loads(earlier.read_text()))
+            if refusal is not None:
+                parser.error(f"argument --resume-sync: {refusal}")
         settings.update({k: v for k, v in saved.items() if k in settings})
     name = sync_run.new_sync_name()
     _log_folder(out, name, parser)
@@ -417,9 +453,15 @@ def _run_sync(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_ha
     ):
         stop.terminal = terminal.err
         what = "planning" if args.plan else "syncing"
-        terminal.err.write(f"intacct-sync: {what} ({json.dumps(request)}), sync {name}\n")
+
+        def announce(sync_id: str) -> None:  # once it has started: a refused run names no sync
+            terminal.err.write(f"intacct-sync: {what} ({json.dumps(request)}), sync {sync_id}\n")
+            terminal.err.flush()
+
         try:
-            result = sync_run.run_sync(options, request, stream=terminal.err)
+            result = sync_run.run_sync(
+                options, request, stream=terminal.err, function_env=user_settings().env, announce=announce
+            )
         except RunError as exc:
             terminal.err.write(f"intacct-sync: {exc}\n")
             return 2
@@ -429,15 +471,15 @@ def _run_sync(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_ha
         with reader_may_leave(terminal.out):
             if args.json:
                 terminal.out.write(json.dumps(result.document, indent=2) + "\n")
-            else:
-                terminal.out.write(sync_run.summary_table(result) + "\n")
+            elif table := sync_run.summary_table(result):
+                terminal.out.write(table + "\n")
         line = sync_run.what_happened(result, str(args.out))
         _what_happened(terminal.err, line, result.log_path, result.stopped)
         if result.stopped:
             return stop.exit_code
         if result.error:
             return 2
-        return 1 if result.failed else 0
+        return 1 if result.failed or result.document.get("status") == "failed" else 0
 
 
 def _show_current_state(object_name: str, out: Path, terminal: Any) -> None:
@@ -480,6 +522,7 @@ def _api(args: argparse.Namespace, exit_hard: bool) -> int:
         timezone=args.timezone,
         gateway_url=args.gateway_url,
         verbose=args.verbose,
+        function_env=user_settings().env,
     )
     stop = StopRequest()
     with stop_on_signals(stop):
@@ -505,10 +548,17 @@ def main(argv: list[str] | None = None, *, exit_hard: bool = False) -> int:
     """The command line. `exit_hard` (the installed command): the process ends right after, so output
     stays on the log file to the end and nothing waits for leftover threads."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+        if args.command in ("run", "api"):
+            user_settings()  # a bad catalogue or budget is the user's to fix: one line, nothing starts
+    except SettingsProblem as exc:
+        print(f"intacct-sync: {exc}", file=sys.stderr)
+        return 2
     if args.command == "run":
         args.mode_given = getattr(args, "mode_given", False)
-        return _run(args, parser, exit_hard)
+        args.object_given = getattr(args, "object_given", False)
+        return _run(args, args.command_parser, exit_hard)
     if args.command == "api":
         return _api(args, exit_hard)
     if args.command == "sql":

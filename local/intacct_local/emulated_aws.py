@@ -49,7 +49,9 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from intacct_local import status_events
+from intacct_local.function_settings import FROM_ENVIRONMENT
 from intacct_local.iam import Permissions, check_call
+from intacct_local.layer import logger
 from intacct_local.status_events import StatusEvents
 from intacct_local.template import ROOT, Template, create_state_table
 
@@ -90,6 +92,8 @@ STOPPED_ERROR = "LocalRunStopped"
 LOCAL_DEFAULTS = {"SYNC_FOLLOW_SECONDS": "1"}
 
 report_log = logging.getLogger("intacct_local.lambda")
+# The handlers' shared Powertools logger (``intacct_sync.observability``), as the logging module has it.
+functions_log = logging.getLogger(logger.name)
 
 
 class RealAwsRefused(BotoCoreError):
@@ -145,6 +149,22 @@ def current_invocation() -> Invocation | None:
     """The invocation whose handler runs in this thread (or started it), if any."""
     invocation: Invocation | None = getattr(threading.current_thread(), _INVOCATION, None)
     return invocation
+
+
+class InvocationContext(logging.Filter):
+    """Tags each log line of a handler with the Lambda context of the invocation that wrote it. On AWS
+    every function has a process and a logger of its own; here they share one, and Powertools keeps
+    ``inject_lambda_context``'s keys on that logger, so concurrent invocations would tag each other's
+    lines (a StartExportFunction line as GetSessionFunction's)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        invocation = current_invocation()
+        if invocation is not None:
+            record.function_name = invocation.function
+            record.function_request_id = invocation.request_id
+            record.function_memory_size = invocation.memory_mb
+            record.function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:{invocation.function}"
+        return True
 
 
 def _is_loopback(host: str) -> bool:
@@ -714,7 +734,9 @@ def local_aws(
     install_guards()
     saved_env = dict(os.environ)
     os.environ.update(FAKE_AWS_ENV)
-    for key in REAL_AWS_ENV:
+    # Function settings reach the functions only as the template and `extra_env` give them, never from
+    # whoever runs this (the CLI passes on the documented ones its user sets: ``function_settings``).
+    for key in (*REAL_AWS_ENV, *FROM_ENVIRONMENT):
         os.environ.pop(key, None)
     original_invoke = LambdaSimpleBackend.invoke
     try:
@@ -730,9 +752,12 @@ def local_aws(
             StateTaskServiceLambda._eval_service_task = _role_checked(stack, _original_lambda_task)  # type: ignore[method-assign]
             stack.endings = StatusEvents(_rules(template), stack.invoke, "123456789012", REGION)
             status_events.activate(stack.endings)
+            tagging = InvocationContext()
+            functions_log.addFilter(tagging)
             try:
                 yield stack
             finally:
+                functions_log.removeFilter(tagging)
                 status_events.activate(None)
                 stack.stop()  # nothing still running may land once the emulator is gone
     finally:

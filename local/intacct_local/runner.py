@@ -382,8 +382,14 @@ def _restorable(options: RunOptions, object_name: str) -> Callable[[str], bool]:
     return lambda key: key.startswith(prefixes)
 
 
-def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None) -> RunResult:
-    """Run one export end to end and return what happened.
+def run_export(
+    options: RunOptions,
+    stream: TextIO = sys.stderr,
+    sim: Any = None,
+    function_env: dict[str, str] | None = None,
+) -> RunResult:
+    """Run one export end to end and return what happened (`function_env`: settings for every function,
+    e.g. those the user set, ``function_settings``).
 
     With `options.out`, the folder keeps the run between invocations: the state table and the objects a
     later run reads are loaded from it first, and afterwards the bucket's new objects, the table and the
@@ -393,7 +399,7 @@ def run_export(options: RunOptions, stream: TextIO = sys.stderr, sim: Any = None
         check_reachable(options.gateway_url)
     out = OutDir(options.out) if options.out else None
     name = options.name or new_run_name(options.object)
-    with out.locked() if out else nullcontext(), local_pipeline(options, sim) as pipeline:
+    with out.locked() if out else nullcontext(), local_pipeline(options, sim, function_env) as pipeline:
         if out:
             out.restore(pipeline.stack, _restorable(options, options.object.upper()))
             out.save_run(name, options.settings())

@@ -16,14 +16,23 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
 
 from intacct_local.emulated_aws import REGION, LocalStack
-from intacct_local.failures import Failure
-from intacct_local.layer import Catalogue, ExportExecutions, layout
+from intacct_local.failures import Failure, explain
+from intacct_local.layer import (
+    Catalogue,
+    ExportExecutions,
+    ExportStore,
+    ObjectSynced,
+    StateTable,
+    layout,
+    stop_sync,
+)
 from intacct_local.outdir import OutDir
 from intacct_local.runner import (
     RunOptions,
@@ -32,6 +41,8 @@ from intacct_local.runner import (
     local_pipeline,
     restorable_prefixes,
 )
+
+STOPPED_CAUSE = "stopped by the user"
 
 
 def new_sync_name() -> str:
@@ -72,11 +83,13 @@ def _watch(
     stop: threading.Event,
 ) -> dict[str, Any] | None:
     """Poll the sync until it ends (its description) or `stop` is set (None); `on_object(line)` is called
-    once per object as its run ends and is settled (``{"object", "run_id", "status", "manifest", ...}``)."""
+    once per object as its run ends and is settled (``{"object", "run_id", "status", "manifest",
+    "execution_arn", "failure", "seconds", "transactions"}``: the run's own time, from its export
+    execution's start to the end of the last execution it continued in, and the Intacct transactions
+    this sync spent on it, less what a resumed run had used before)."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
     exports = ExportExecutions(sfn, stack.state_machine_arn)
     reported: set[str] = set()
-    started: dict[str, float] = {}
     while True:
         described: dict[str, Any] = sfn.describe_execution(executionArn=sync_arn)
         document = _read_json(stack, layout.sync_key(sync_id)) or {}
@@ -84,23 +97,26 @@ def _watch(
             name = str(item["object"])
             if name in reported:
                 continue
-            started.setdefault(name, time.monotonic())
             first = exports.describe(str(item["execution"]))
             last = exports.follow(first) if first is not None else None
-            if last is None or last.status == "RUNNING" or last.continued is not None:
+            if first is None or last is None or last.status == "RUNNING" or last.continued is not None:
                 continue
             assert stack.endings is not None  # settled from the status change, as on AWS
             stack.endings.wait(last.arn, timeout=120)
             manifest = _read_json(stack, layout.manifest_key(name, str(item["run_id"])))
             reported.add(name)
+            spent = int((manifest or {}).get("intacct_transactions", 0))
             on_object(
                 {
                     "object": name,
                     "run_id": item["run_id"],
+                    "execution": item["execution"],
+                    "execution_arn": last.arn,
                     "status": last.status,
                     "manifest": manifest,
                     "failure": Failure.parse(last.error, last.cause) if last.status != "SUCCEEDED" else None,
-                    "seconds": time.monotonic() - started[name],
+                    "seconds": _seconds(first.started_at, last.stopped_at),
+                    "transactions": max(0, spent - int(item.get("transactions_before", 0))),
                 }
             )
         if described["status"] != "RUNNING":
@@ -109,16 +125,45 @@ def _watch(
             return None
 
 
+def _seconds(started: datetime | None, stopped: datetime | None) -> float:
+    return (stopped - started).total_seconds() if started and stopped else 0.0
+
+
+def _settle_stopped(stack: LocalStack, sync_id: str, ended: list[dict[str, Any]]) -> None:
+    """The sync document of a sync stopped by the user, settled as the layer settles one (``stop_sync``):
+    the objects whose runs had ended as they ended, the others ``stopped``."""
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    stop_sync(
+        ExportStore(boto3.client("s3", region_name=REGION), stack.bucket),
+        StateTable(boto3.client("dynamodb", region_name=REGION), stack.table),
+        ExportExecutions(sfn, stack.state_machine_arn),
+        sync_id,
+        [
+            ObjectSynced(
+                object=line["object"],
+                run_id=str(line["run_id"]),
+                execution=str(line["execution"]),
+                status=line["status"],
+                execution_arn=line["execution_arn"],
+            )
+            for line in ended
+        ],
+        STOPPED_CAUSE,
+    )
+
+
 def run_sync(
     options: RunOptions,
     request: dict[str, Any],
     stream: TextIO = sys.stderr,
     sim: Any = None,
     function_env: dict[str, str] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> SyncResult:
     """Run one sync end to end (``request``: the sync workflow's input, e.g. ``{"objects": "all"}``) and
     return what happened. With `options.out`, as for one export: what later runs read is loaded from it
-    first, and everything the sync wrote lands there afterwards."""
+    first, and everything the sync wrote lands there afterwards. `announce(sync_id)` is called once the
+    sync has started (a run refused before, e.g. on a folder another run holds, announces nothing)."""
     if options.gateway_url and sim is None:
         credentials_from_env()
         check_reachable(options.gateway_url)
@@ -135,25 +180,39 @@ def run_sync(
         arn = stack.start_sync(request, name=name)
         stop = options.stop.event if options.stop else threading.Event()
         if options.stop is not None:
-            options.stop.polling = True
+            options.stop.polling = True  # from here a signal stops the sync cleanly
+        if announce is not None:
+            announce(name)
         written: list[Path] = []
+        ended: list[dict[str, Any]] = []
+
+        def on_object(line: dict[str, Any]) -> None:
+            ended.append(line)
+            _print_line(stream, line)
+
+        described: dict[str, Any] | None = None
         try:
-            described = _watch(stack, arn, name, lambda line: _print_line(stream, line), stop)
+            described = _watch(stack, arn, name, on_object, stop)
         except KeyboardInterrupt:
-            described = None
+            pass
         finally:
             if options.stop is not None:
                 options.stop.polling = False
             stack.stop()
-            if out:
-                written += out.save(stack)
+            try:
+                if described is None:  # stopped: the execution too, and its document settled as stopped
+                    sfn = boto3.client("stepfunctions", region_name=REGION)
+                    with suppress(sfn.exceptions.ClientError):
+                        sfn.stop_execution(
+                            executionArn=arn, error="States.Aborted", cause="stopped by the user"
+                        )
+                    _settle_stopped(stack, name, ended)
+            finally:
+                if out:
+                    written += out.save(stack)
         stopped = described is None
-        if stopped:
-            sfn = boto3.client("stepfunctions", region_name=REGION)
-            with suppress(sfn.exceptions.ClientError):
-                sfn.stop_execution(executionArn=arn, error="States.Aborted", cause="stopped by the user")
-            described = sfn.describe_execution(executionArn=arn)
-        assert described is not None
+        if described is None:
+            described = boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=arn)
         result = SyncResult(
             status="ABORTED" if stopped else described["status"],
             sync_id=name,
@@ -161,7 +220,7 @@ def run_sync(
             seconds=time.monotonic() - started,
             transactions_seen_by_gateway=pipeline.gateway_transactions(),
             error=None
-            if described["status"] == "SUCCEEDED"
+            if described["status"] == "SUCCEEDED" or stopped
             else Failure.parse(described.get("error"), described.get("cause")).short(),
             stopped=stopped,
         )
@@ -197,7 +256,7 @@ def _print_line(stream: TextIO, line: dict[str, Any]) -> None:
         text = (
             f"  ok      {line['object']:<14} {records:>10,} record{'s' if records != 1 else ''} · "
             f"{pages:,} page{'s' if pages != 1 else ''} · "
-            f"{manifest.get('intacct_transactions', 0):,} Intacct transactions · {line['seconds']:.1f} s"
+            f"{line['transactions']:,} Intacct transactions · {line['seconds']:.1f} s"
         )
     else:
         failure = line["failure"] or Failure(line["status"], "")
@@ -207,12 +266,18 @@ def _print_line(stream: TextIO, line: dict[str, Any]) -> None:
 
 
 def summary_table(result: SyncResult) -> str:
-    """The sync's summary (or its plan) as a table."""
+    """The sync's summary (or its plan) as a table; empty when the sync did not run at all (a request
+    the workflow refused: ``what_happened`` says why)."""
     document = result.document
+    if not document:
+        return ""
     if document.get("status") == "planned":
         return plan_table(document.get("plan") or {})
-    if document.get("status") == "skipped":
-        return f"  sync {result.sync_id} skipped: {document.get('reason')}"
+    if "results" not in document and document.get("error"):  # refused before any export (what_happened)
+        error = document["error"]
+        return f"  sync {result.sync_id} failed before any export: {error.get('error')}: {error.get('cause')}"
+    if "results" not in document and document.get("reason"):  # skipped
+        return f"  sync {result.sync_id} {document.get('status')}: {document.get('reason')}"
     rows = [("object", "mode", "status", "records", "transactions", "run id")]
     for o in document.get("results") or []:
         rows.append(
@@ -228,12 +293,17 @@ def summary_table(result: SyncResult) -> str:
     for o in document.get("earlier") or []:
         rows.append((o["object"], "", "synced earlier", "", "", f"{o['run_id']} (sync {o['sync_id']})"))
     totals = document.get("totals") or {}
+    if totals.get("sync_transactions"):
+        rows.append(("(sign-in)", "", "", "", f"{totals['sync_transactions']:,}", ""))
     rows.append(("total", "", "", f"{totals.get('records', 0):,}", f"{totals.get('transactions', 0):,}", ""))
     lines = _columns(rows, right={3, 4})
     done = totals.get("objects_succeeded", 0)
     failed = totals.get("failed") or []
-    head = f"  sync {result.sync_id}: {done} object{'s' if done != 1 else ''} synced"
+    stopped = totals.get("stopped") or []
+    head = f"  sync {result.sync_id}" + (" stopped" if document.get("status") == "stopped" else "")
+    head += f": {done} object{'s' if done != 1 else ''} synced"
     head += f", {len(failed)} failed ({', '.join(failed)})" if failed else ""
+    head += f", {len(stopped)} stopped before they finished" if stopped else ""
     tail = [f"  wall time {result.seconds:.1f} s"]
     if result.transactions_seen_by_gateway is not None:
         tail.append(f"calls seen by simulator {result.transactions_seen_by_gateway:,}")
@@ -254,7 +324,7 @@ def plan_table(plan: dict[str, Any]) -> str:
                 f"{o['records']:,}" if counted else "-",
                 f"{o['pages']:,}" if counted else "-",
                 f"{o['full_sync_transactions']:,}" if counted else "-",
-                "" if counted else f"not counted: {str(o.get('error'))[:100]}",
+                "" if counted else f"not counted: {' '.join(str(o.get('error')).split())[:100]}",
             )
         )
     totals = plan.get("totals") or {}
@@ -293,6 +363,13 @@ def what_happened(result: SyncResult, out_arg: str) -> str | None:
         return f"stopped; what had landed is kept; rerun what did not finish with: {rerun}"
     if result.error:
         return f"the sync did not run: {result.error}"
+    document = result.document
+    if document.get("status") == "failed" and "results" not in document:  # refused before any export
+        error = document.get("error") or {}
+        failure = Failure(
+            str(error.get("error") or "Unknown"), str(error.get("cause") or document.get("reason"))
+        )
+        return f"no object was exported: {explain(failure, 'the gateway')}"
     if result.failed:
         failed = ", ".join(result.failed)
         return f"{len(result.failed)} object(s) failed ({failed}); rerun only those with: {rerun}"

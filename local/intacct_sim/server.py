@@ -265,7 +265,9 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.sim
         payload: Any = None
         if method == "POST":
-            raw = self._body()
+            chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+            # A request with neither header has no body (RFC 9112 §6.3): `curl -X POST .../reset-stats`
+            raw = b"" if self.headers.get("Content-Length") is None and not chunked else self._body()
             if raw is None:
                 return
             try:

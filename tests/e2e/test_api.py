@@ -185,6 +185,11 @@ def test_a_sync_requested_over_the_api_reports_each_object_and_its_plan(make_sim
             "VENDOR": 300,
         }
         assert sim.stats()["transactions_by_function"].get("query") == 2  # one count each, nothing exported
+        # And a rerun of a sync that does not exist, or of that plan, is refused before anything starts
+        missing = client.call("POST", "/exports", {"resume_sync_id": "sync-nope"})
+        assert missing[0] == 404 and "sync-nope" in missing[2]["message"], missing
+        planned = client.call("POST", "/exports", {"resume_sync_id": accepted["sync_id"]})
+        assert planned[0] == 400 and "dry run" in planned[2]["message"], planned
 
 
 def test_a_failed_export_is_reported_with_its_reason_and_has_no_records(make_sim):

@@ -283,3 +283,46 @@ def test_sql_prints_decimals_as_people_and_json_readers_expect_and_takes_athenas
         "sql", "--out", str(out), "SELECT count(*) FROM intacct_sync_dev.customer_current", env=env
     )
     assert prefixed.returncode == 0 and prefixed.stdout == plain.stdout, prefixed.stderr
+
+
+def test_the_catalogue_and_the_budget_are_the_users_to_set_and_a_bad_one_is_one_line(tmp_path):
+    # When the user's environment gives a catalogue with a user-defined dimension, and a budget
+    catalogue = {"EXPORT_OBJECTS": '["CUSTOMER", "SALES_CHANNEL"]', "MONTHLY_TRANSACTION_BUDGET": "5"}
+    done = intacct_sync(
+        "run", "--all", "--plan", "--records", "50", "--out", str(tmp_path), env={**ENV, **catalogue}
+    )
+    # Then the plan is of those objects, the dimension counted, against that budget
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()[2:-2]]
+    assert [row[0] for row in rows] == ["CUSTOMER", "SALES_CHANNEL"], done.stdout
+    assert all(row[-3].isdigit() for row in rows), done.stdout
+    assert "of the monthly budget of 5 used" in done.stdout
+    # And a setting that is not valid is one line naming it, and nothing starts (exit 2)
+    for name, value, words in (
+        ("EXPORT_OBJECTS", "[", "EXPORT_OBJECTS (from your environment) is not valid JSON"),
+        ("EXPORT_OBJECTS", '["CUSTOMER", "customer"]', "lists CUSTOMER more than once"),
+        ("MONTHLY_TRANSACTION_BUDGET", "lots", "MONTHLY_TRANSACTION_BUDGET (from your environment) must be"),
+    ):
+        bad = intacct_sync("run", "--all", "--plan", "--out", str(tmp_path / "bad"), env={**ENV, name: value})
+        assert bad.returncode == 2 and bad.stdout == "", bad.stderr
+        (line,) = bad.stderr.splitlines()
+        assert line.startswith("intacct-sync: ") and words in line, line
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (["--objects", "CUSTOMER,customer"], "argument --objects: CUSTOMER listed more than once"),
+        (
+            ["--objects", "CUSTOMER", "--object", "VENDOR"],
+            "give --objects or --object (one export), not both",
+        ),
+        (["--objects", "CLASS", "--resume", "foo"], "to rerun what failed in a sync, give --resume-sync"),
+    ],
+)
+def test_a_sync_the_arguments_refuse_starts_nothing_and_names_no_sync(tmp_path, arguments, words):
+    done = intacct_sync("run", *arguments, "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("usage: intacct-sync run ") and words in done.stderr.splitlines()[-1]
+    assert "local-sync-" not in done.stderr and not (tmp_path / "out").exists()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -132,6 +134,20 @@ def test_reset_stats_and_the_http_view(make_sim: Callable[..., Simulator]) -> No
     assert sim.stats()["transactions"] == 1
     sim.reset_stats()
     assert sim.stats()["transactions_by_function"] == {}
+
+
+def test_a_control_post_without_a_body_is_an_empty_one(make_sim: Callable[..., Simulator]) -> None:
+    # Given a simulator that has counted a login
+    sim = make_sim(records=10)
+    Gateway(sim).login()
+    # When reset-stats is posted as `curl -X POST` posts it: no Content-Length and no body
+    address = urlsplit(sim.base_url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(b"POST /__sim__/reset-stats HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n")
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    # Then it is answered like an empty body: the counters are zeroed
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    assert sim.stats()["transactions"] == 0
 
 
 def test_control_api_errors_and_health(make_sim: Callable[..., Simulator]) -> None:

@@ -19,6 +19,7 @@ from intacct_sync.export.sync import (
     parse_frequency,
     plan_totals,
     planned_object,
+    rerun_refusal,
     sync_status,
     totals,
 )
@@ -60,6 +61,8 @@ def test_the_catalogue_takes_a_frequency_and_refuses_a_bad_one_naming_it():
     [
         ({"objects": "all"}, {"objects": "all"}),
         ({"objects": "due"}, {"objects": "due"}),
+        ({"objects": "ALL"}, {"objects": "all"}),  # any case, as names in a list
+        ({"objects": "Due"}, {"objects": "due"}),
         ({"objects": ["vendor", "Customer"]}, {"objects": ["VENDOR", "CUSTOMER"]}),
         (
             {"objects": "all", "dry_run": True, "mode": "full"},
@@ -78,7 +81,7 @@ def test_sync_requests_normalise(payload, expected):
     [
         ([], "must be a JSON object"),
         ({}, "objects is required"),
-        ({"objects": "some"}, 'objects must be "all"'),
+        ({"objects": "some"}, 'objects must be "all", "due" or a non-empty list'),
         ({"objects": []}, 'objects must be "all"'),
         ({"objects": [1]}, "object names"),
         ({"objects": ["VENDOR", "vendor"]}, "must not repeat"),
@@ -181,13 +184,48 @@ def test_a_summary_counts_this_syncs_runs_and_names_the_failed_and_earlier_objec
         {"object": "CUSTOMER", "status": "succeeded", "records": 10, "transactions": 2},
         {"object": "VENDOR", "status": "failed", "records": 3, "transactions": 1},
     ]
-    summary = totals(outcomes, [{"object": "GLACCOUNT", "run_id": "r", "sync_id": "s"}])
+    summary = totals(outcomes, [{"object": "GLACCOUNT", "run_id": "r", "sync_id": "s"}], sync_transactions=3)
     assert summary == {
         "objects_succeeded": 1,
         "objects_failed": 1,
         "failed": ["VENDOR"],
+        "stopped": [],
         "records": 13,
-        "transactions": 3,
+        "transactions": 6,  # the runs' 3 and the sync's own sign-in
+        "sync_transactions": 3,
         "objects_synced_earlier": ["GLACCOUNT"],
     }
     assert sync_status(outcomes) == "failed" and sync_status(outcomes[:1]) == "succeeded"
+
+
+def test_a_plans_error_is_one_line():
+    refused = "DL02000001: Invalid fields:\n\tsales_channel: [RECORDNO] [Support ID: x]"
+    planned = planned_object("SALES_CHANNEL", "incremental", None, None, 2000, False, refused)
+    assert planned["error"] == "DL02000001: Invalid fields: sales_channel: [RECORDNO] [Support ID: x]"
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        ({"status": "planned", "objects": [], "plan": {}}, "was a dry run"),
+        ({"status": "skipped", "objects": [], "reason": "fill in the secret"}, "skipped: fill in the secret"),
+        (
+            {
+                "status": "failed",
+                "objects": [],
+                "error": {"error": "AuthenticationError", "cause": "XL03000006"},
+            },
+            "failed: AuthenticationError: XL030",
+        ),
+    ],
+)
+def test_a_sync_that_exported_nothing_has_nothing_to_rerun(document, words):
+    refusal = rerun_refusal("sync-1", document)
+    assert refusal is not None and words in refusal and refusal.startswith("sync sync-1 ")
+
+
+def test_a_sync_that_exported_something_can_be_rerun():
+    objects = [{"object": "CUSTOMER", "run_id": "r", "execution": "r", "input": {}}]
+    assert rerun_refusal("sync-1", {"status": "failed", "objects": objects}) is None
+    assert rerun_refusal("sync-1", {"status": "stopped", "objects": objects}) is None
+    assert rerun_refusal("sync-1", {"status": "skipped", "objects": [], "earlier": objects}) is None

@@ -111,6 +111,8 @@ def build_resolver(rt: ApiRuntime) -> APIGatewayRestResolver:
 
     def post_sync(document: dict[str, Any], key: str | None) -> Response[str]:
         request = validation.sync_request(document, rt.settings.objects)
+        if "resume_sync_id" in request:  # refused here, not by a sync that fails after a 202
+            service.check_rerun(rt.store, request["resume_sync_id"])
         name = validation.execution_name(request, key, rt.clock().date())
         started = service.start_once(rt.sync_executions, request, name, "sync")
         logger.info("sync requested", extra={"sync_id": name, "new_sync": started.created})

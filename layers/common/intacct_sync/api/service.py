@@ -16,10 +16,12 @@ from intacct_sync.api.errors import (
     ExportNotFinished,
     ExportNotFound,
     IdempotencyKeyReused,
+    InvalidRequest,
     SyncNotFound,
 )
 from intacct_sync.export import layout
 from intacct_sync.export.parts import decode_part
+from intacct_sync.export.sync import rerun_refusal
 
 STATUS_MANIFEST_MAX_PARTS = 1000  # a status answer stays far below Lambda's 6 MB response limit
 # A records answer holds at most this many bytes of records as Lambda sends them: a function's synchronous
@@ -27,6 +29,7 @@ STATUS_MANIFEST_MAX_PARTS = 1000  # a status answer stays far below Lambda's 6 M
 # response, so quotes and non-ASCII are escaped twice. What is left covers the rest of the answer.
 RECORDS_RESPONSE_BYTES = 5 * 1024 * 1024
 RUNNING = "RUNNING"
+NOTHING_DUE = "nothing_due"  # a sync of due objects that found none: it writes no document
 
 
 @dataclass(frozen=True)
@@ -213,20 +216,21 @@ def answer_bytes(record: dict[str, Any]) -> int:
 def sync_status(
     syncs: ExportExecutions, state: StateTable, store: ExportStore, sync_id: str
 ) -> dict[str, Any]:
-    """A sync's status (its execution's), its document (objects and runs; the summary once it has ended,
-    or a dry run's plan) and, while it runs, where each object's run is (from the state table and, once
-    the run has ended, its manifest)."""
+    """A sync's status (its execution's), its own outcome (``sync``), its document (objects and runs; the
+    summary once it has ended, or a dry run's plan) and, while it runs, where each object's run is (from
+    the state table and, once the run has ended, its manifest)."""
     execution = syncs.describe(sync_id)
     if execution is None:
         raise SyncNotFound(f"no sync with id {sync_id!r}")
     document = store.get_json(layout.sync_key(sync_id)) or {}
+    ended = execution.status != RUNNING
     answer: dict[str, Any] = {
         "sync_id": sync_id,
         "status": execution.status,
         "request": execution.input,
         "started_at": _iso(execution.started_at),
         "stopped_at": _iso(execution.stopped_at),
-        "sync": document.get("status"),
+        "sync": _sync_outcome(execution.status, document),
         "error": None
         if execution.status in (RUNNING, "SUCCEEDED")
         else {"error": execution.error, "cause": execution.cause},
@@ -234,24 +238,66 @@ def sync_status(
     if "results" in document:
         answer.update(objects=document["results"], totals=document.get("totals"))
     else:
-        answer["objects"] = [_object_progress(state, store, item) for item in document.get("objects", [])]
+        answer["objects"] = [
+            _object_progress(state, store, item, ended) for item in document.get("objects", [])
+        ]
     for name in ("plan", "reason", "earlier", "resumes"):
         if document.get(name):
             answer[name] = document[name]
+    if answer["error"] is None and document.get("error"):  # refused credentials: the sync's own error
+        answer["error"] = document["error"]
+    if answer["sync"] == NOTHING_DUE:
+        answer["reason"] = "no object's frequency had come round (or it was Intacct's maintenance window)"
     return answer
 
 
-def _object_progress(state: StateTable, store: ExportStore, item: dict[str, Any]) -> dict[str, Any]:
-    """One object of a running sync: its run's progress, and its status once its manifest is settled."""
+def check_rerun(store: ExportStore, sync_id: str) -> None:
+    """Before a rerun starts: SyncNotFound when there is no sync ``sync_id``, InvalidRequest when it has
+    nothing a rerun could do (a dry run; a sync that exported nothing)."""
+    earlier = store.get_json(layout.sync_key(sync_id))
+    if earlier is None:
+        raise SyncNotFound(f"resume_sync_id: there is no sync {sync_id!r} to rerun")
+    if (refusal := rerun_refusal(sync_id, earlier)) is not None:
+        raise InvalidRequest(f"resume_sync_id: {refusal}")
+
+
+def _sync_outcome(execution_status: str, document: dict[str, Any]) -> str:
+    """The sync's own outcome: its document's status (``running``, ``succeeded``, ``failed``, ``planned``,
+    ``skipped``, ``stopped``); ``stopped`` too when its execution ended (stopped, timed out) before the
+    document was finished; without a document, ``running`` while its first step runs, ``nothing_due``
+    when a sync of due objects found none, ``failed`` or ``stopped`` when it ended before writing one."""
+    status = document.get("status")
+    if status == "running":
+        return "stopped" if execution_status != RUNNING else "running"
+    if status:
+        return str(status)
+    return {RUNNING: "running", "SUCCEEDED": NOTHING_DUE, "ABORTED": "stopped"}.get(
+        execution_status, "failed"
+    )
+
+
+def _object_progress(
+    state: StateTable, store: ExportStore, item: dict[str, Any], sync_ended: bool
+) -> dict[str, Any]:
+    """One object of a sync that has not finished: its run's progress, and its status: the settled
+    manifest's (``succeeded``, ``failed``) once its run has ended, else ``stopped`` when the sync's
+    execution has ended, ``running`` once its run has made an Intacct call for this sync (its state
+    table progress: no further read), ``pending`` before (waiting for its turn)."""
     run_id = str(item["run_id"])
     manifest = store.get_json(layout.manifest_key(str(item["object"]), run_id)) or {}
     progress = state.run_progress(run_id)
-    ended = bool(manifest.get("settled_at")) and manifest.get("status") in ("succeeded", "failed")
+    spent = max(0, progress["transactions"] - int(item.get("transactions_before", 0)))  # this sync's
+    if bool(manifest.get("settled_at")) and manifest.get("status") in ("succeeded", "failed"):
+        status = str(manifest["status"])
+    elif sync_ended:
+        status = "stopped"
+    else:
+        status = "running" if spent else "pending"
     return {
         "object": item["object"],
         "run_id": run_id,
-        "status": manifest["status"] if ended else "running",
+        "status": status,
         "records": progress["records"],
-        "transactions": progress["transactions"],
+        "transactions": spent,
         "export_id": item["execution"],
     }

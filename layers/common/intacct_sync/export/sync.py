@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 # What a sync request may say (the sync state machine's input; the API's POST /exports with "objects").
 SYNC_FIELDS = ("objects", "mode", "dry_run", "resume_sync_id")
 ALL, DUE = "all", "due"
+# An object of a sync that was stopped (Ctrl-C, StopExecution) before its run ended.
+STOPPED = "stopped"
 # A catalogue item's frequency: an ISO-8601 duration of days, hours and minutes, or one of these words.
 FREQUENCY_WORDS = {"hourly": "PT1H", "daily": "P1D"}
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?\Z")
@@ -130,10 +132,10 @@ def _sync_id(value: Any, what: str) -> str:
 
 
 def _objects(value: Any, configured: Sequence[str]) -> str | tuple[str, ...]:
-    if value in (ALL, DUE):
-        return str(value)
+    if isinstance(value, str) and value.lower() in (ALL, DUE):  # any case, as the names in a list
+        return value.lower()
     if not isinstance(value, list) or not value:
-        raise InvalidExportRequest('objects must be "all" or a non-empty list of object names')
+        raise InvalidExportRequest('objects must be "all", "due" or a non-empty list of object names')
     if not all(isinstance(name, str) for name in value):
         raise InvalidExportRequest("objects must list object names (text)")
     names = [name.upper() for name in value]
@@ -150,6 +152,21 @@ def _objects(value: Any, configured: Sequence[str]) -> str | tuple[str, ...]:
 
 class UnknownSyncObject(InvalidExportRequest):
     """A sync request names an object the catalogue does not offer."""
+
+
+def rerun_refusal(sync_id: str, document: Mapping[str, Any]) -> str | None:
+    """Why a rerun of sync ``sync_id`` (its document) could do nothing, or None: a dry run exported
+    nothing, and a sync that started no export (skipped, or Intacct refused its credentials) is simply
+    run again as a new sync."""
+    status = document.get("status")
+    if status == "planned":
+        return f"sync {sync_id} was a dry run (a plan): it exported nothing to rerun; start a sync instead"
+    if status in ("skipped", "failed") and not document.get("objects") and not document.get("earlier"):
+        error = document.get("error") or {}  # refused credentials: the error says it in short
+        said = f"{error.get('error')}: {error.get('cause')}" if error else document.get("reason")
+        why = f"{status}: {str(said)[:300]}" if said else status
+        return f"sync {sync_id} exported nothing ({why}); start a new sync instead"
+    return None
 
 
 def child_execution(sync_id: str, object_name: str) -> str:
@@ -204,7 +221,8 @@ def planned_object(
 ) -> dict[str, Any]:
     """One object of a sync's plan: its record count (``None`` when the count query failed: ``error``
     says why) and the Intacct transactions a full export of it would use: one ``query`` per page (an
-    empty object still takes one) and the ``lookup`` of its fields unless today's is cached."""
+    empty object still takes one) and the ``lookup`` of its fields unless today's is cached. ``error`` is
+    kept as one line (Intacct's texts hold newlines and tabs) of at most 500 characters."""
     pages = max(1, math.ceil(records / page_size)) if records is not None else None
     return {
         "object": name,
@@ -213,7 +231,7 @@ def planned_object(
         "records": records,
         "pages": pages,
         "full_sync_transactions": pages + (0 if lookup_cached else 1) if pages is not None else None,
-        "error": error,
+        "error": " ".join(error.split())[:500] if error is not None else None,
     }
 
 
@@ -244,14 +262,20 @@ def sync_status(outcomes: Sequence[Mapping[str, Any]]) -> str:
     return "succeeded" if all(o["status"] == "succeeded" for o in outcomes) else "failed"
 
 
-def totals(outcomes: Sequence[Mapping[str, Any]], earlier: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Objects succeeded and failed (which), records and Intacct transactions of this sync's runs, and the
-    objects an earlier sync had already synced (a rerun of what failed)."""
+def totals(
+    outcomes: Sequence[Mapping[str, Any]], earlier: Sequence[Mapping[str, Any]], sync_transactions: int = 0
+) -> dict[str, Any]:
+    """Objects succeeded, failed and stopped (which), records and Intacct transactions of this sync (its
+    runs', and ``sync_transactions``: those it spent itself, signing in before its exports), and the
+    objects an earlier sync had already synced (a rerun of what failed). An object is ``stopped`` when the
+    sync was stopped before its run ended."""
     return {
         "objects_succeeded": sum(o["status"] == "succeeded" for o in outcomes),
-        "objects_failed": sum(o["status"] != "succeeded" for o in outcomes),
-        "failed": [o["object"] for o in outcomes if o["status"] != "succeeded"],
+        "objects_failed": sum(o["status"] not in ("succeeded", STOPPED) for o in outcomes),
+        "failed": [o["object"] for o in outcomes if o["status"] not in ("succeeded", STOPPED)],
+        "stopped": [o["object"] for o in outcomes if o["status"] == STOPPED],
         "records": sum(int(o.get("records") or 0) for o in outcomes),
-        "transactions": sum(int(o.get("transactions") or 0) for o in outcomes),
+        "transactions": sum(int(o.get("transactions") or 0) for o in outcomes) + sync_transactions,
+        "sync_transactions": sync_transactions,
         "objects_synced_earlier": [o["object"] for o in earlier],
     }

@@ -16,5 +16,14 @@ def get_session(store: Store, intacct: Intacct, ref: RunRef, remaining_ms: Remai
     """A valid session for the run's entity (``getAPISession`` only when none is cached or it is about to
     expire); its expiry only, never the session id."""
     run = load_run(store, ref.run_id)
-    session, refreshed = intacct.session(ref.run_id, run.spec.entity, remaining_ms)
+    return session_ready(intacct, ref.run_id, run.spec.entity, remaining_ms)
+
+
+def session_ready(
+    intacct: Intacct, run_id: str, entity: str | None, remaining_ms: RemainingMs
+) -> SessionReady:
+    """A valid session for ``entity`` cached for every later call (a login only when none is cached or it
+    is about to expire, billed to ``run_id``); its expiry only. The sync's first step uses it too, so a
+    sync signs in once before its exports start. AuthenticationError when Intacct refuses the login."""
+    session, refreshed = intacct.session(run_id, entity, remaining_ms)
     return SessionReady(expires_at=session.expires_at.isoformat(), refreshed=refreshed)

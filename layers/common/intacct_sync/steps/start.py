@@ -64,7 +64,7 @@ def start_export(
     estimate = max(1, page_count(state.last_total(spec.object) or 0, spec.page_size))
     check_budget(settings.monthly_transaction_budget, state.month_transactions(), estimate, "this export")
     fields_from = "request" if request.get("fields") else ("catalogue" if spec.fields else "lookup")
-    cached = _field_cache(store, intacct, spec, run_id, remaining_ms)
+    cached = field_cache(store, intacct, spec, run_id, remaining_ms)
     types = {str(k): str(v) for k, v in (cached.get("types") or {}).items()}
     # The key, modified, created and id fields the object really has (never RECORDNO by assumption).
     spec, notes = settle_key_fields(spec, list(types), set(request) & set(ROLES), catalogued)
@@ -117,21 +117,27 @@ def start_export(
 
 
 def _select(spec: ExportSpec, cached: dict[str, Any]) -> tuple[str, ...]:
-    """The fields to select: the fields as requested, else every field from ``lookup`` (``_field_cache``:
+    """The fields to select: the fields as requested, else every field from ``lookup`` (``field_cache``:
     fields Intacct refused before stay out). Key and modified fields always."""
     fields = spec.fields or tuple(cached.get("fields") or ())
     extra = [f for f in (spec.key_field, spec.modified_field) if f and f not in fields]
     return tuple(extra) + tuple(fields)
 
 
-def _field_cache(
-    store: Store, intacct: Intacct, spec: ExportSpec, run_id: str, remaining_ms: RemainingMs
+def field_cache(
+    store: Store,
+    intacct: Intacct,
+    spec: ExportSpec,
+    run_id: str,
+    remaining_ms: RemainingMs,
+    keep: bool = True,
 ) -> dict[str, Any]:
     """The cached lookup of the object (``{"object", "fields", "types", "fetched_at", "refused"?}``),
     asked again when missing, older than a day, or written before types were cached. ``lookup`` is cached
     in the bucket (``layout.field_cache_key``), so it costs one transaction per object and entity a day
     (``FIELD_CACHE_MAX_AGE``), not one per run. Empty when ``lookup`` fails and the request names its
-    fields (the run then lands Intacct's text, as before typed records)."""
+    fields (the run then lands Intacct's text, as before typed records). ``keep=False``: a lookup asked is
+    not written to the cache (the sync's plan only reads the bucket's caches)."""
     cache_key = layout.field_cache_key(spec.object, spec.entity)
     cached = store.get_json(cache_key) or {}
     if field_cache_fresh(cached):
@@ -151,7 +157,8 @@ def _field_cache(
         "types": {info.name: info.data_type.upper() for info in infos},
         "fetched_at": now(),
     }
-    store.put_json(cache_key, document)
+    if keep:
+        store.put_json(cache_key, document)
     return document
 
 

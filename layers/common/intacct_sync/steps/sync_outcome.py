@@ -8,12 +8,13 @@ run has not ended. ``follow_run`` finds the execution the run is in now, so the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.export import events, layout
 from intacct_sync.export.payloads import FinishSyncTask, FollowTask, ObjectSynced, RunFollowed, SyncFinished
-from intacct_sync.export.sync import sync_status, totals
+from intacct_sync.export.sync import STOPPED, sync_status, totals
 from intacct_sync.observability import logger
 from intacct_sync.steps.ended import problem_of
 from intacct_sync.steps.ports import Events, Executions, State, Store
@@ -44,10 +45,12 @@ def finish_sync(
     outcomes = [
         _outcome(store, state, executions, result, items.get(result.object, {})) for result in task.results
     ]
-    summary = totals(outcomes, document.get("earlier") or [])
-    if document.get("status") in ("planned", "skipped"):  # nothing exported: the plan or reason stands
+    own = state.run_progress(task.sync_id)["transactions"]  # the sync's sign-in, or a plan's counting
+    summary = totals(outcomes, document.get("earlier") or [], own)
+    if document.get("status") not in (None, "running") and "results" not in document:
+        # ended by its first step, nothing exported (a plan, a skip, refused credentials): that stands
         status = str(document["status"])
-        document.update(finished_at=now())
+        document.update(totals=summary, finished_at=now())
     else:
         status = sync_status(outcomes)
         document.update(status=status, results=outcomes, totals=summary, finished_at=now())
@@ -55,8 +58,9 @@ def finish_sync(
     detail: dict[str, Any] = {"sync_id": task.sync_id, "status": status, **summary}
     if status == "planned":
         detail["plan"] = (document.get("plan") or {}).get("totals")
-    if status == "skipped":
-        detail["reason"] = document.get("reason")
+    for name in ("reason", "error"):
+        if document.get(name):
+            detail[name] = document[name]
     detail.update(summary_key=key, bucket=store.bucket)
     events_port.publish(events.SYNC_COMPLETED, detail)
     logger.info("sync finished", extra={k: v for k, v in detail.items() if k != "plan"})
@@ -105,3 +109,50 @@ def _error(executions: Executions, result: ObjectSynced, manifest: dict[str, Any
     if manifest and manifest.get("error"):
         return {k: str(v) for k, v in manifest["error"].items()}
     return {"error": result.status, "cause": "the object's run did not end with a succeeded manifest"}
+
+
+def stop_sync(
+    store: Store,
+    state: State,
+    executions: Executions,
+    sync_id: str,
+    ended: Sequence[ObjectSynced],
+    reason: str,
+) -> dict[str, Any]:
+    """Settle the document of a sync stopped before its finish step (Ctrl-C locally, StopExecution): each
+    object in ``ended`` as the finish step would have recorded it, every other object ``stopped`` with
+    what its run had done, and the totals; ``reason`` says how it stopped. Written and returned (no
+    event: the sync did not finish). A rerun (``resume_sync_id``) then reruns every object that did not
+    succeed, resuming the runs that had started."""
+    key = layout.sync_key(sync_id)
+    document = store.get_json(key) or {"sync_id": sync_id}
+    if document.get("status") != "running":
+        return document  # it had finished, or ended before any export: that stands
+    done = {result.object: result for result in ended}
+    outcomes = []
+    for item in document.get("objects", []):
+        name, run_id = str(item["object"]), str(item["run_id"])
+        manifest = store.get_json(layout.manifest_key(name, run_id)) or {}
+        if name not in done and manifest.get("status") == "succeeded":  # ended as the sync was stopped
+            done[name] = ObjectSynced(name, run_id, str(item["execution"]), "SUCCEEDED")
+        if name in done:
+            outcomes.append(_outcome(store, state, executions, done[name], item))
+            continue
+        progress = state.run_progress(run_id)
+        outcomes.append(
+            {
+                "object": name,
+                "mode": (item.get("input") or {}).get("mode", "resume"),
+                "run_id": item["run_id"],
+                "status": STOPPED,
+                "records": progress["records"],
+                "transactions": max(0, progress["transactions"] - int(item.get("transactions_before", 0))),
+                "manifest_key": None,
+                "error": None,
+            }
+        )
+    summary = totals(outcomes, document.get("earlier") or [], state.run_progress(sync_id)["transactions"])
+    document.update(status=STOPPED, reason=reason, results=outcomes, totals=summary, finished_at=now())
+    store.put_json(key, document)
+    logger.info("sync stopped", extra={"sync_id": sync_id, "reason": reason})
+    return document
