@@ -5,7 +5,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from intacct_sync.export.window import TenantTime, combine_filters, window_filter, window_start
+from intacct_sync.export.window import (
+    TenantTime,
+    combine_filters,
+    watermark_scope,
+    window_filter,
+    window_start,
+)
 from intacct_sync.intacct import STANDARD, DateFormat, UnreadableFormattingError, UserFormatting
 
 LA = TenantTime(zone="America/Los_Angeles")
@@ -126,3 +132,12 @@ def test_combine_filters():
     assert combine_filters(None, None) is None
     assert combine_filters(a, None) == a
     assert combine_filters(a, a) == {"and": [a, a]}
+
+
+def test_a_request_filter_has_a_watermark_of_its_own_whatever_its_keys_order():
+    active = {"field": "STATUS", "op": "equalto", "value": "active"}
+    assert watermark_scope(None) == watermark_scope({}) == ""
+    scope = watermark_scope(active)
+    assert scope.startswith("filter-") and len(scope) == len("filter-") + 16
+    assert watermark_scope(dict(reversed(list(active.items())))) == scope
+    assert watermark_scope({**active, "value": "inactive"}) != scope
