@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 import traceback
@@ -516,6 +517,12 @@ def entrypoint() -> None:
     terminal = os.fdopen(os.dup(2), "w", buffering=1)
     try:
         code = main(exit_hard=True)
+    except KeyboardInterrupt as exc:  # a stop signal where nothing polls for one (e.g. while parsing)
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        terminal.write(f"\nintacct-sync: stopped ({signal.Signals(signum).name})\n")
+        code = 128 + signum
+    except BrokenPipeError:  # whoever read the output stopped reading (e.g. `| head`): nothing to add
+        code = 128 + signal.SIGPIPE
     except Exception as exc:
         where = "the run's log"
         if os.path.samestat(os.fstat(2), os.fstat(terminal.fileno())):  # not redirected yet

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import ipaddress
 import json
 import logging
 import math
@@ -49,33 +48,15 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from intacct_local import status_events
+from intacct_local.aws_isolation import REGION, isolate
 from intacct_local.iam import Permissions, check_call
 from intacct_local.status_events import StatusEvents
 from intacct_local.template import ROOT, Template, create_state_table
 
-REGION = "us-east-1"
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    # No instance-metadata credential lookups: the fake keys above are the only credentials.
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
-# Real AWS configuration the local runner must never pick up (a profile, its files, an endpoint).
-REAL_AWS_ENV = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_ENDPOINT_URL",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-)
+# Only the allowed endpoints (``allow_endpoint``) may be sent anything: every other AWS request is answered
+# by the emulator or refused.
+_allowed_endpoints: set[tuple[str, int | None]] = set()
 # What Lambda answers today when an invocation runs past the function's Timeout, and what Step Functions'
 # lambda:invoke integration then reports as the Task's error (the errorType), for Retry and Catch to match.
 TIMEOUT_ERROR = "Sandbox.Timedout"
@@ -93,9 +74,9 @@ report_log = logging.getLogger("intacct_local.lambda")
 
 
 class RealAwsRefused(BotoCoreError):
-    """Raised instead of sending an AWS request anywhere but this machine."""
+    """Raised instead of sending an AWS request anywhere: only the emulator answers them."""
 
-    fmt = "the local runner never calls real AWS: refused a request to {host}"
+    fmt = "the local runner never sends AWS requests out (the emulator answers them): refused one to {host}"
 
 
 class InvocationEnded(BotoCoreError):
@@ -147,13 +128,16 @@ def current_invocation() -> Invocation | None:
     return invocation
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _endpoint(url: str) -> tuple[str, int | None]:
+    parts = urlsplit(url)
+    return (parts.hostname or "").lower(), parts.port
+
+
+def allow_endpoint(url: str) -> None:
+    """Let AWS requests reach ``url``'s host and port: a moto server this process started itself (the
+    benchmarks' handler probes). Nothing else is ever sent out."""
+    with _guards_lock:
+        _allowed_endpoints.add(_endpoint(url))
 
 
 _guards_installed = False
@@ -161,12 +145,13 @@ _guards_lock = threading.Lock()
 
 
 def install_guards() -> None:
-    """Fail closed, for the whole process and for good (leftover threads included): no AWS request leaves
-    for anything but this machine, an ended invocation can neither call AWS nor Intacct, and a function's
-    AWS calls are checked against its role's policies (``iam``).
+    """Fail closed, for the whole process and for good (leftover threads included): no AWS request is
+    sent anywhere (real AWS, or a LocalStack or MinIO on this machine) unless the emulator answers it, an
+    ended invocation can neither call AWS nor Intacct, and a function's AWS calls are checked against its
+    role's policies (``iam``).
 
     Requests that moto answers never reach ``Endpoint._send``; anything else would go out on the network,
-    so the real endpoint is refused there. Idempotent."""
+    so it is refused there, whatever its host (``allow_endpoint`` names the only exceptions). Idempotent."""
     global _guards_installed
     with _guards_lock:
         if _guards_installed:
@@ -176,9 +161,8 @@ def install_guards() -> None:
         original_http = requests.adapters.HTTPAdapter.send
 
         def send(self: Endpoint, request: Any) -> Any:
-            host = urlsplit(request.url).hostname or ""
-            if not _is_loopback(host):
-                raise RealAwsRefused(host=host)
+            if _endpoint(request.url) not in _allowed_endpoints:
+                raise RealAwsRefused(host=urlsplit(request.url).netloc or request.url)
             return original_send(self, request)
 
         def make_api_call(self: BaseClient, operation_name: str, api_params: Any) -> Any:
@@ -713,9 +697,7 @@ def local_aws(
     environment variables (each handler reads only its own names)."""
     install_guards()
     saved_env = dict(os.environ)
-    os.environ.update(FAKE_AWS_ENV)
-    for key in REAL_AWS_ENV:
-        os.environ.pop(key, None)
+    isolate()
     original_invoke = LambdaSimpleBackend.invoke
     try:
         with mock_aws(config=MOTO_CONFIG), atomic_dynamodb_writes(), threads_inherit_invocations():

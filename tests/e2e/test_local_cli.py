@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ ENV = {
     "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/common", "local", ".")),
     "PYTHONUNBUFFERED": "1",
 }
-COMMAND = [sys.executable, "-m", "intacct_local.cli"]
+COMMAND = [sys.executable, "-m", "intacct_local"]  # as the installed intacct-sync runs
 
 
 def intacct_sync(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -62,6 +63,78 @@ def closed_port() -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
+
+
+class FakeEndpoint:
+    """A listener on loopback standing for a LocalStack or MinIO the user runs: records what connects."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._received: list[bytes] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._done.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                self._received.append(conn.recv(300) or b"(connected, sent nothing)")
+
+    def received(self) -> list[bytes]:
+        """Everything that connected, once the listener has stopped (nothing can be in between)."""
+        self._done.set()
+        self._thread.join(10)
+        self._server.close()
+        return self._received
+
+
+@pytest.fixture
+def fake_endpoint() -> Iterator[FakeEndpoint]:
+    endpoint = FakeEndpoint()
+    yield endpoint
+    endpoint.received()
+
+
+def test_no_aws_setting_in_the_users_environment_leads_the_local_runner_anywhere(tmp_path, fake_endpoint):
+    # Given a shell whose AWS settings all point at an endpoint on this machine, or at nothing
+    url = fake_endpoint.url
+    config = tmp_path / "aws-config"
+    config.write_text(f"[default]\nendpoint_url = {url}\n[profile local]\nendpoint_url = {url}\n")
+    services = ("S3", "DYNAMODB", "SSM", "SECRETS_MANAGER", "SFN", "LAMBDA", "EVENTBRIDGE", "GLUE", "IAM")
+    hostile = {
+        **ENV,
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(config),
+        "AWS_PROFILE": "local",
+        "AWS_ENDPOINT_URL": url,
+        **{f"AWS_ENDPOINT_URL_{service}": url for service in services},
+        "AWS_USE_FIPS_ENDPOINT": "true",
+        "AWS_USE_DUALSTACK_ENDPOINT": "true",
+        "AWS_CA_BUNDLE": str(tmp_path / "no-such-bundle.pem"),
+        "TEST_SERVER_MODE": "true",
+        "TEST_SERVER_MODE_ENDPOINT": url,
+    }
+    # When a run starts there
+    out = tmp_path / "out"
+    done = intacct_sync(
+        "run", "--quiet", "--records", "300", "--page-size", "100", "--out", str(out), env=hostile
+    )
+    # Then it succeeds on the emulator, and nothing ever reached the endpoint
+    assert done.returncode == 0, done.stderr
+    assert fake_endpoint.received() == []
+    # And a profile that does not exist changes nothing: no traceback, whichever command
+    nowhere = {**ENV, "AWS_PROFILE": "nosuchprofile", "AWS_DEFAULT_PROFILE": "nosuchprofile"}
+    for args in (["--help"], ["sql", "--out", str(out), "SELECT count(*) AS n FROM customer_current"]):
+        shown = intacct_sync(*args, env=nowhere)
+        assert shown.returncode == 0, shown.stderr
+        assert "Traceback" not in shown.stderr and shown.stdout
 
 
 def test_a_failed_run_is_the_summary_one_line_and_the_log_path_nothing_from_the_emulator(tmp_path):
