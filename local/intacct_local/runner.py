@@ -38,6 +38,10 @@ from intacct_sim.process import SIM_CREDENTIALS, SimulatorProcess
 __all__ = ["SIM_CREDENTIALS", "RunError", "RunOptions", "RunResult", "local_pipeline", "run_export"]
 # How long the local runner waits to open a TCP connection to a gateway before it gives up.
 REACH_TIMEOUT_S = 5.0
+# At a stop, how long the stopped invocations may take to wind down: Intacct calls already sent are
+# answered and counted, and what the page Tasks counted is written (their ledgers write every 2 s). A
+# call still unanswered after it is counted as billed (``LocalStack.stop``).
+STOP_GRACE_S = 2.5
 
 
 @dataclass
@@ -262,12 +266,17 @@ class LocalPipeline:
         if bar:
             bar.close()
         stopped = described is None
+        state = StateTable(boto3.client("dynamodb", region_name=REGION), self.stack.table)
         if stopped:
-            self.stack.stop()
+            # Every Intacct call the run made is counted (those given up on as billed) before the
+            # execution's end is settled: the failed manifest then says what landed and what it cost.
+            for billed_run, calls in self.stack.stop(STOP_GRACE_S).items():
+                state.record_run(billed_run, {"transactions": calls})
             sfn = boto3.client("stepfunctions", region_name=REGION)
             with suppress(sfn.exceptions.ClientError):
                 sfn.stop_execution(executionArn=arn, error="States.Aborted", cause="stopped by the user")
             described = sfn.describe_execution(executionArn=arn)
+            self.stack.settle_stopped(arn)
         assert described is not None
         seconds = time.monotonic() - started
         s3 = boto3.client("s3", region_name=REGION)
@@ -285,7 +294,6 @@ class LocalPipeline:
             )
             error = (manifest or {}).get("error") or described.get("cause") or described.get("error")
             error = json.dumps(error) if isinstance(error, dict) else str(error)
-        state = StateTable(boto3.client("dynamodb", region_name=REGION), self.stack.table)
         progress = state.run_progress(run_id)
         if stopped and count_landed:  # the counters are written every 2 s: count what is in the bucket
             progress.update(self.landed(object_name, run_id))

@@ -231,6 +231,47 @@ def test_ctrl_c_stops_at_once_the_resume_completes_the_run_and_out_keeps_everyth
     assert all(path.read_text() == "keep me" for path in mine)
 
 
+def test_after_ctrl_c_and_resume_the_manifest_counts_every_transaction_intacct_billed(make_sim, tmp_path):
+    # Given a tenant (reached as a real gateway) answering each call in 200 ms, and a run of it
+    from intacct_sim.process import SIM_ENV
+
+    sim = make_sim(records=20000, seed=5, latency_ms=200)
+    common = ["--gateway-url", sim.url, "--page-size", "500", "--out", str(tmp_path)]
+    run = subprocess.Popen(
+        [*COMMAND, "run", "--quiet", *common],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**ENV, **SIM_ENV}, cwd=ROOT,
+    )  # fmt: skip
+    # When Ctrl-C arrives while pages are being read (calls in flight, counts not yet written)
+    until(lambda: sim.stats()["transactions_by_function"].get("query", 0) >= 4, "pages being read")
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr
+    until(lambda: sim.stats()["in_flight"] == 0, "the simulator to answer what it was sent")
+    billed = sim.stats()["transactions"]
+    # Then the summary counts every transaction Intacct billed, those answered after the stop included
+    found = re.search(r"Intacct transactions +(\d+)", stdout)
+    assert found and int(found.group(1)) == billed, (stdout, sim.stats())
+    # And the run's manifest says it was stopped, what landed, what it cost and how to resume it
+    run_id = re.search(r"--resume (\S+) --out", stderr.strip().splitlines()[-1]).group(1)
+    folder = tmp_path / "exports" / "object=CUSTOMER" / f"run_id={run_id}"
+    stopped = json.loads((folder / "_manifest.json").read_text())
+    assert stopped["status"] == "failed" and not stopped["reconciled"]
+    assert stopped["error"]["error"] in ("LocalRunStopped", "States.Aborted"), stopped["error"]
+    assert stopped["intacct_transactions"] == billed
+    assert stopped["records_written"] == sum(p["records"] for p in stopped["parts"]) > 0
+    assert len(stopped["parts"]) == len(list(folder.glob("part-*")))
+    assert stopped["resume_with"] == {"resume_run_id": run_id}
+    # When the run is resumed
+    resumed = intacct_sync(
+        "run", "--quiet", "--json", "--resume", run_id, *common[4:], env={**ENV, **SIM_ENV}
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    manifest = json.loads(resumed.stdout)
+    # Then it completes, and its manifest's transactions are exactly what Intacct billed for both
+    assert manifest["status"] == "succeeded" and manifest["records_written"] == 20000
+    assert manifest["intacct_transactions"] == sim.stats()["transactions"]
+
+
 def test_kill_of_the_local_api_stops_its_simulator_too():
     api = subprocess.Popen(
         [*COMMAND, "api", "--port", "0", "--records", "100"],
@@ -247,6 +288,70 @@ def test_kill_of_the_local_api_stops_its_simulator_too():
     api.communicate(timeout=60)
     assert api.returncode == 0
     assert not any(alive(pid) for pid in simulator)
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether the process has a handler of its own for the signal (its SigCgt mask)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(mask, 16) >> (signum - 1) & 1)
+
+
+@pytest.mark.parametrize("moment", ["while it imports", "while its simulator starts"])
+def test_ctrl_c_while_the_tool_starts_is_one_line_and_exit_130(tmp_path, moment):
+    # Given a run that has just started: its first handler installed, or its simulator starting
+    run = subprocess.Popen(
+        [*COMMAND, "run", "--records", "50000", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT,
+    )  # fmt: skip
+    if moment == "while it imports":
+        until(lambda: catches(run.pid, signal.SIGTERM), "the command's own signal handlers")
+    else:
+        until(lambda: children(run.pid), "the simulator to start")
+    # When Ctrl-C arrives
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+    # Then it stops with exit 130 and one line saying nothing was exported, no traceback
+    assert run.returncode == 130, stderr
+    assert "Traceback" not in stdout + stderr and "KeyboardInterrupt" not in stderr
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith("intacct-sync: stopped") and "nothing was exported" in line, line
+
+
+@pytest.mark.parametrize("command", ["api", "run"])
+def test_kill_9_of_the_local_tool_still_stops_its_simulator(tmp_path, command):
+    # Given the API, or a run, with the simulator it started
+    args = (
+        ["api", "--port", "0", "--records", "100"]
+        if command == "api"
+        else [
+            "run",
+            "--records",
+            "20000",
+            "--page-size",
+            "1000",
+            "--latency-ms",
+            "200",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    tool = subprocess.Popen(
+        [*COMMAND, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, cwd=ROOT
+    )
+    try:
+        until(lambda: children(tool.pid), "the simulator to start")
+        (simulator,) = children(tool.pid)
+        # When the tool is killed with SIGKILL, which leaves it no chance to stop anything itself
+        tool.kill()
+        tool.wait(timeout=60)
+        # Then the simulator goes too (the kernel tells it its parent has gone)
+        until(lambda: not alive(simulator), "the simulator to stop", seconds=60)
+    finally:
+        tool.kill()
 
 
 def test_run_all_prints_a_line_per_object_and_a_summary_and_a_rerun_syncs_only_what_failed(

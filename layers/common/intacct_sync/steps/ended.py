@@ -162,7 +162,8 @@ def _failed(
                 transactions=state.run_progress(run_id)["transactions"],
                 error=problem,
             )
-            manifest.update(execution=execution, settled_at=now())
+            # What landed stays: the run continues where each segment stopped, with this request.
+            manifest.update(execution=execution, settled_at=now(), resume_with={RESUME_KEY: run_id})
             store.put_json(key, manifest)
             detail.update(manifest_key=key, bucket=store.bucket, records=manifest["records_written"])
     events_port.publish(events.FAILED, detail)
