@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -229,6 +231,13 @@ def test_ctrl_c_stops_at_once_the_resume_completes_the_run_and_out_keeps_everyth
         assert (folder / "_manifest.json").is_file()
         assert len(list(folder.glob("part-*"))) == len(manifest["parts"])
     assert all(path.read_text() == "keep me" for path in mine)
+    # And resuming the run that has succeeded is refused in one line (exit 2), and nothing starts
+    logs_before = sorted(logs.iterdir())
+    again = intacct_sync("run", "--resume", run_id, "--out", str(tmp_path))
+    assert again.returncode == 2 and again.stdout == ""
+    (line,) = again.stderr.splitlines()
+    assert line.startswith(f"intacct-sync: run {run_id} succeeded already") and "nothing to resume" in line
+    assert sorted(logs.iterdir()) == logs_before
 
 
 def test_after_ctrl_c_and_resume_the_manifest_counts_every_transaction_intacct_billed(make_sim, tmp_path):
@@ -286,8 +295,59 @@ def test_kill_of_the_local_api_stops_its_simulator_too():
     assert simulator and all(alive(pid) for pid in simulator)
     api.send_signal(signal.SIGTERM)
     api.communicate(timeout=60)
-    assert api.returncode == 0
+    # It exits as `run` does on kill (128 + SIGTERM), and leaves no empty log behind
+    assert api.returncode == 143
     assert not any(alive(pid) for pid in simulator)
+    log = Path(tempfile.gettempdir()) / f"intacct-sync-api-{api.pid}.log"
+    assert not log.exists() or log.stat().st_size > 0
+
+
+def test_a_busy_api_port_is_one_line_naming_it_and_exit_2():
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        done = intacct_sync("api", "--port", str(port), "--records", "100")
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"intacct-sync: port {port} on 127.0.0.1 is in use") and "--port" in line
+
+
+def test_a_second_stop_signal_stops_at_once_naming_the_run_and_a_resume_command_that_works(
+    make_sim, tmp_path
+):
+    # Given a run into a folder whose name has a space, against a gateway answering in 300 ms
+    from intacct_sim.process import SIM_ENV
+
+    env = {**ENV, **SIM_ENV}
+    sim = make_sim(records=10000, seed=8, latency_ms=300)
+    out = tmp_path / "my exports"
+    run = subprocess.Popen(
+        [*COMMAND, "run", "--quiet", "--gateway-url", sim.url, "--page-size", "500", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+    )  # fmt: skip
+    index = out / "_local" / "objects.json"
+    until(lambda: index.is_file() and "/part-" in index.read_text(), "a page kept in the folder")
+    # When two stop signals arrive together (the second while the first stop is under way)
+    run.send_signal(signal.SIGINT)
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=60)
+    # Then it ends at once, and its last line names the run and the command that continues it
+    assert run.returncode == 143, stderr
+    last = stderr.strip().splitlines()[-1]
+    found = re.fullmatch(
+        r"intacct-sync: stopped at once; run (\S+): what had landed is kept; continue with: (.+)", last
+    )
+    assert found, stderr
+    command = shlex.split(found.group(2))
+    assert command[: len(COMMAND)] == COMMAND and command[len(COMMAND) :] == [
+        "run", "--resume", found.group(1), "--out", str(out)
+    ]  # fmt: skip
+    # And that command, pasted, completes the run
+    resumed = subprocess.run(
+        [*command, "--quiet", "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=180
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    manifest = json.loads(resumed.stdout)
+    assert manifest["run_id"] == found.group(1) and manifest["records_written"] == 10000
 
 
 def catches(pid: int, signum: int) -> bool:
