@@ -47,7 +47,10 @@ check-layer-python:
 $(VENV)/.installed: pyproject.toml | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@# setuptools warns on every editable install that a folder in the working directory named like a
+	@# package could shadow it; none is (the packages live under layers/common/ and local/), so that one
+	@# informational warning is silenced (pyproject.toml has no setting for it) and nothing else.
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
 $(SAM_VENV)/.installed: | check-python

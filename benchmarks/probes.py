@@ -321,6 +321,10 @@ def moto_server(timeout: float = 60.0) -> Iterator[str]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("moto server did not start") from None
                 time.sleep(0.2)
+        # The local runner's guard sends AWS requests nowhere but to the emulator; this server is ours.
+        from intacct_local.emulated_aws import allow_endpoint
+
+        allow_endpoint(endpoint)
         yield endpoint
     finally:
         proc.terminate()

@@ -8,8 +8,11 @@ background threads. No IAM signature is checked locally. Standard library only (
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import re
+import signal
+import socket
 import sys
 import threading
 import time
@@ -23,8 +26,10 @@ from typing import Any, TextIO
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from intacct_local.emulated_aws import FakeLambdaContext, LocalStack, local_aws
+from intacct_local.errors import RunError
 from intacct_local.layer import logger
 from intacct_local.runner import SIM_CREDENTIALS, RunOptions, check_reachable, credentials_from_env, simulator
+from intacct_local.terminal import Interrupted
 
 FUNCTION = "ApiFunction"
 ACCOUNT_ID = "123456789012"
@@ -213,7 +218,12 @@ def serve_api(
     stack: LocalStack, host: str = "127.0.0.1", port: int = 8787, log: TextIO | None = None
 ) -> Iterator[LocalApiServer]:
     """Serve the API for `stack` in a background thread (port 0 picks a free port)."""
-    server = LocalApiServer((host, port), api_handler(stack), template_routes(stack), log)
+    try:
+        server = LocalApiServer((host, port), api_handler(stack), template_routes(stack), log)
+    except OSError as exc:  # taken since check_port looked
+        raise RunError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); give another --port"
+        ) from None
     thread = threading.Thread(target=server.serve_forever, name="intacct-sync-api", daemon=True)
     thread.start()
     try:
@@ -254,8 +264,25 @@ Ctrl-C or kill stops it and its simulator (everything lives in memory).{logs}
 """
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse a port something else listens on, in one line, before anything starts (0: any free one)."""
+    if port == 0:
+        return
+    try:
+        with socket.create_server((host, port)):  # SO_REUSEADDR, as the server's own socket
+            pass
+    except OSError as exc:
+        in_use = exc.errno == errno.EADDRINUSE
+        raise RunError(
+            f"port {port} on {host} is "
+            + ("in use (another intacct-sync api?)" if in_use else f"not available ({exc.strerror or exc})")
+            + ": stop what holds it, or give another with --port (0 picks a free one)"
+        ) from None
+
+
 def run_api(options: ApiOptions, stream: TextIO = sys.stderr) -> int:
-    """Serve until interrupted."""
+    """Serve until stopped; returns the exit status (128 + the signal's number, as ``run``)."""
+    check_port(options.host, options.port)
     run_options = RunOptions(
         records=options.records,
         seed=options.seed,
@@ -292,6 +319,7 @@ def run_api(options: ApiOptions, stream: TextIO = sys.stderr) -> int:
                 stream.flush()
                 while True:
                     time.sleep(3600)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:
                 stream.write("\nstopped\n")
-    return 0
+                signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+    return 128 + signum

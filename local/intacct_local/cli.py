@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 import traceback
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from intacct_local import function_settings
+from intacct_local import terminal as terminal_output
 from intacct_local.errors import RunError
 from intacct_local.function_settings import LocalSettings, SettingsProblem
 from intacct_local.layer import (
@@ -29,7 +31,14 @@ from intacct_local.layer import (
     validate_fields,
 )
 from intacct_local.outdir import OutDir
-from intacct_local.runner import RunOptions, new_run_name, run_export, summary_table, what_happened
+from intacct_local.runner import (
+    RunOptions,
+    new_run_name,
+    resume_command,
+    run_export,
+    summary_table,
+    what_happened,
+)
 from intacct_local.terminal import (
     READER_LEFT,
     Interrupted,
@@ -38,6 +47,7 @@ from intacct_local.terminal import (
     output_to_log,
     reader_gone,
     reader_may_leave,
+    shell_command,
     stop_on_signals,
 )
 
@@ -341,8 +351,16 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: b
                 + (f" (runs there: {', '.join(runs[-5:])})" if runs else "")
             )
         settings.update({k: v for k, v in saved.items() if k in settings})
-    stop = StopRequest()
+        finished = _finished_run(out, settings["object"], args.resume)
+        if finished:
+            print(f"intacct-sync: {finished}", file=sys.stderr)
+            return 2
     name = new_run_name(settings["object"])
+    run_id = args.resume or name
+    stop = StopRequest(
+        at_once=f"run {run_id}: what had landed is kept; continue with: "
+        + resume_command(run_id, str(args.out))
+    )
     _log_folder(out, name, parser)
     options = RunOptions(
         **settings,
@@ -366,6 +384,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: b
         except KeyboardInterrupt as exc:  # a signal while the simulator or emulated AWS was starting
             terminal.err.write("\nintacct-sync: stopped before the export started; nothing was exported\n")
             return 128 + (exc.signum if isinstance(exc, Interrupted) else 2)
+        stop.polling = True  # from here a signal only asks to stop: the summary is printed whole
         with reader_may_leave(terminal.out):  # `| head`: the run's outcome still sets the exit code
             if args.json:
                 terminal.out.write(json.dumps(result.manifest, indent=2) + "\n")
@@ -379,10 +398,27 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, exit_hard: b
                 + (f" (and {len(result.warnings) - 1} more)" if len(result.warnings) > 1 else "")
                 + "\n"
             )
-        _what_happened(terminal.err, what_happened(result, str(args.out)), result.log_path, result.stopped)
-        if result.stopped:
+        request = {key: settings[key] for key in ("object", "fields", "filter")}
+        line = what_happened(result, str(args.out), request)
+        _what_happened(terminal.err, line, result.log_path, result.stopped)
+        if result.stopped or stop.event.is_set():
             return stop.exit_code
         return 0 if result.status == "SUCCEEDED" else 1
+
+
+def _finished_run(out: OutDir, object_name: str, run_id: str) -> str | None:
+    """Why a run cannot be resumed because it succeeded (its manifest in ``out`` says so), else None."""
+    try:
+        manifest = json.loads((out.root / layout.manifest_key(object_name, run_id)).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("status") != "succeeded":
+        return None
+    return (
+        f"run {run_id} succeeded already ({manifest.get('records_written', 0):,} records, "
+        f"manifest in {out.root / layout.manifest_key(object_name, run_id)}): there is nothing to resume; "
+        "start a new run without --resume"
+    )
 
 
 def _what_happened(err: Any, line: str | None, log_path: Path | None, stopped: bool) -> None:
@@ -491,7 +527,7 @@ def _show_current_state(object_name: str, out: Path, terminal: Any) -> None:
         names, rows = sql.query(out, text)
     except (RunError, OSError, ValueError):
         return  # nothing to show (no typed tables, no DuckDB): the summary said what matters
-    terminal.write(f'\n  the current state, with intacct-sync sql --out {out} "{text}":\n')
+    terminal.write(f"\n  the current state, with {shell_command('sql', '--out', str(out), text)}:\n")
     terminal.write(sql.render(names, rows) + "\n")
 
 
@@ -575,8 +611,12 @@ def entrypoint() -> None:
     except BrokenPipeError:  # stdout's reader left where nothing else expected it (`--help | head`)
         reader_gone(sys.stdout)
         code = READER_LEFT
+    except KeyboardInterrupt as exc:  # a stop signal where nothing polls for one (e.g. while parsing)
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        terminal.write(f"\nintacct-sync: stopped ({signal.Signals(signum).name})\n")
+        code = 128 + signum
     except Exception as exc:
-        where = "the run's log"
+        where = str(terminal_output.current_log or "the run's log")
         if os.path.samestat(os.fstat(2), os.fstat(terminal.fileno())):  # not redirected yet
             fd, name = tempfile.mkstemp(prefix="intacct-sync-error-", suffix=".log")
             os.dup2(fd, 2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import ipaddress
 import json
 import logging
 import math
@@ -49,35 +48,17 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from intacct_local import status_events
+from intacct_local.aws_isolation import REGION, isolate
 from intacct_local.function_settings import FROM_ENVIRONMENT
 from intacct_local.iam import Permissions, check_call
 from intacct_local.layer import logger
 from intacct_local.status_events import StatusEvents
 from intacct_local.template import ROOT, Template, create_state_table
 
-REGION = "us-east-1"
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    # No instance-metadata credential lookups: the fake keys above are the only credentials.
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
-# Real AWS configuration the local runner must never pick up (a profile, its files, an endpoint).
-REAL_AWS_ENV = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_ENDPOINT_URL",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-)
+# Only the allowed endpoints (``allow_endpoint``) may be sent anything: every other AWS request is answered
+# by the emulator or refused.
+_allowed_endpoints: set[tuple[str, int | None]] = set()
 # What Lambda answers today when an invocation runs past the function's Timeout, and what Step Functions'
 # lambda:invoke integration then reports as the Task's error (the errorType), for Retry and Catch to match.
 TIMEOUT_ERROR = "Sandbox.Timedout"
@@ -97,9 +78,9 @@ functions_log = logging.getLogger(logger.name)
 
 
 class RealAwsRefused(BotoCoreError):
-    """Raised instead of sending an AWS request anywhere but this machine."""
+    """Raised instead of sending an AWS request anywhere: only the emulator answers them."""
 
-    fmt = "the local runner never calls real AWS: refused a request to {host}"
+    fmt = "the local runner never sends AWS requests out (the emulator answers them): refused one to {host}"
 
 
 class InvocationEnded(BotoCoreError):
@@ -107,6 +88,12 @@ class InvocationEnded(BotoCoreError):
     its sandbox would be frozen or gone, so nothing it does may land."""
 
     fmt = "{function} invocation {request_id} has ended ({reason}); its AWS call was refused"
+
+
+class CallRefused(RuntimeError):
+    """Raised for an ended invocation's Intacct call instead of sending it, or instead of its answer when
+    the call was given up on at a stop (``Invocation.abandon``). Not a ``requests`` error, so the client
+    does not retry it: the handler ends at once."""
 
 
 @dataclass(eq=False)  # hashed by identity: the stack keeps the running ones in a set
@@ -122,7 +109,42 @@ class Invocation:
     outcome: tuple[bool, Any] | None = None
     ended: str | None = None  # why it ended before its handler returned: "timed out" or "stopped"
     permissions: Permissions | None = None  # the function's role: every AWS call is checked against it
+    run_id: str = ""  # the export run its event names (what its Intacct calls are billed to)
+    returned: threading.Event = field(default_factory=threading.Event)  # its handler's thread is done
+    calls_in_flight: int = 0  # Intacct calls sent and not yet answered
+    abandoned: bool = False  # given up on at a stop: answers arriving from now on are refused
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def call_started(self) -> None:
+        """An Intacct call is about to be sent (refused once the invocation has ended)."""
+        with self._lock:
+            if self.ended:
+                raise CallRefused(
+                    f"{self.function} invocation {self.request_id} has ended ({self.ended}); "
+                    "its Intacct call was not sent"
+                )
+            self.calls_in_flight += 1
+
+    def call_answered(self) -> None:
+        """A call's answer (or its failure) has arrived; refused when the call was given up on, since it
+        has been counted as billed already (``abandon``)."""
+        with self._lock:
+            self.calls_in_flight -= 1
+            abandoned = self.abandoned
+        if abandoned:
+            raise CallRefused(
+                f"{self.function} invocation {self.request_id} was stopped; this call's answer came too late"
+            )
+
+    def abandon(self) -> int:
+        """Give up on the calls still unanswered (once; later calls give 0): Intacct bills a call it has
+        received whether or not anyone reads the answer, so the caller counts these as billed, and their
+        answers are refused, so the run cannot count them a second time."""
+        with self._lock:
+            if self.abandoned:
+                return 0
+            self.abandoned = True
+            return self.calls_in_flight
 
     def finish(self, outcome: tuple[bool, Any]) -> None:
         """The handler returned or raised."""
@@ -167,13 +189,16 @@ class InvocationContext(logging.Filter):
         return True
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _endpoint(url: str) -> tuple[str, int | None]:
+    parts = urlsplit(url)
+    return (parts.hostname or "").lower(), parts.port
+
+
+def allow_endpoint(url: str) -> None:
+    """Let AWS requests reach ``url``'s host and port: a moto server this process started itself (the
+    benchmarks' handler probes). Nothing else is ever sent out."""
+    with _guards_lock:
+        _allowed_endpoints.add(_endpoint(url))
 
 
 _guards_installed = False
@@ -181,12 +206,13 @@ _guards_lock = threading.Lock()
 
 
 def install_guards() -> None:
-    """Fail closed, for the whole process and for good (leftover threads included): no AWS request leaves
-    for anything but this machine, an ended invocation can neither call AWS nor Intacct, and a function's
-    AWS calls are checked against its role's policies (``iam``).
+    """Fail closed, for the whole process and for good (leftover threads included): no AWS request is
+    sent anywhere (real AWS, or a LocalStack or MinIO on this machine) unless the emulator answers it, an
+    ended invocation can neither call AWS nor Intacct, and a function's AWS calls are checked against its
+    role's policies (``iam``).
 
     Requests that moto answers never reach ``Endpoint._send``; anything else would go out on the network,
-    so the real endpoint is refused there. Idempotent."""
+    so it is refused there, whatever its host (``allow_endpoint`` names the only exceptions). Idempotent."""
     global _guards_installed
     with _guards_lock:
         if _guards_installed:
@@ -196,14 +222,17 @@ def install_guards() -> None:
         original_http = requests.adapters.HTTPAdapter.send
 
         def send(self: Endpoint, request: Any) -> Any:
-            host = urlsplit(request.url).hostname or ""
-            if not _is_loopback(host):
-                raise RealAwsRefused(host=host)
+            if _endpoint(request.url) not in _allowed_endpoints:
+                raise RealAwsRefused(host=urlsplit(request.url).netloc or request.url)
             return original_send(self, request)
 
         def make_api_call(self: BaseClient, operation_name: str, api_params: Any) -> Any:
             invocation = current_invocation()
-            if invocation is not None and invocation.ended:
+            if (
+                invocation is not None
+                and invocation.ended
+                and not _counts_what_it_made(invocation, self, operation_name, api_params)
+            ):
                 raise InvocationEnded(
                     function=invocation.function, request_id=invocation.request_id, reason=invocation.ended
                 )
@@ -220,18 +249,36 @@ def install_guards() -> None:
 
         def http_send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
             invocation = current_invocation()
-            if invocation is not None and invocation.ended:
-                raise requests.ConnectionError(
-                    f"{invocation.function} invocation {invocation.request_id} has ended "
-                    f"({invocation.ended}); its call was not sent",
-                    request=request,
-                )
-            return original_http(self, request, *args, **kwargs)
+            if invocation is None:
+                return original_http(self, request, *args, **kwargs)
+            invocation.call_started()
+            try:
+                response = original_http(self, request, *args, **kwargs)
+            finally:
+                invocation.call_answered()
+            return response
 
         Endpoint._send = send
         BaseClient._make_api_call = make_api_call
         requests.adapters.HTTPAdapter.send = http_send  # type: ignore[method-assign]
         _guards_installed = True
+
+
+def _counts_what_it_made(
+    invocation: Invocation, client: BaseClient, operation_name: str, api_params: Any
+) -> bool:
+    """What a stopped invocation may still write: a DynamoDB update that only adds to numbers (the run's
+    and the month's transaction and page counters). The Intacct calls it made were billed whether or not
+    the run goes on, so their count must land; an addition can neither overwrite nor undo what a resumed
+    run writes. Anything else from it is refused, and everything from a timed-out one (on AWS its sandbox
+    is frozen)."""
+    expression = str(api_params.get("UpdateExpression", "")) if isinstance(api_params, dict) else ""
+    return (
+        invocation.ended == "stopped"
+        and client.meta.service_model.service_name == "dynamodb"
+        and operation_name == "UpdateItem"
+        and expression.lstrip().upper().startswith("ADD ")
+    )
 
 
 @contextmanager
@@ -302,6 +349,7 @@ class LocalStack:
     permissions: dict[str, Permissions] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
     _running: set[Invocation] = field(default_factory=set)
+    _stopped: list[Invocation] = field(default_factory=list)  # ended by ``stop``
     _modules: dict[str, ModuleType] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -324,8 +372,12 @@ class LocalStack:
         handler: Callable[[dict[str, Any], Any], Any] = getattr(module, attr)
         return handler
 
-    def invoke(self, logical_id: str, payload: dict[str, Any]) -> tuple[bool, Any]:
-        """Run a handler as Lambda would: (ok, result) or (False, {errorType, errorMessage}).
+    def invoke(
+        self, logical_id: str, payload: dict[str, Any], *, after_stop: bool = False
+    ) -> tuple[bool, Any]:
+        """Run a handler as Lambda would: (ok, result) or (False, {errorType, errorMessage}). Once the stack
+        is stopping, new invocations fail without running, unless ``after_stop`` (settling how a stopped
+        execution ended: ``settle_stopped``).
 
         The function's Timeout is enforced: past it the invocation fails with Sandbox.Timedout, as Lambda
         reports it to Step Functions, whatever the handler does later. A thread cannot be killed, so the
@@ -343,7 +395,7 @@ class LocalStack:
             with self._lock:
                 self.failures.append({"function": logical_id, **error})
             return False, error
-        if self.stopping.is_set():
+        if self.stopping.is_set() and not after_stop:
             return False, {"errorType": STOPPED_ERROR, "errorMessage": "the local run was stopped"}
         invocation = Invocation(
             logical_id,
@@ -351,6 +403,7 @@ class LocalStack:
             timeout_s,
             memory_mb,
             permissions=None if logical_id in self.overrides else self.permissions.get(logical_id),
+            run_id=str(payload.get("run_id") or "") if isinstance(payload, dict) else "",
         )
         context = FakeLambdaContext(logical_id, timeout_s, memory_mb, started=invocation.started)
         context.aws_request_id = invocation.request_id
@@ -363,6 +416,7 @@ class LocalStack:
             finally:
                 with self._lock:
                     self.in_flight -= 1
+                invocation.returned.set()
             invocation.finish(outcome)
 
         thread = threading.Thread(target=run, name=f"lambda-{logical_id}-{number}", daemon=True)
@@ -417,14 +471,49 @@ class LocalStack:
                 self.failures.append({"function": logical_id, **result})
         return ok, result
 
-    def stop(self) -> None:
-        """Stop: invocations running now end at once (their results discarded, their calls refused) and
-        new ones fail without running, so nothing more lands."""
+    def stop(self, grace_s: float = 0.0) -> dict[str, int]:
+        """Stop: invocations running now end at once (their results discarded, their AWS and Intacct calls
+        refused, except the counting of calls they made) and new ones fail without running, so nothing
+        more lands.
+
+        With ``grace_s``, wait that long at most for the stopped invocations to wind down: the Intacct
+        calls they had sent are answered and counted, and their handlers write what they had counted but
+        not yet written. Calls still unanswered after it are given up on (``Invocation.abandon``) and
+        returned, by run id, for the caller to count as billed: Intacct bills a call it received whether
+        or not anyone reads the answer. So the run's count is exact however the stop falls."""
         self.stopping.set()
         with self._lock:
             running = list(self._running)
+            self._stopped += running
+            stopped = list(self._stopped)
         for invocation in running:
             invocation.end("stopped")
+        if grace_s <= 0:
+            return {}
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and not all(
+            i.returned.is_set() and not i.calls_in_flight for i in stopped
+        ):
+            time.sleep(0.02)
+        unanswered: dict[str, int] = {}
+        for invocation in stopped:
+            calls = invocation.abandon()
+            if calls:
+                run_id = invocation.run_id or "no-run"
+                unanswered[run_id] = unanswered.get(run_id, 0) + calls
+        return unanswered
+
+    def settle_stopped(self, execution_arn: str, timeout_s: float = 30.0) -> bool:
+        """Once a stopped execution has ended: deliver its ending to the template's rules, which the stop
+        held back, so ExportEndedFunction records how it ended (a failed manifest: what landed, the
+        transactions used, never a success), as on AWS. Call it after ``stop`` has waited and the calls
+        given up on are counted, so the manifest counts them. False when the ending did not come."""
+        if self.endings is None or not self.endings.wait(execution_arn, timeout_s):
+            return False
+        self.endings.redeliver(
+            execution_arn, lambda function, event: self.invoke(function, event, after_stop=True)
+        )
+        return True
 
     def wait_idle(self, timeout_s: float = 60.0) -> None:
         """Wait until no handler runs. As on AWS, invocations already running when an execution fails
@@ -733,10 +822,10 @@ def local_aws(
     environment variables (each handler reads only its own names)."""
     install_guards()
     saved_env = dict(os.environ)
-    os.environ.update(FAKE_AWS_ENV)
+    isolate()
     # Function settings reach the functions only as the template and `extra_env` give them, never from
     # whoever runs this (the CLI passes on the documented ones its user sets: ``function_settings``).
-    for key in (*REAL_AWS_ENV, *FROM_ENVIRONMENT):
+    for key in FROM_ENVIRONMENT:
         os.environ.pop(key, None)
     original_invoke = LambdaSimpleBackend.invoke
     try:

@@ -28,6 +28,8 @@ from intacct_local.errors import RunError
 from intacct_local.layer import PartSummary
 
 STATE_DIR = "_local"
+# An index entry for a file about to be written: the runner's, not yet (or not known to be) on disk.
+WRITING = "writing"
 # Concurrency leases belong to calls in flight: a later run must never wait for one a stopped run held.
 _TRANSIENT_ITEMS = ("lease#",)
 
@@ -105,6 +107,8 @@ class OutDir:
         """The pages (parts) and records written to this folder under a run's prefix."""
         pages = records = 0
         for key, entry in self._index().items():
+            if entry.get(WRITING):
+                continue
             if key.startswith(run_prefix) and key.rsplit("/", 1)[-1].startswith("part-"):
                 size = (self.root / key).stat().st_size if (self.root / key).is_file() else 0
                 pages += 1
@@ -132,7 +136,7 @@ class OutDir:
         s3 = boto3.client("s3", region_name=REGION)
         for key, entry in self._index().items():
             path = self.root / key
-            if not wanted(key) or not path.is_file():
+            if not wanted(key) or not path.is_file() or entry.get(WRITING):
                 continue
             response = s3.put_object(
                 Bucket=stack.bucket,
@@ -146,9 +150,15 @@ class OutDir:
     def sync(self, stack: LocalStack) -> list[Path]:
         """Write the bucket's objects that are new or changed since the last sync as files; returns them.
         Called while a run goes on, so that a stop has little left to write. A file in the way that the
-        runner did not write is kept, with a warning."""
+        runner did not write is kept, with a warning.
+
+        Each call leaves the folder as the next run reads it, whenever the process is killed (``kill -9``,
+        a second Ctrl-C): the index names the files about to be written as the runner's before they are
+        written (``WRITING``: never loaded back, but the runner's to overwrite), then as written; and the
+        state table is kept too, so the run can be resumed from what had landed."""
         s3 = boto3.client("s3", region_name=REGION)
         index = self._index()
+        fetched: list[tuple[Path, str, bytes, dict[str, Any]]] = []
         written: list[Path] = []
         root = self.root.resolve()
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket):
@@ -166,17 +176,27 @@ class OutDir:
                     self.warnings.append(f"kept {target}: the runner did not write it, so it stays")
                     continue
                 response = s3.get_object(Bucket=stack.bucket, Key=key)
-                try:
-                    _write_atomically(target, response["Body"].read())
-                except OSError as exc:
-                    raise RunError(f"cannot write {target}: {exc.strerror or exc}") from None
-                index[key] = {
+                entry = {
                     "etag": etag,
                     "metadata": response.get("Metadata") or {},
                     "content_type": response.get("ContentType"),
                 }
-                self._seen[key] = etag
-                written.append(target)
+                fetched.append((target, key, response["Body"].read(), entry))
+        if fetched:
+            for _, key, _, entry in fetched:
+                index[key] = {**entry, WRITING: True}
+            self._write_json("objects.json", index)
+        for target, key, body, entry in fetched:
+            try:
+                _write_atomically(target, body)
+            except OSError as exc:
+                raise RunError(f"cannot write {target}: {exc.strerror or exc}") from None
+            index[key] = entry
+            self._seen[key] = str(entry["etag"])
+            written.append(target)
+        if fetched:
+            self._write_json("objects.json", index)
+        self._write_json("table.json", self._table_items(stack))
         return written
 
     def save(self, stack: LocalStack) -> list[Path]:

@@ -32,12 +32,16 @@ from intacct_local.layer import (
 )
 from intacct_local.outdir import OutDir
 from intacct_local.progress import ProgressBar
-from intacct_local.terminal import StopRequest
+from intacct_local.terminal import StopRequest, shell_command
 from intacct_sim.process import SIM_CREDENTIALS, SimulatorProcess
 
 __all__ = ["SIM_CREDENTIALS", "RunError", "RunOptions", "RunResult", "local_pipeline", "run_export"]
 # How long the local runner waits to open a TCP connection to a gateway before it gives up.
 REACH_TIMEOUT_S = 5.0
+# At a stop, how long the stopped invocations may take to wind down: Intacct calls already sent are
+# answered and counted, and what the page Tasks counted is written (their ledgers write every 2 s). A
+# call still unanswered after it is counted as billed (``LocalStack.stop``).
+STOP_GRACE_S = 2.5
 
 
 @dataclass
@@ -262,12 +266,17 @@ class LocalPipeline:
         if bar:
             bar.close()
         stopped = described is None
+        state = StateTable(boto3.client("dynamodb", region_name=REGION), self.stack.table)
         if stopped:
-            self.stack.stop()
+            # Every Intacct call the run made is counted (those given up on as billed) before the
+            # execution's end is settled: the failed manifest then says what landed and what it cost.
+            for billed_run, calls in self.stack.stop(STOP_GRACE_S).items():
+                state.record_run(billed_run, {"transactions": calls})
             sfn = boto3.client("stepfunctions", region_name=REGION)
             with suppress(sfn.exceptions.ClientError):
                 sfn.stop_execution(executionArn=arn, error="States.Aborted", cause="stopped by the user")
             described = sfn.describe_execution(executionArn=arn)
+            self.stack.settle_stopped(arn)
         assert described is not None
         seconds = time.monotonic() - started
         s3 = boto3.client("s3", region_name=REGION)
@@ -285,7 +294,6 @@ class LocalPipeline:
             )
             error = (manifest or {}).get("error") or described.get("cause") or described.get("error")
             error = json.dumps(error) if isinstance(error, dict) else str(error)
-        state = StateTable(boto3.client("dynamodb", region_name=REGION), self.stack.table)
         progress = state.run_progress(run_id)
         if stopped and count_landed:  # the counters are written every 2 s: count what is in the bucket
             progress.update(self.landed(object_name, run_id))
@@ -458,8 +466,8 @@ def summary_table(result: RunResult) -> str:
     if result.out is not None:
         folder = result.out / result.run_folder
         rows.append(("files", f"{folder}{os.sep} ({len(result.files_written):,} new in {result.out})"))
-    if result.log_path is not None:
-        rows.append(("log", str(result.log_path)))
+    if result.log_path is not None and (result.status == "SUCCEEDED" or result.stopped):
+        rows.append(("log", str(result.log_path)))  # a failure's line names it
     if m.get("warnings"):
         rows.append(("warnings", "; ".join(m["warnings"])))
     if result.failure and not result.stopped:
@@ -468,15 +476,21 @@ def summary_table(result: RunResult) -> str:
     return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
 
 
-def what_happened(result: RunResult, out_arg: str) -> str | None:
-    """The one line after the summary of a run that did not succeed: what went wrong and what to do."""
+def resume_command(run_id: str, out_arg: str) -> str:
+    """The command that continues a run, ready to paste."""
+    return shell_command("run", "--resume", run_id, "--out", out_arg)
+
+
+def what_happened(result: RunResult, out_arg: str, request: dict[str, Any] | None = None) -> str | None:
+    """The one line after the summary of a run that did not succeed: what went wrong and what to do.
+    ``request``: the run's request as given (to point at the option that caused a failure)."""
+    resume = resume_command(result.run_id, out_arg)
     if result.stopped:
         landed = result.progress.get("pages", 0)
         records = result.progress.get("records", 0)
         total = result.progress.get("total_count", -1)
         of_total = f" of {total:,}" if total >= 0 else ""
         where = f" in {result.out / result.run_folder}{os.sep}" if result.out else ""
-        resume = f"intacct-sync run --resume {result.run_id} --out {out_arg}"
         return (
             f"stopped: {landed:,} pages ({records:,}{of_total} records) had landed{where}; "
             f"continue with: {resume}"
@@ -484,4 +498,7 @@ def what_happened(result: RunResult, out_arg: str) -> str | None:
     if result.status == "SUCCEEDED":
         return None
     failure = result.failure or Failure("Unknown", "")
-    return explain(failure, result.gateway or "the gateway")
+    landed = (result.manifest or {}).get("records_written") or result.progress.get("records", 0)
+    return explain(
+        failure, result.gateway or "the gateway", request=request, resume=resume if landed else None
+    )

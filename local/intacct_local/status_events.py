@@ -50,6 +50,8 @@ class StatusEvents:
         self._settled: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self.failures: list[dict[str, Any]] = []
+        # Deliveries that failed, by execution: a stopped local run delivers its own ending afterwards.
+        self._undelivered: dict[str, list[tuple[str, dict[str, Any]]]] = {}
 
     def _flag(self, arn: str) -> threading.Event:
         with self._lock:
@@ -67,12 +69,22 @@ class StatusEvents:
         finally:
             self._flag(execution.exec_arn).set()
 
-    def _deliver(self, function: str, event: dict[str, Any]) -> None:
+    def _deliver(self, function: str, event: dict[str, Any], invoke: Invoke | None = None) -> bool:
         for _ in range(ASYNC_ATTEMPTS):
-            ok, result = self._invoke(function, event)
+            ok, result = (invoke or self._invoke)(function, event)
             if ok:
-                return
+                return True
         self.failures.append({"function": function, "event": event["id"], "error": result})
+        with self._lock:
+            self._undelivered.setdefault(event["detail"]["executionArn"], []).append((function, event))
+        return False
+
+    def redeliver(self, execution_arn: str, invoke: Invoke) -> int:
+        """Deliver again, through ``invoke``, what could not be delivered of the execution's ending (e.g.
+        while the local run was stopping); returns how many deliveries succeeded."""
+        with self._lock:
+            pending = self._undelivered.pop(execution_arn, [])
+        return sum(self._deliver(function, event, invoke) for function, event in pending)
 
     def wait(self, execution_arn: str, timeout: float) -> bool:
         """Until the execution's ending has been delivered (True), or ``timeout`` seconds."""

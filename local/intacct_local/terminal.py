@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
+import shutil
 import signal
 import sys
 import threading
@@ -46,14 +48,36 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+def shell_command(*args: str) -> str:
+    """A command to paste into a shell: intacct-sync as this process was started (``intacct-sync`` when
+    that is the one on PATH, else the path it was run by, e.g. ``.venv/bin/intacct-sync``), then
+    ``args``, each quoted where a shell needs it (a path with a space)."""
+    return shlex.join([*_program(), *args])
+
+
+def _program() -> list[str]:
+    started_as = sys.argv[0] if sys.argv else ""
+    if os.path.basename(started_as) != "intacct-sync":  # python -m intacct_local (tests, by hand)
+        return [sys.executable, "-m", "intacct_local"]
+    on_path = shutil.which("intacct-sync")
+    try:
+        if on_path and os.path.samefile(on_path, started_as):
+            return ["intacct-sync"]
+    except OSError:
+        pass
+    return [started_as]
+
+
 @dataclass
 class StopRequest:
-    """Set by a stop signal; loops that can stop cleanly poll it (``polling``), elsewhere it raises."""
+    """Set by a stop signal; loops that can stop cleanly poll it (``polling``), elsewhere it raises.
+    A second signal ends the process at once, with ``at_once`` (what was kept, how to go on) if given."""
 
     event: threading.Event = field(default_factory=threading.Event)
     signum: int | None = None
     polling: bool = False
     terminal: TextIO | None = None
+    at_once: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -62,7 +86,9 @@ class StopRequest:
     def request(self, signum: int) -> None:
         if self.event.is_set():  # a second signal: the first one's clean stop is taking too long
             if self.terminal is not None:
-                self.terminal.write("\nintacct-sync: stopped at once\n")
+                self.terminal.write(
+                    "\nintacct-sync: stopped at once" + (f"; {self.at_once}" if self.at_once else "") + "\n"
+                )
                 self.terminal.flush()
             os._exit(128 + signum)
         self.signum = signum
@@ -97,15 +123,21 @@ class Terminal:
     err: TextIO
 
 
+# The log file output goes to now (``output_to_log``): where an internal error's details are.
+current_log: Path | None = None
+
+
 @contextmanager
 def output_to_log(
     path: Path, *, restore: bool = True, own_handlers: tuple[str, ...] = ()
 ) -> Iterator[Terminal]:
     """Send everything written to fds 1 and 2 (and Python's warnings and logging) to `path`.
     `own_handlers`: loggers that write there by themselves (skipped by the handler added here).
+    A log still empty at the end (a command refused before anything ran) is removed.
 
     With ``restore=False`` (the command line, which then exits) the descriptors stay on the log, so a
     thread still running at exit cannot print to the terminal either."""
+    global current_log
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -126,12 +158,18 @@ def output_to_log(
     quiet_levels = {name: logging.getLogger(name).level for name in INFO_LOGGERS}
     for name in quiet_levels:
         logging.getLogger(name).setLevel(logging.INFO)
+    current_log = path
     try:
         yield terminal
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
+        with suppress(OSError):
+            if path.stat().st_size == 0:
+                path.unlink()
+                current_log = None
         if restore:
+            current_log = None
             root.removeHandler(handler)
             for name, level in quiet_levels.items():
                 logging.getLogger(name).setLevel(level)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
+import os
 import signal
 import sys
 import threading
@@ -13,6 +15,8 @@ from .config import SimulatorConfig
 from .server import start_simulator
 
 DEFAULT_PORT = 8085
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when the thread that started it ends
+PARENT_POLL_SECONDS = 0.5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--gmtoffset-style", choices=("colon", "compact"), default=d.gmtoffset_style)
     p.add_argument("--verbose", action="store_true", help="log every HTTP request to stderr")
+    p.add_argument(
+        "--exit-with-parent",
+        type=int,
+        metavar="PID",
+        help="stop when process PID (the one that started this) ends, even by kill -9",
+    )
     return p
 
 
@@ -155,17 +165,52 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
     )
 
 
+def exit_with_parent(parent: int, done: threading.Event) -> None:
+    """End with process ``parent`` however it ends (``kill -9`` included, which leaves it no chance to stop
+    its children). On Linux the kernel sends SIGTERM when the parent goes (``PR_SET_PDEATHSIG``, which
+    follows the thread that started this process: start it from one that lives as long); elsewhere, or
+    should prctl fail, a thread looks every half second whether the parent is still there. A parent gone
+    before this ran is seen at once."""
+    if os.getppid() != parent:
+        done.set()
+        return
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # it went between the check above and prctl
+                    done.set()
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while not done.wait(PARENT_POLL_SECONDS):
+            if os.getppid() != parent:
+                done.set()
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Start, print one ready line, serve until SIGINT/SIGTERM."""
+    """Start, print one ready line, serve until SIGINT/SIGTERM (or, with ``--exit-with-parent``, until
+    that process ends)."""
     args = build_parser().parse_args(argv)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    if args.exit_with_parent is not None:
+        exit_with_parent(args.exit_with_parent, done)
+        if done.is_set():
+            return 0
     try:
         config = config_from_args(args)
         sim = start_simulator(config)
     except (ValueError, OSError) as exc:
         print(f"intacct-sim: {exc}", file=sys.stderr)
         return 2
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    if done.is_set():  # stopped while the data was being generated
+        sim.stop()
+        return 0
     print(
         f"intacct-sim ready at {sim.url} ({config.records} records per object, seed {config.seed}, "
         f"timezone {config.timezone}; started in {sim.startup_seconds:.2f} s)",

@@ -7,6 +7,7 @@ line. Latency and the concurrency limit change at run time through ``/__sim__/co
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -59,8 +60,14 @@ class SimulatorProcess:
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
 
     def start(self) -> SimulatorProcess:
+        """Start it and wait for its ready line. Started from the main thread, it also ends when this
+        process ends, however that happens (``kill -9`` included: ``--exit-with-parent``); from another
+        thread it would end with that thread (Linux's PR_SET_PDEATHSIG follows the starting thread), so
+        it is left to ``stop``."""
         command = [sys.executable, "-m", "intacct_sim", "--port", "0"]
         command += ["--records", str(self.records), "--seed", str(self.seed), *self.options]
+        if threading.current_thread() is threading.main_thread():
+            command += ["--exit-with-parent", str(os.getpid())]
         self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
         lines: queue.Queue[str] = queue.Queue()
         stdout = self._proc.stdout

@@ -7,7 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,59 @@ def test_the_current_view_is_the_simulators_records_after_a_full_and_an_incremen
     deletes = f"customer_deletes{'_us' if entity else ''}"
     _, tombstones = query(tmp_path, f"SELECT _sdc_deleted_at FROM {deletes}")  # noqa: S608
     assert tombstones and all(isinstance(t[0], datetime) for t in tombstones)
+
+
+def _tenant_time(text: str) -> datetime:
+    return datetime.strptime(text, "%m/%d/%Y %H:%M:%S")
+
+
+def test_a_run_with_a_request_filter_neither_becomes_the_current_state_nor_moves_the_objects_watermark(
+    make_sim, tmp_path
+):
+    # Given a tenant of active and inactive customers, exported in full
+    sim = make_sim(records=400, seed=23)
+    records = sim.records("CUSTOMER")
+    assert {r["STATUS"] for r in records} == {"active", "inactive"}
+    active = {"field": "STATUS", "op": "equalto", "value": "active"}
+    with local_pipeline(
+        RunOptions(page_size=200, concurrency=2, quiet=True), sim=sim, function_env=FAST
+    ) as p:
+        full = p.export({"object": "CUSTOMER", "mode": "full"})
+        # When an inactive customer changes, and a day later an active one
+        latest = max(_tenant_time(r["WHENMODIFIED"] or r["WHENCREATED"]) for r in records)
+        inactive = next(r["RECORDNO"] for r in records if r["STATUS"] == "inactive")
+        changed = next(r["RECORDNO"] for r in records if r["STATUS"] == "active")
+        changes = ((inactive, "changed while inactive", 1), (changed, "changed while active", 2))
+        for key, name, days in changes:
+            when = (latest + timedelta(days=days)).strftime("%m/%d/%Y %H:%M:%S")
+            sim.upsert("CUSTOMER", {"RECORDNO": key, "NAME": name, "WHENMODIFIED": when})
+        # And a run asks for the active customers only, then incremental runs follow, with and without it
+        filtered = p.export({"object": "CUSTOMER", "mode": "full", "filter": active})
+        filtered_again = p.export({"object": "CUSTOMER", "mode": "incremental", "filter": active})
+        incremental = p.export({"object": "CUSTOMER", "mode": "incremental"})
+        mirror_bucket(p.stack, tmp_path)
+    runs = (full, filtered, filtered_again, incremental)
+    assert all(r.status == "SUCCEEDED" for r in runs), [r.error for r in runs]
+    windows = [r.manifest["window"] or {} for r in runs]
+    # Then the unfiltered incremental read from the full run's watermark, not from the filtered run's
+    # (which is later: the active customer's change), so it read the inactive customer's change too
+    assert windows[3]["since"] == windows[0]["watermark_after"] < windows[1]["watermark_after"]
+    assert "watermark_scope" not in windows[0] and "watermark_scope" not in windows[3]
+    # And the filtered incremental read from its filter's own watermark, which only that filter moves
+    scope = windows[1]["watermark_scope"]
+    assert scope.startswith("filter-") and windows[2]["watermark_scope"] == scope
+    assert windows[2]["since"] == windows[1]["watermark_after"]
+    assert filtered.manifest["request_filter"] == active and "request_filter" not in full.manifest
+    # And customer_current is every customer, active or not, each at its latest version, read from the
+    # unfiltered runs only
+    current = current_view(tmp_path, "customer_current")
+    assert set(current) == {int(r["RECORDNO"]) for r in records}
+    assert current[int(inactive)]["NAME"] == "changed while inactive"
+    assert current[int(changed)]["NAME"] == "changed while active"
+    assert {r["_sdc_run_id"] for r in current.values()} == {full.run_id, incremental.run_id}
+    assert query(tmp_path, "SELECT count(*) FROM customer_current WHERE status = 'inactive'")[1][0][0] == sum(
+        1 for r in records if r["STATUS"] == "inactive"
+    )
 
 
 JSON_TYPES = {

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +27,7 @@ ENV = {
     "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/common", "local", ".")),
     "PYTHONUNBUFFERED": "1",
 }
-COMMAND = [sys.executable, "-m", "intacct_local.cli"]
+COMMAND = [sys.executable, "-m", "intacct_local"]  # as the installed intacct-sync runs
 
 
 def intacct_sync(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -62,6 +65,78 @@ def closed_port() -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
+
+
+class FakeEndpoint:
+    """A listener on loopback standing for a LocalStack or MinIO the user runs: records what connects."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._received: list[bytes] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._done.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                self._received.append(conn.recv(300) or b"(connected, sent nothing)")
+
+    def received(self) -> list[bytes]:
+        """Everything that connected, once the listener has stopped (nothing can be in between)."""
+        self._done.set()
+        self._thread.join(10)
+        self._server.close()
+        return self._received
+
+
+@pytest.fixture
+def fake_endpoint() -> Iterator[FakeEndpoint]:
+    endpoint = FakeEndpoint()
+    yield endpoint
+    endpoint.received()
+
+
+def test_no_aws_setting_in_the_users_environment_leads_the_local_runner_anywhere(tmp_path, fake_endpoint):
+    # Given a shell whose AWS settings all point at an endpoint on this machine, or at nothing
+    url = fake_endpoint.url
+    config = tmp_path / "aws-config"
+    config.write_text(f"[default]\nendpoint_url = {url}\n[profile local]\nendpoint_url = {url}\n")
+    services = ("S3", "DYNAMODB", "SSM", "SECRETS_MANAGER", "SFN", "LAMBDA", "EVENTBRIDGE", "GLUE", "IAM")
+    hostile = {
+        **ENV,
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(config),
+        "AWS_PROFILE": "local",
+        "AWS_ENDPOINT_URL": url,
+        **{f"AWS_ENDPOINT_URL_{service}": url for service in services},
+        "AWS_USE_FIPS_ENDPOINT": "true",
+        "AWS_USE_DUALSTACK_ENDPOINT": "true",
+        "AWS_CA_BUNDLE": str(tmp_path / "no-such-bundle.pem"),
+        "TEST_SERVER_MODE": "true",
+        "TEST_SERVER_MODE_ENDPOINT": url,
+    }
+    # When a run starts there
+    out = tmp_path / "out"
+    done = intacct_sync(
+        "run", "--quiet", "--records", "300", "--page-size", "100", "--out", str(out), env=hostile
+    )
+    # Then it succeeds on the emulator, and nothing ever reached the endpoint
+    assert done.returncode == 0, done.stderr
+    assert fake_endpoint.received() == []
+    # And a profile that does not exist changes nothing: no traceback, whichever command
+    nowhere = {**ENV, "AWS_PROFILE": "nosuchprofile", "AWS_DEFAULT_PROFILE": "nosuchprofile"}
+    for args in (["--help"], ["sql", "--out", str(out), "SELECT count(*) AS n FROM customer_current"]):
+        shown = intacct_sync(*args, env=nowhere)
+        assert shown.returncode == 0, shown.stderr
+        assert "Traceback" not in shown.stderr and shown.stdout
 
 
 def test_a_failed_run_is_the_summary_one_line_and_the_log_path_nothing_from_the_emulator(tmp_path):
@@ -156,6 +231,54 @@ def test_ctrl_c_stops_at_once_the_resume_completes_the_run_and_out_keeps_everyth
         assert (folder / "_manifest.json").is_file()
         assert len(list(folder.glob("part-*"))) == len(manifest["parts"])
     assert all(path.read_text() == "keep me" for path in mine)
+    # And resuming the run that has succeeded is refused in one line (exit 2), and nothing starts
+    logs_before = sorted(logs.iterdir())
+    again = intacct_sync("run", "--resume", run_id, "--out", str(tmp_path))
+    assert again.returncode == 2 and again.stdout == ""
+    (line,) = again.stderr.splitlines()
+    assert line.startswith(f"intacct-sync: run {run_id} succeeded already") and "nothing to resume" in line
+    assert sorted(logs.iterdir()) == logs_before
+
+
+def test_after_ctrl_c_and_resume_the_manifest_counts_every_transaction_intacct_billed(make_sim, tmp_path):
+    # Given a tenant (reached as a real gateway) answering each call in 200 ms, and a run of it
+    from intacct_sim.process import SIM_ENV
+
+    sim = make_sim(records=20000, seed=5, latency_ms=200)
+    common = ["--gateway-url", sim.url, "--page-size", "500", "--out", str(tmp_path)]
+    run = subprocess.Popen(
+        [*COMMAND, "run", "--quiet", *common],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**ENV, **SIM_ENV}, cwd=ROOT,
+    )  # fmt: skip
+    # When Ctrl-C arrives while pages are being read (calls in flight, counts not yet written)
+    until(lambda: sim.stats()["transactions_by_function"].get("query", 0) >= 4, "pages being read")
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr
+    until(lambda: sim.stats()["in_flight"] == 0, "the simulator to answer what it was sent")
+    billed = sim.stats()["transactions"]
+    # Then the summary counts every transaction Intacct billed, those answered after the stop included
+    found = re.search(r"Intacct transactions +(\d+)", stdout)
+    assert found and int(found.group(1)) == billed, (stdout, sim.stats())
+    # And the run's manifest says it was stopped, what landed, what it cost and how to resume it
+    run_id = re.search(r"--resume (\S+) --out", stderr.strip().splitlines()[-1]).group(1)
+    folder = tmp_path / "exports" / "object=CUSTOMER" / f"run_id={run_id}"
+    stopped = json.loads((folder / "_manifest.json").read_text())
+    assert stopped["status"] == "failed" and not stopped["reconciled"]
+    assert stopped["error"]["error"] in ("LocalRunStopped", "States.Aborted"), stopped["error"]
+    assert stopped["intacct_transactions"] == billed
+    assert stopped["records_written"] == sum(p["records"] for p in stopped["parts"]) > 0
+    assert len(stopped["parts"]) == len(list(folder.glob("part-*")))
+    assert stopped["resume_with"] == {"resume_run_id": run_id}
+    # When the run is resumed
+    resumed = intacct_sync(
+        "run", "--quiet", "--json", "--resume", run_id, *common[4:], env={**ENV, **SIM_ENV}
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    manifest = json.loads(resumed.stdout)
+    # Then it completes, and its manifest's transactions are exactly what Intacct billed for both
+    assert manifest["status"] == "succeeded" and manifest["records_written"] == 20000
+    assert manifest["intacct_transactions"] == sim.stats()["transactions"]
 
 
 def test_kill_of_the_local_api_stops_its_simulator_too():
@@ -172,8 +295,123 @@ def test_kill_of_the_local_api_stops_its_simulator_too():
     assert simulator and all(alive(pid) for pid in simulator)
     api.send_signal(signal.SIGTERM)
     api.communicate(timeout=60)
-    assert api.returncode == 0
+    # It exits as `run` does on kill (128 + SIGTERM), and leaves no empty log behind
+    assert api.returncode == 143
     assert not any(alive(pid) for pid in simulator)
+    log = Path(tempfile.gettempdir()) / f"intacct-sync-api-{api.pid}.log"
+    assert not log.exists() or log.stat().st_size > 0
+
+
+def test_a_busy_api_port_is_one_line_naming_it_and_exit_2():
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        done = intacct_sync("api", "--port", str(port), "--records", "100")
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"intacct-sync: port {port} on 127.0.0.1 is in use") and "--port" in line
+
+
+def test_a_second_stop_signal_stops_at_once_naming_the_run_and_a_resume_command_that_works(
+    make_sim, tmp_path
+):
+    # Given a run into a folder whose name has a space, against a gateway answering in 300 ms
+    from intacct_sim.process import SIM_ENV
+
+    env = {**ENV, **SIM_ENV}
+    sim = make_sim(records=10000, seed=8, latency_ms=300)
+    out = tmp_path / "my exports"
+    run = subprocess.Popen(
+        [*COMMAND, "run", "--quiet", "--gateway-url", sim.url, "--page-size", "500", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+    )  # fmt: skip
+    index = out / "_local" / "objects.json"
+    until(lambda: index.is_file() and "/part-" in index.read_text(), "a page kept in the folder")
+    # When two stop signals arrive together (the second while the first stop is under way)
+    run.send_signal(signal.SIGINT)
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=60)
+    # Then it ends at once, and its last line names the run and the command that continues it
+    assert run.returncode == 143, stderr
+    last = stderr.strip().splitlines()[-1]
+    found = re.fullmatch(
+        r"intacct-sync: stopped at once; run (\S+): what had landed is kept; continue with: (.+)", last
+    )
+    assert found, stderr
+    command = shlex.split(found.group(2))
+    assert command[: len(COMMAND)] == COMMAND and command[len(COMMAND) :] == [
+        "run", "--resume", found.group(1), "--out", str(out)
+    ]  # fmt: skip
+    # And that command, pasted, completes the run
+    resumed = subprocess.run(
+        [*command, "--quiet", "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=180
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    manifest = json.loads(resumed.stdout)
+    assert manifest["run_id"] == found.group(1) and manifest["records_written"] == 10000
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether the process has a handler of its own for the signal (its SigCgt mask)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(mask, 16) >> (signum - 1) & 1)
+
+
+@pytest.mark.parametrize("moment", ["while it imports", "while its simulator starts"])
+def test_ctrl_c_while_the_tool_starts_is_one_line_and_exit_130(tmp_path, moment):
+    # Given a run that has just started: its first handler installed, or its simulator starting
+    run = subprocess.Popen(
+        [*COMMAND, "run", "--records", "50000", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT,
+    )  # fmt: skip
+    if moment == "while it imports":
+        until(lambda: catches(run.pid, signal.SIGTERM), "the command's own signal handlers")
+    else:
+        until(lambda: children(run.pid), "the simulator to start")
+    # When Ctrl-C arrives
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+    # Then it stops with exit 130 and one line saying nothing was exported, no traceback
+    assert run.returncode == 130, stderr
+    assert "Traceback" not in stdout + stderr and "KeyboardInterrupt" not in stderr
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith("intacct-sync: stopped") and "nothing was exported" in line, line
+
+
+@pytest.mark.parametrize("command", ["api", "run"])
+def test_kill_9_of_the_local_tool_still_stops_its_simulator(tmp_path, command):
+    # Given the API, or a run, with the simulator it started
+    args = (
+        ["api", "--port", "0", "--records", "100"]
+        if command == "api"
+        else [
+            "run",
+            "--records",
+            "20000",
+            "--page-size",
+            "1000",
+            "--latency-ms",
+            "200",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    tool = subprocess.Popen(
+        [*COMMAND, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, cwd=ROOT
+    )
+    try:
+        until(lambda: children(tool.pid), "the simulator to start")
+        (simulator,) = children(tool.pid)
+        # When the tool is killed with SIGKILL, which leaves it no chance to stop anything itself
+        tool.kill()
+        tool.wait(timeout=60)
+        # Then the simulator goes too (the kernel tells it its parent has gone)
+        until(lambda: not alive(simulator), "the simulator to stop", seconds=60)
+    finally:
+        tool.kill()
 
 
 def test_run_all_prints_a_line_per_object_and_a_summary_and_a_rerun_syncs_only_what_failed(

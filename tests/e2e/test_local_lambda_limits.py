@@ -88,6 +88,10 @@ def test_nothing_the_local_runner_starts_can_reach_real_aws_while_or_after_the_e
         elsewhere = boto3.client("dynamodb", region_name=REGION, endpoint_url="https://dynamodb.example.com")
         with pytest.raises(RealAwsRefused):
             elsewhere.list_tables()
+        # And so is one on this machine (a LocalStack or MinIO would otherwise receive the runner's writes)
+        local = boto3.client("dynamodb", region_name=REGION, endpoint_url="http://127.0.0.1:9")
+        with pytest.raises(RealAwsRefused, match=r"127\.0\.0\.1:9"):
+            local.list_tables()
     # After the emulator is gone: a client made while it ran, and a new one in a leftover thread
     with pytest.raises(RealAwsRefused, match=r"dynamodb\.us-east-1\.amazonaws\.com"):
         inside.list_tables()

@@ -172,6 +172,11 @@ def test_ledger_progress_and_watermarks(aws):
     state.set_watermark("CUSTOMER", "US", "2026-10-01T00:00:00+00:00", "run-1")
     assert state.watermark("CUSTOMER", None) == "2026-11-01T00:00:00+00:00"
     assert state.watermark("CUSTOMER", "US") == "2026-10-01T00:00:00+00:00"
+    # A request filter's watermark is its own: it neither reads nor moves the object's
+    assert state.watermark("CUSTOMER", None, "filter-0123456789abcdef") is None
+    state.set_watermark("CUSTOMER", None, "2026-12-01T00:00:00+00:00", "run-2", "filter-0123456789abcdef")
+    assert state.watermark("CUSTOMER", None, "filter-0123456789abcdef") == "2026-12-01T00:00:00+00:00"
+    assert state.watermark("CUSTOMER", None) == "2026-11-01T00:00:00+00:00"
 
 
 def test_parts_carry_their_summary_in_metadata(aws):

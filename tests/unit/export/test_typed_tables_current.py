@@ -4,13 +4,21 @@ tests/e2e/test_current_state.py)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import pytest
 
-from intacct_sync.export.current import RunIndex, SucceededRun, current_sql, deletes_sql, view_names
+from intacct_sync.export.current import (
+    RunIndex,
+    SucceededRun,
+    current_sql,
+    deletes_sql,
+    view_names,
+    views,
+)
 from intacct_sync.export.parts import decode_part, encode_part
 from intacct_sync.export.tables import TableSchema, column_name, merge_schema, records_table_input
 from intacct_sync.export.typed import FieldTypes, RecordTyper, parse_widened, widened_text
@@ -147,6 +155,12 @@ def test_the_current_runs_are_the_latest_complete_run_and_every_run_after_it():
     assert [r.run_id for r in index.without_run("f2").current_runs()] == ["f1", "i1", "i2"]
     assert RunIndex("CUSTOMER").with_run(run("i1", "1", False)).current_runs() == ()
     assert index.with_run(run("i2", "4", False)).runs == index.runs  # idempotent
+    # A run with a request filter read part of the object: never the base, never a later change
+    filtered = replace(run("f3", "5", True, deletes=1), filtered=True)
+    later = index.with_run(filtered).with_run(run("i3", "6", False))
+    assert [r.run_id for r in later.current_runs()] == ["f2", "i2", "i3"]
+    assert RunIndex.from_document(later.to_document(), "CUSTOMER", None) == later
+    assert all("'f3'" not in view.sql for view in views(TableSchema("CUSTOMER", "RECORDNO"), later))
     assert view_names("CUSTOMER", None) == ("customer_current", "customer_deletes")
     assert view_names("CUSTOMER", "US-1") == ("customer_current_us_1", "customer_deletes_us_1")
 

@@ -5,7 +5,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from intacct_sync.export.window import TenantTime, combine_filters, window_filter, window_start
+from intacct_sync.export.window import (
+    TenantTime,
+    combine_filters,
+    watermark_scope,
+    window_filter,
+    window_start,
+)
 from intacct_sync.intacct import STANDARD, DateFormat, UnreadableFormattingError, UserFormatting
 
 LA = TenantTime(zone="America/Los_Angeles")
@@ -136,3 +142,12 @@ def test_a_date_format_survives_its_code_whatever_its_separator(dateformat, cloc
     assert DateFormat.from_code(time.code) == time
     moment = datetime(2024, 3, 11, 13, 5, 9)
     assert time.parse(time.format_timestamp(moment)) == moment
+
+
+def test_a_request_filter_has_a_watermark_of_its_own_whatever_its_keys_order():
+    active = {"field": "STATUS", "op": "equalto", "value": "active"}
+    assert watermark_scope(None) == watermark_scope({}) == ""
+    scope = watermark_scope(active)
+    assert scope.startswith("filter-") and len(scope) == len("filter-") + 16
+    assert watermark_scope(dict(reversed(list(active.items())))) == scope
+    assert watermark_scope({**active, "value": "inactive"}) != scope

@@ -180,24 +180,35 @@ class StateTable:
         item: dict[str, Any] = response.get("Item", {})
         return item
 
-    def watermark(self, object_name: str, entity: str | None) -> str | None:
-        """The stored incremental watermark (UTC ISO-8601), or None before the first complete export."""
-        item = self._get(f"watermark#{object_name}#{entity or '-'}")
+    @staticmethod
+    def _watermark_key(object_name: str, entity: str | None, scope: str) -> str:
+        return f"watermark#{object_name}#{entity or '-'}" + (f"#{scope}" if scope else "")
+
+    def watermark(self, object_name: str, entity: str | None, scope: str = "") -> str | None:
+        """The stored incremental watermark (UTC ISO-8601), or None before the first complete export.
+        ``scope``: "" for the object's (runs without a request filter), else a request filter's own
+        (``export.window.watermark_scope``), which only runs with that filter read and advance."""
+        item = self._get(self._watermark_key(object_name, entity, scope))
         value = item.get("value", {}).get("S")
         return str(value) if value else None
 
-    def set_watermark(self, object_name: str, entity: str | None, value: str, run_id: str) -> None:
-        """Advance the watermark; called only after the run's manifest is written."""
+    def set_watermark(
+        self, object_name: str, entity: str | None, value: str, run_id: str, scope: str = ""
+    ) -> None:
+        """Advance the watermark of ``scope``; called only after the run's manifest is written."""
         self._db.put_item(
             TableName=self._table,
             Item={
-                "pk": {"S": f"watermark#{object_name}#{entity or '-'}"},
+                "pk": {"S": self._watermark_key(object_name, entity, scope)},
                 "value": {"S": value},
                 "run_id": {"S": run_id},
                 "updated_at": {"S": datetime.now(UTC).isoformat()},
             },
         )
-        logger.info("watermark advanced", extra={"object": object_name, "entity": entity, "watermark": value})
+        logger.info(
+            "watermark advanced",
+            extra={"object": object_name, "entity": entity, "watermark": value, "scope": scope or None},
+        )
 
     def last_total(self, object_name: str) -> int | None:
         """The record count seen by the object's last complete export, for budget estimates."""

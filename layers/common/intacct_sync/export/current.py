@@ -5,7 +5,9 @@
 (``layout.succeeded_runs_key``), changed only by ``with_run``/``without_run`` (``steps.tables`` calls
 them when a run succeeds, or turns out to have failed after all). A run not in it is never read: failed
 and running runs' parts are invisible to the views. A view reads the latest *complete* run (a full run,
-or an incremental one that had no watermark and so read everything) and every run started after it.
+or an incremental one that had no watermark and so read everything) and every run started after it. A
+run whose request named a filter of its own read only part of the object: it is in the index (it
+succeeded) but no view reads it, neither as the base nor as a later change.
 
 **Current state.** Of each key, the version read last (``_sdc_extracted_at``; ties by run id), unless a
 tombstone of those runs deleted it after that version was written: tombstones name records by the key
@@ -42,12 +44,15 @@ class SucceededRun:
 
     run_id: str
     mode: str
-    complete: bool  # it read every record (the filter aside): a full run, or the first incremental one
+    complete: bool  # it read every record: a full run, or the first incremental one
     started_at: str
     finished_at: str = ""
     records: int = 0
     deletes: int = 0  # tombstones it wrote
     manifest_key: str = ""
+    # The request named a filter of its own: the run read part of the object, not a snapshot of it, so
+    # no view reads it (its records are in the ``<object>`` table all the same).
+    filtered: bool = False
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SucceededRun:
@@ -60,6 +65,7 @@ class SucceededRun:
             records=int(data.get("records") or 0),
             deletes=int(data.get("deletes") or 0),
             manifest_key=str(data.get("manifest_key") or ""),
+            filtered=bool(data.get("filtered")),
         )
 
 
@@ -78,13 +84,19 @@ class RunIndex:
     def without_run(self, run_id: str) -> RunIndex:
         return replace(self, runs=tuple(r for r in self.runs if r.run_id != run_id))
 
+    def snapshot_runs(self) -> tuple[SucceededRun, ...]:
+        """The runs the views may read: those without a request filter, oldest first."""
+        return tuple(r for r in self.runs if not r.filtered)
+
     def current_runs(self) -> tuple[SucceededRun, ...]:
-        """The latest complete run and every run started after it (none before a complete run)."""
-        complete = [i for i, r in enumerate(self.runs) if r.complete]
+        """The latest complete run and every run started after it (none before a complete run); runs with
+        a request filter are never among them."""
+        runs = self.snapshot_runs()
+        complete = [i for i, r in enumerate(runs) if r.complete]
         if not complete:
             return ()
-        base = self.runs[complete[-1]]
-        return tuple(r for r in self.runs[complete[-1] :] if r.started_at >= base.started_at)
+        base = runs[complete[-1]]
+        return tuple(r for r in runs[complete[-1] :] if r.started_at >= base.started_at)
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -250,7 +262,7 @@ def views(schema: TableSchema, index: RunIndex) -> list[View]:
         ),
         View(
             deletes_name,
-            deletes_sql(schema, [r.run_id for r in index.runs if r.deletes]),
+            deletes_sql(schema, [r.run_id for r in index.snapshot_runs() if r.deletes]),
             schema.tombstone_columns,
             f"{schema.object} records deleted at Intacct ({scope}), each once",
         ),

@@ -33,6 +33,15 @@ class ExportRun:
     # Each field's lookup DATATYPE (``{"RECORDNO": "INTEGER", ...}``): how the run's pages are typed.
     # Empty in run documents written before typed records: such runs land Intacct's text.
     field_types: dict[str, str] = field(default_factory=dict)
+    # The filter the request itself gave (the catalogue's and the window's are in ``spec.filter`` too):
+    # such a run is not a snapshot of the object, so it keeps a watermark of its own
+    # (``window.watermark_scope``) and the current views never read it (``export.current``).
+    request_filter: dict[str, Any] | None = None
+
+    @property
+    def filtered(self) -> bool:
+        """Whether the request named a filter of its own."""
+        return bool(self.request_filter)
 
     @property
     def types(self) -> FieldTypes:
@@ -54,6 +63,7 @@ class ExportRun:
             "details": self.details,
             "time": self.time.to_dict(),
             "field_types": self.field_types,
+            "request_filter": self.request_filter,
         }
 
     @classmethod
@@ -82,6 +92,7 @@ class ExportRun:
                 details=dict(document.get("details") or {}),
                 time=TenantTime.from_dict(document.get("time")),
                 field_types={str(k): str(v) for k, v in (document.get("field_types") or {}).items()},
+                request_filter=document.get("request_filter") or None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidExportRequest(f"the stored run document is not valid ({exc})") from None

@@ -9,6 +9,8 @@ incremental window also takes records whose modified field is empty and whose cr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -114,6 +116,18 @@ def window_filter(
         ]
     }
     return {"or": [modified, never_modified]}
+
+
+def watermark_scope(request_filter: Mapping[str, Any] | None) -> str:
+    """Whose watermark a run continues from and advances: ``""``, the object's, for a run without a
+    request filter; else its filter's own, ``filter-<sha256 of the filter's JSON, 16 hex>``. A filtered
+    run reads only what its filter matches, so its newest change says nothing of the other records: it
+    must neither move the object's watermark nor read from it. (The catalogue's filter is part of the
+    object: it is in every run of it, and is not a request filter.)"""
+    if not request_filter:
+        return ""
+    canonical = json.dumps(request_filter, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "filter-" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def combine_filters(*filters: dict[str, Any] | None) -> dict[str, Any] | None:

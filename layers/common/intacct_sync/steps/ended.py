@@ -5,8 +5,9 @@ A Catch in the workflow cannot see every ending: ``States.DataLimitExceeded``, a
 execution, a Lambda killed mid-Task never reach it (AWS error-handling docs). The status change always
 comes, once the execution can no longer fail, so this is where the run is settled:
 
-- SUCCEEDED: the manifest its Finalise wrote stands; only now does the watermark advance, the last total
-  (for budgets) change, the run join the succeeded runs the current views read (``steps.tables``) and
+- SUCCEEDED: the manifest its Finalise wrote stands; only now does the watermark advance (the object's,
+  or for a run with a request filter that filter's own), the last total (for budgets) change, the run
+  join the succeeded runs (the current views read those without a request filter: ``steps.tables``) and
   ``Intacct Export Completed`` go out.
 
 Either way the manifest then carries ``settled_at``: the run's end has been recorded (the API reports it).
@@ -30,6 +31,7 @@ from intacct_sync.export.payloads import Continued
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import RESUME_KEY, RUN_ID_PATTERN, validate_run_id
 from intacct_sync.export.summaries import landed_parts
+from intacct_sync.export.window import watermark_scope
 from intacct_sync.intacct import InvalidQueryError, check_object_name
 from intacct_sync.observability import logger
 from intacct_sync.steps import tables
@@ -91,10 +93,11 @@ def _succeeded(
         return {}
     spec = run.spec
     watermark = (manifest.get("window") or {}).get("watermark_after")
-    # Only now, with the execution over, may the next incremental run start from here.
+    # Only now, with the execution over, may the next incremental run start from here: the next one with
+    # the same request filter, or with none (a filtered run never moves the object's own watermark).
     if watermark:
-        state.set_watermark(spec.object, spec.entity, watermark, run_id)
-    if spec.mode == "full" and not spec.filter:
+        state.set_watermark(spec.object, spec.entity, watermark, run_id, watermark_scope(run.request_filter))
+    if spec.mode == "full" and not run.filtered:
         state.set_last_total(spec.object, int(manifest["records_written"]))
     tables.record_succeeded_run(store, catalog, run, manifest)
     store.put_json(layout.manifest_key(spec.object, run_id), dict(manifest, settled_at=now()))
@@ -159,7 +162,8 @@ def _failed(
                 transactions=state.run_progress(run_id)["transactions"],
                 error=problem,
             )
-            manifest.update(execution=execution, settled_at=now())
+            # What landed stays: the run continues where each segment stopped, with this request.
+            manifest.update(execution=execution, settled_at=now(), resume_with={RESUME_KEY: run_id})
             store.put_json(key, manifest)
             detail.update(manifest_key=key, bucket=store.bucket, records=manifest["records_written"])
     events_port.publish(events.FAILED, detail)

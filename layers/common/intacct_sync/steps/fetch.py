@@ -109,9 +109,11 @@ def _without_refused(store: Store, run: ExportRun, refused: tuple[str, ...]) -> 
     named = [f for f in spec.fields if f.upper() in {r.upper() for r in refused}]
     essential = {spec.key_field, spec.modified_field} & set(named)
     if run.details.get("fields_from") == "request" or essential or not named:
+        # Not among the fields selected: the filter names them (the request's or the catalogue's).
+        what_to_do = "remove them from the export's fields" if named else "the export's filter names them"
         raise InvalidExportRequest(
             f"Intacct refuses these fields of {spec.object} for this company: {', '.join(refused)[:500]}; "
-            f"remove them from the export's fields"
+            f"{what_to_do}"
         )
     kept = tuple(f for f in spec.fields if f not in named)
     logger.warning("fields refused by Intacct were dropped", extra={"object": spec.object, "fields": named})

@@ -20,7 +20,7 @@ from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import ExportSpec
 from intacct_sync.export.summaries import landed_parts
 from intacct_sync.export.typed import tombstone_rows
-from intacct_sync.export.window import TenantTime
+from intacct_sync.export.window import TenantTime, watermark_scope
 from intacct_sync.intacct import (
     MAX_QUERY_PAGE_SIZE,
     RETRYABLE_BY_THE_WORKFLOW,
@@ -77,6 +77,8 @@ def finalise(
     watermark_text = _max_modified(parts, time)
     new_watermark = time.to_utc(watermark_text).isoformat() if watermark_text else None
     window_out = dict(window or {}, watermark_after=new_watermark if rec.ok else None)
+    if run.filtered:  # the watermark this run advances is its filter's own, not the object's
+        window_out["watermark_scope"] = watermark_scope(run.request_filter)
     transactions = state.run_progress(run_id)["transactions"]
     manifest = build_manifest(
         spec=spec.to_payload(),
@@ -94,6 +96,8 @@ def finalise(
         error=error,
     )
     manifest["execution"] = task.execution
+    if run.filtered:
+        manifest["request_filter"] = run.request_filter
     manifest["dates"] = time.to_dict()
     if run.details:
         manifest["details"] = run.details

@@ -16,7 +16,13 @@ from intacct_sync.export.plan import fitted_page_size, page_count
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import RESUME_KEY, ExportSpec, validate_run_id
 from intacct_sync.export.summaries import landed_parts
-from intacct_sync.export.window import TenantTime, combine_filters, window_filter, window_start
+from intacct_sync.export.window import (
+    TenantTime,
+    combine_filters,
+    watermark_scope,
+    window_filter,
+    window_start,
+)
 from intacct_sync.intacct import (
     RETRYABLE_BY_THE_WORKFLOW,
     FunctionError,
@@ -51,7 +57,10 @@ def start_export(
         raise InvalidExportRequest("the export request must be a JSON object")
     if request.get(RESUME_KEY) is not None:
         return resume(store, state, validate_run_id(request[RESUME_KEY]))
-    spec = settings.objects.apply(ExportSpec.from_payload(request, settings.page_size), request.keys())
+    requested = ExportSpec.from_payload(request, settings.page_size)
+    # The request's own filter, before the catalogue's is ANDed in: what scopes the run's watermark.
+    request_filter = requested.filter
+    spec = settings.objects.apply(requested, request.keys())
     catalogued = settings.objects.get(spec.object) is not None
     # The session's date preferences, read before the first page: preferences the run cannot read are
     # refused here, naming the one to change (UnreadableFormattingError).
@@ -79,9 +88,11 @@ def start_export(
         note = f"{spec.object} has no modified field: full snapshots only, this run reads everything"
         window = {"since": None, "note": note}
     elif spec.mode == "incremental":
-        since = spec.since or state.watermark(spec.object, spec.entity)
+        scope = watermark_scope(request_filter)
+        since = spec.since or state.watermark(spec.object, spec.entity, scope)
         if since is None:
-            window = {"since": None, "note": "no watermark yet: this run exports everything"}
+            everything = "everything its filter matches" if scope else "everything"
+            window = {"since": None, "note": f"no watermark yet: this run exports {everything}"}
         else:
             lookback = settings.incremental_lookback_minutes
             start = window_start(datetime.fromisoformat(since), timedelta(minutes=lookback))
@@ -96,6 +107,8 @@ def start_export(
             effective_filter = combine_filters(
                 spec.filter, window_filter(spec.modified_field, spec.created_field, start, time)
             )
+        if scope:
+            window["watermark_scope"] = scope
     fields = _select(spec, cached)
     page_size = fitted_page_size(spec.page_size, fields)
     if page_size < spec.page_size:
@@ -110,6 +123,7 @@ def start_export(
         details=details,
         time=time,
         field_types={name: types.get(name, "TEXT") for name in fields} if types else {},
+        request_filter=request_filter,
     )
     save_run(store, run)
     logger.info("export started", extra={"run_id": run_id, "object": spec.object, "mode": spec.mode})

@@ -137,6 +137,7 @@ def succeeded_run(run: ExportRun, manifest: Mapping[str, Any]) -> SucceededRun:
         records=int(manifest.get("records_written") or 0),
         deletes=int((manifest.get("deletes") or {}).get("records") or 0),
         manifest_key=layout.manifest_key(run.spec.object, run.run_id),
+        filtered=run.filtered,
     )
 
 
