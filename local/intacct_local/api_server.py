@@ -28,7 +28,14 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from intacct_local.emulated_aws import FakeLambdaContext, LocalStack, local_aws
 from intacct_local.errors import RunError
 from intacct_local.layer import logger
-from intacct_local.runner import SIM_CREDENTIALS, RunOptions, check_reachable, credentials_from_env, simulator
+from intacct_local.runner import (
+    SIM_CREDENTIALS,
+    RunOptions,
+    check_reachable,
+    credentials_from_env,
+    simulator,
+    tenant_timezone,
+)
 from intacct_local.terminal import Interrupted
 
 FUNCTION = "ApiFunction"
@@ -243,7 +250,7 @@ class ApiOptions:
     page_size: int = 2000
     concurrency: int = 2
     latency_ms: int = 0
-    timezone: str = "America/Los_Angeles"
+    timezone: str | None = None  # as RunOptions.timezone
     gateway_url: str | None = None
     verbose: bool = False
     log_path: Path | None = None  # where the functions' and the emulator's output goes (set by the CLI)
@@ -303,7 +310,7 @@ def run_api(options: ApiOptions, stream: TextIO = sys.stderr) -> int:
             "GatewayUrl": gateway,
             "PageSize": str(options.page_size),
             "TenantConcurrency": str(options.concurrency),
-            "TenantTimezone": options.timezone,
+            "TenantTimezone": tenant_timezone(options.timezone, real_gateway=sim is None),
         }
         quiet = {
             "POWERTOOLS_LOG_LEVEL": "INFO" if options.verbose or options.log_path else "ERROR",

@@ -253,7 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--latency-ms", type=_positive(0, 60_000), default=0, help="simulated latency per call")
     run.add_argument(
-        "--timezone", type=_timezone, default="America/Los_Angeles", help="simulated tenant time zone"
+        "--timezone",
+        type=_timezone,
+        default=None,
+        help="the tenant's time zone (IANA), as the TenantTimezone parameter; default: the simulator's "
+        "America/Los_Angeles, or with --gateway-url the API user's gmtoffset (a fixed offset: give the "
+        "zone for daylight saving)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--json", action="store_true", help="print the manifest as JSON instead of a table")
@@ -278,7 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     api.add_argument("--latency-ms", type=_positive(0, 60_000), default=0, help="simulated latency per call")
     api.add_argument(
-        "--timezone", type=_timezone, default="America/Los_Angeles", help="simulated tenant time zone"
+        "--timezone",
+        type=_timezone,
+        default=None,
+        help="the tenant's time zone (IANA), as the TenantTimezone parameter; default: the simulator's "
+        "America/Los_Angeles, or with --gateway-url the API user's gmtoffset (a fixed offset: give the "
+        "zone for daylight saving)",
     )
     api.add_argument(
         "--gateway-url",

@@ -33,6 +33,7 @@ from intacct_local.layer import (
 from intacct_local.outdir import OutDir
 from intacct_local.progress import ProgressBar
 from intacct_local.terminal import StopRequest, shell_command
+from intacct_sim.config import SimulatorConfig
 from intacct_sim.process import SIM_CREDENTIALS, SimulatorProcess
 
 __all__ = ["SIM_CREDENTIALS", "RunError", "RunOptions", "RunResult", "local_pipeline", "run_export"]
@@ -56,7 +57,9 @@ class RunOptions:
     mode: str = "full"
     fields: list[str] | None = None
     latency_ms: int = 0
-    timezone: str = "America/Los_Angeles"
+    # The tenant's IANA zone (TenantTimezone). None: the simulator's zone for a simulator (SIMULATOR_ZONE),
+    # and for a real gateway what the template does, the fixed offset the API user's gmtoffset gives.
+    timezone: str | None = None
     quiet: bool = False
     log_level: str = "ERROR"  # the functions' Powertools log level (their JSON logs go to stdout)
     extra_request: dict[str, Any] = field(default_factory=dict)
@@ -81,6 +84,15 @@ class RunOptions:
         keep = {"object", "records", "page_size", "concurrency", "gateway_url", "seed", "mode", "fields"}
         keep |= {"latency_ms", "timezone", "filter"}
         return {k: getattr(self, k) for k in sorted(keep)}
+
+
+SIMULATOR_ZONE = SimulatorConfig.timezone  # the zone the simulator writes its dates in, by default
+
+
+def tenant_timezone(given: str | None, real_gateway: bool) -> str:
+    """The TenantTimezone a local stack gets: the zone given; else the simulator's own zone for a
+    simulator, and nothing for a real gateway (the template's default: the API user's gmtoffset)."""
+    return given or ("" if real_gateway else SIMULATOR_ZONE)
 
 
 def new_run_name(object_name: str) -> str:
@@ -126,7 +138,7 @@ def simulator(options: RunOptions) -> Iterator[SimulatorProcess]:
     """The simulator in a process of its own: building and sending pages never takes the GIL from the
     local pipeline (a 48-field export of 200k records ran 24 s in one process, 15 s this way). It stops
     with the run, however the run ends (an interrupt while it starts included)."""
-    flags = ["--latency-ms", str(options.latency_ms), "--timezone", options.timezone]
+    flags = ["--latency-ms", str(options.latency_ms), "--timezone", options.timezone or SIMULATOR_ZONE]
     flags += ["--concurrency-limit", str(options.concurrency)]
     sim = SimulatorProcess(records=options.records, seed=options.seed, options=flags)
     try:
@@ -360,7 +372,7 @@ def local_pipeline(
             "GatewayUrl": str(gateway),
             "PageSize": str(options.page_size),
             "TenantConcurrency": str(options.concurrency),
-            "TenantTimezone": options.timezone,
+            "TenantTimezone": tenant_timezone(options.timezone, real_gateway=running_sim is None),
         }
         env = {"POWERTOOLS_LOG_LEVEL": options.log_level, "POWERTOOLS_METRICS_DISABLED": "true"}
         env.update(function_env or {})

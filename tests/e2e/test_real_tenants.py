@@ -189,6 +189,21 @@ def test_credentials_with_an_entity_scope_the_run_to_that_entity(make_sim, monke
     assert watermarks and all("UK" in pk for pk in watermarks), watermarks
 
 
+def test_a_real_gateway_without_a_zone_is_read_at_the_users_gmtoffset(make_sim, monkeypatch):
+    # Given a tenant in Berlin reached as a real gateway, and no --timezone (TenantTimezone left empty)
+    from intacct_sim.process import SIM_ENV
+
+    sim = make_sim(records=200, seed=41, timezone="Europe/Berlin")
+    for name, value in SIM_ENV.items():
+        monkeypatch.setenv(name, value)
+    with local_pipeline(RunOptions(page_size=100, quiet=True, gateway_url=sim.url), function_env=FAST) as p:
+        result = p.export({"object": "CUSTOMER", "fields": FIELDS})
+    # Then its times are read at the offset Intacct gave for the user, never the simulator's default zone
+    assert result.status == "SUCCEEDED", result.error
+    assert result.manifest["dates"]["zone"] not in ("America/Los_Angeles", "", None), result.manifest["dates"]
+    assert "+01" in result.manifest["dates"]["zone"] or "+02" in result.manifest["dates"]["zone"]
+
+
 def test_fields_lookup_lists_but_query_refuses_are_dropped_retried_once_and_listed(make_sim, tmp_path):
     # Given PROJECT, whose lookup lists 10 fields this tenant's query refuses (the recorded failure)
     sim = make_sim(records=1000, seed=37)
