@@ -39,7 +39,10 @@ def intacct_sync(*args: str, env: dict[str, str] | None = None) -> subprocess.Co
 def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):  # a thread that ended while we listed them
+            continue
     return found
 
 
