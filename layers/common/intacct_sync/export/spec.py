@@ -57,6 +57,18 @@ def validate_fields(value: Any) -> tuple[str, ...]:
     return names
 
 
+def validate_key_field(value: Any, role: str) -> str:
+    """A key, modified, created or id field name (``role``, one of ``export.keyfields.ROLES``), checked
+    with the one field-name rule (a ``#`` is part of a name: ``DEPT#``) as a field of the object itself
+    (no dotted related field: ``intacct.check_field_name``, ``related=False``), and kept as spelled: a
+    dimension's are camelCase (``updatedAt``), and the run settles each to lookup's spelling
+    (``export.keyfields``). The catalogue's are checked by the same function."""
+    try:
+        return check_field_name(value, role, related=False)
+    except InvalidQueryError as exc:
+        raise InvalidExportRequest(str(exc)[:300]) from None
+
+
 def json_type(value: Any) -> str:
     """The JSON type of a parsed JSON value, to say what was sent instead of what was expected."""
     if isinstance(value, Mapping):
@@ -157,8 +169,8 @@ class ExportSpec:
             raise InvalidExportRequest(
                 "show_private must be true (top-level exports include entity-owned records) or false"
             )
-        # Names are matched to lookup's spelling when the run starts (export.keyfields). An empty modified
-        # field means the object has none: full snapshots only.
+        # Kept as spelled and matched to lookup's spelling when the run starts (export.keyfields). An
+        # empty modified field means the object has none: full snapshots only.
         modified = payload.get("modified_field", "WHENMODIFIED")
         created = payload.get("created_field", "WHENCREATED")
         id_field = payload.get("id_field")
@@ -170,11 +182,11 @@ class ExportSpec:
             since=since,
             entity=entity,
             page_size=page_size,
-            key_field=_object_name(payload.get("key_field", "RECORDNO"), "key_field").upper(),
-            modified_field=_object_name(modified, "modified_field").upper() if modified else "",
-            created_field=_object_name(created, "created_field").upper() if created else "",
+            key_field=validate_key_field(payload.get("key_field", "RECORDNO"), "key_field"),
+            modified_field=validate_key_field(modified, "modified_field") if modified else "",
+            created_field=validate_key_field(created, "created_field") if created else "",
             show_private=show_private,
-            id_field=_object_name(id_field, "id_field").upper() if id_field is not None else None,
+            id_field=validate_key_field(id_field, "id_field") if id_field is not None else None,
         )
 
     def to_payload(self) -> dict[str, Any]:
