@@ -21,7 +21,7 @@ from intacct_sync.export import layout
 from intacct_sync.export.current import RunIndex, view_names, views
 from intacct_sync.export.parts import PartSummary
 from intacct_sync.export.payloads import Continued, ObjectSynced
-from intacct_sync.export.spec import ExportSpec, validate_fields
+from intacct_sync.export.spec import ExportSpec, validate_fields, validate_run_id
 from intacct_sync.export.sync import rerun_refusal
 from intacct_sync.export.tables import TableSchema
 from intacct_sync.intacct import CredentialsError, credentials_from_env, credentials_mapping
@@ -52,6 +52,7 @@ __all__ = [
     "rerun_refusal",
     "stop_sync",
     "validate_fields",
+    "validate_run_id",
     "view_names",
     "views",
 ]

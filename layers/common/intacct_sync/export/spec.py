@@ -19,6 +19,8 @@ from intacct_sync.intacct import (
 
 ENTITY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}\Z")
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,79}\Z")
+# RUN_ID_PATTERN in words, for every message that refuses a run or sync id (an execution name).
+RUN_ID_RULE = "1 to 80 letters, digits, hyphens or underscores, starting with a letter or digit"
 MODES = ("full", "incremental")
 # The most field names a request may list: a bound on the request's size, not Intacct's (no documented cap;
 # the widest real objects have under 300, PODOCUMENT 284). Fields from lookup have no cap.
@@ -84,9 +86,10 @@ def json_type(value: Any) -> str:
     return "number"
 
 
-def validate_run_id(value: Any) -> str:
-    """A run id: an execution name (1 to 80 letters, digits, hyphens or underscores)."""
-    return _pattern(value, "run_id", RUN_ID_PATTERN, "1 to 80 letters, digits, hyphens or underscores")
+def validate_run_id(value: Any, what: str = "run_id") -> str:
+    """A run id (or a sync id: ``what`` names it): an execution name (``RUN_ID_RULE``). The one rule for
+    both, in the workflows, the API and the local command line."""
+    return _pattern(value, what, RUN_ID_PATTERN, RUN_ID_RULE)
 
 
 def validate_entity(value: Any) -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from intacct_sync.errors import InvalidExportRequest
-from intacct_sync.export.spec import MODES, RUN_ID_PATTERN
+from intacct_sync.export.spec import MODES, validate_run_id
 
 if TYPE_CHECKING:
     from intacct_sync.objects import ExportObject
@@ -90,7 +90,7 @@ class SyncRequest:
                 raise InvalidExportRequest(
                     "resume_sync_id reruns what failed in that sync as it was asked; give it alone"
                 )
-            return cls(resume_sync_id=_sync_id(resume, "resume_sync_id"))
+            return cls(resume_sync_id=validate_run_id(resume, "resume_sync_id"))
         if "objects" not in payload:
             raise InvalidExportRequest('objects is required: "all", or a list of the catalogue\'s objects')
         mode = payload.get("mode")
@@ -121,14 +121,6 @@ class SyncRequest:
         if isinstance(self.objects, str):
             return []
         return [name for name in configured if name in self.objects]
-
-
-def _sync_id(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not RUN_ID_PATTERN.match(value):
-        raise InvalidExportRequest(
-            f"{what} must be a sync id (1 to 80 letters, digits, hyphens or underscores), got {value!r}"[:200]
-        )
-    return value
 
 
 def _objects(value: Any, configured: Sequence[str]) -> str | tuple[str, ...]:
