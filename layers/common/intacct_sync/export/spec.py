@@ -92,6 +92,15 @@ def validate_run_id(value: Any, what: str = "run_id") -> str:
     return _pattern(value, what, RUN_ID_PATTERN, RUN_ID_RULE)
 
 
+def run_of(execution_name: str, request: Any) -> str:
+    """The run an execution belongs to: the run its input resumes (``RESUME_KEY``, when that is a valid
+    run id), else its own (the execution's name). A resume writes its parts, progress and manifest under
+    the resumed run's id. A malformed resume id (maybe the very failure being recorded) leaves the
+    execution its own run. The one rule for the steps, the API and the local runner."""
+    resumed = request.get(RESUME_KEY) if isinstance(request, Mapping) else None
+    return resumed if isinstance(resumed, str) and RUN_ID_PATTERN.match(resumed) else execution_name
+
+
 def validate_entity(value: Any) -> str:
     return _pattern(value, "entity", ENTITY_PATTERN, "an Intacct entity id (letters, digits, - or _)")
 

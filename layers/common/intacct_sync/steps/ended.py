@@ -28,7 +28,7 @@ from intacct_sync.export import events, layout
 from intacct_sync.export.manifest import build_manifest, reconcile
 from intacct_sync.export.payloads import Continued
 from intacct_sync.export.run import ExportRun
-from intacct_sync.export.spec import RESUME_KEY, RUN_ID_PATTERN, validate_run_id
+from intacct_sync.export.spec import run_of, validate_run_id
 from intacct_sync.export.summaries import landed_parts
 from intacct_sync.intacct import InvalidQueryError, check_object_name
 from intacct_sync.observability import logger
@@ -58,9 +58,7 @@ def export_ended(
         return {}
     execution = validate_run_id(detail.get("name"))
     request = _request(detail.get("input"))
-    resume = request.get(RESUME_KEY)
-    # A malformed resume id may be the very failure being recorded: record it under this execution.
-    run_id = resume if isinstance(resume, str) and RUN_ID_PATTERN.match(resume) else execution
+    run_id = run_of(execution, request)
     run = _run_or_none(store.get_json(layout.run_state_key(run_id)))
     object_name = run.spec.object if run else request.get("object")
     if detail["status"] == "SUCCEEDED":

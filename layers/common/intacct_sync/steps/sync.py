@@ -22,7 +22,7 @@ from intacct_sync.export import layout
 from intacct_sync.export.keyfields import settle_key_fields
 from intacct_sync.export.payloads import SyncStarted
 from intacct_sync.export.plan import count_query
-from intacct_sync.export.spec import ExportSpec, validate_run_id
+from intacct_sync.export.spec import RESUME_KEY, ExportSpec, validate_run_id
 from intacct_sync.export.sync import (
     DUE,
     SyncRequest,
@@ -188,7 +188,7 @@ def _rerun(
     store: Store, state: State, syncs: Executions | None, sync_id: str, earlier_id: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """What to run again of sync ``earlier_id``: each object whose run did not succeed, resumed where its
-    parts landed (``resume_run_id``) when the run had started (with the transactions it had used, so this
+    parts landed (``spec.RESUME_KEY``) when the run had started (with the transactions it had used, so this
     sync counts only its own), else started afresh as it was asked; and the objects already synced (by
     it, or by the syncs it reran)."""
     earlier = store.get_json(layout.sync_key(earlier_id))
@@ -210,7 +210,7 @@ def _rerun(
         if manifest.get("status") == "succeeded":
             synced.append({"object": name, "run_id": run_id, "sync_id": earlier_id})
         elif store.get_json(layout.run_state_key(run_id)) is not None:
-            resumed = _item(sync_id, name, {"resume_run_id": run_id}, run_id)
+            resumed = _item(sync_id, name, {RESUME_KEY: run_id}, run_id)
             items.append({**resumed, "transactions_before": state.run_progress(run_id)["transactions"]})
         else:
             items.append(_item(sync_id, name, dict(item["input"])))
