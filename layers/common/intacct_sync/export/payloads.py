@@ -169,7 +169,8 @@ class SegmentStartTask(Payload):
 
 @dataclass(frozen=True)
 class SegmentStartFetched(Payload):
-    """What a segment's first page held (its keys are in the part's summary, for planning)."""
+    """What a segment's first page held. The state discards it (``ResultPath: null``): planning reads the
+    page's keys from the part's summary; it shows in the execution's history."""
 
     segment: int
     records: int

@@ -8,13 +8,15 @@ comes, once the execution can no longer fail, so this is where the run is settle
 - SUCCEEDED: the manifest its Finalise wrote stands; only now does the watermark advance, the last total
   (for budgets) change, the run join the succeeded runs the current views read (``steps.tables``) and
   ``Intacct Export Completed`` go out.
-
-Either way the manifest then carries ``settled_at``: the run's end has been recorded (the API reports it).
 - FAILED, TIMED_OUT, ABORTED: a failed manifest (never one claiming success, even one Finalise wrote just
   before the execution failed; such a run also leaves the succeeded runs, should an earlier delivery of
   this event have recorded it) and ``Intacct Export Failed``. The landed parts stay, so the run can be
-  resumed with ``{"resume_run_id": <run id>}``. A succeeded manifest another execution wrote (a resume
-  request for a run that had completed) is kept.
+  resumed with ``{"resume_run_id": <run id>}`` (``spec.RESUME_KEY``; ``spec.run_of`` says which run an
+  execution belongs to). A succeeded manifest another execution wrote (a resume request for a run that
+  had completed) is kept.
+
+Either way the manifest then carries ``settled_at``: the run's end has been recorded (the API reports it).
+It is not a state of the workflow: its EventBridge target and Lambda's asynchronous invocation retry it.
 """
 
 from __future__ import annotations
@@ -36,9 +38,6 @@ from intacct_sync.steps import tables
 from intacct_sync.steps.ports import Catalog, Events, State, Store
 from intacct_sync.steps.runs import now
 
-# Failures a Step Functions Retry of this step may fix: none (it is not a state of the workflow; its
-# EventBridge target and Lambda's asynchronous invocation retry it).
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = ()
 ENDED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
