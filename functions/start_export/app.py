@@ -1,4 +1,5 @@
-"""StartExportFunction: validate the request, resolve fields and window, store the run document."""
+"""StartExportFunction: validate the request, resolve fields and window, store the run document (or pick a
+failed run up again); return the run id."""
 
 from typing import Any
 

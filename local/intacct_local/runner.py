@@ -119,7 +119,7 @@ def credentials_from_env(env: dict[str, str] | os._Environ[str] = os.environ) ->
 @contextmanager
 def simulator(options: RunOptions) -> Iterator[SimulatorProcess]:
     """The simulator in a process of its own: building and sending pages never takes the GIL from the
-    local pipeline (a 48-field export of 200k records ran 24 s in one process, 15 s this way). It stops
+    local pipeline (the figure is in benchmarks/RESULTS.md). It stops
     with the run, however the run ends (an interrupt while it starts included)."""
     flags = ["--latency-ms", str(options.latency_ms), "--timezone", options.timezone]
     flags += ["--concurrency-limit", str(options.concurrency)]

@@ -54,7 +54,8 @@ _ITEM_KEYS = {
 class ExportObject:
     """One exportable object: how it is paged (key field), windowed (modified field; "" = none, so full
     snapshots only), how records never modified are found (created field; "" = none), and the unique
-    name field AUDITHISTORY names deleted records by (CUSTOMERID...; PROTOCOL.md §9; None = by key)."""
+    name field AUDITHISTORY names deleted records by (CUSTOMERID...; docs/intacct/PROTOCOL.md §9; None = by
+    key)."""
 
     name: str
     key_field: str = "RECORDNO"

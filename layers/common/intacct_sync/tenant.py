@@ -140,10 +140,10 @@ class TenantIntacct:
         self, client: IntacctClient, session: ApiSession, formatting: UserFormatting, deadline: float | None
     ) -> str:
         """``standard`` when filter values take ``MM/DD/YYYY HH:MM:SS``, ``user`` when they take the user's
-        own format. Not documented (PROTOCOL.md §9), so unless the FilterDateFormat setting says, it is
-        asked once per session, only when the two differ: a filter with a value valid only in the standard
-        form (``12/31/1999 23:59:59``: month 31 and hour 23 exist in no other format) either runs (standard)
-        or is refused as an invalid date (user). One transaction, for tenants whose user is not
+        own format. Not documented (docs/intacct/PROTOCOL.md §9), so unless the FilterDateFormat setting says,
+        it is asked once per session, only when the two differ: a filter with a value valid only in the
+        standard form (``12/31/1999 23:59:59``: month 31 and hour 23 exist in no other format) either runs
+        (standard) or is refused as an invalid date (user). One transaction, for tenants whose user is not
         ``/mdY`` with a 24-hour clock."""
         chosen = self._settings.filter_date_format
         if chosen != "auto":

@@ -1,4 +1,5 @@
-"""Every response shape in PROTOCOL.md, fed through the client, comes out as a value or the right error."""
+"""Every response shape in docs/intacct/PROTOCOL.md, fed through the client, comes out as a value or the right
+error."""
 
 from __future__ import annotations
 

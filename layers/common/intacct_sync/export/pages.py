@@ -84,7 +84,7 @@ class PageTask:
         field_types: FieldTypes | None = None,
     ) -> PageTask:
         """The task of a run (its effective spec, dates and field types) at a cursor. Top-level tasks
-        show private (entity-owned) records unless the spec says otherwise (PROTOCOL.md §9)."""
+        show private (entity-owned) records unless the spec says otherwise (docs/intacct/PROTOCOL.md §9)."""
         return cls(
             run_id=run_id,
             object=spec.object,

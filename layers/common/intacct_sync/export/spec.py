@@ -129,8 +129,8 @@ class ExportSpec:
     @property
     def queries_private(self) -> bool:
         """Whether its queries (pages, counts, the audit trail) ask for ``showprivate``: a top-level
-        session sees entity-owned records only with it (PROTOCOL.md §9); an entity's session sees its
-        own anyway."""
+        session sees entity-owned records only with it (docs/intacct/PROTOCOL.md §9); an entity's session sees
+        its own anyway."""
         return self.show_private and self.entity is None
 
     @classmethod

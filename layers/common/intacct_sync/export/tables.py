@@ -86,7 +86,7 @@ class Column:
 class TableSchema:
     """An object's columns (its fields in first-seen order, then the metadata columns) and the fields
     the current view needs: the key, the id field tombstones may name records by, and the modified and
-    created fields that say when a version was written (PROTOCOL.md §9)."""
+    created fields that say when a version was written (docs/intacct/PROTOCOL.md §9)."""
 
     object: str
     key_field: str
