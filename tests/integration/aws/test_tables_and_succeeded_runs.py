@@ -10,11 +10,11 @@ from moto import mock_aws
 from intacct_sync.adapters.export_store import ExportStore
 from intacct_sync.adapters.glue import GlueCatalog
 from intacct_sync.export import layout
-from intacct_sync.export.current import decode_presto_view
 from intacct_sync.export.parts import PartSummary
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import ExportSpec
 from intacct_sync.steps import tables
+from tests.conftest import decode_presto_view
 
 TYPES = {"RECORDNO": "INTEGER", "CUSTOMERID": "TEXT", "QTY": "INTEGER", "WHENMODIFIED": "TIMESTAMP"}
 

@@ -284,12 +284,3 @@ def presto_view_input(view: View, database: str) -> dict[str, Any]:
             "SerdeInfo": {},
         },
     }
-
-
-def decode_presto_view(text: str) -> dict[str, Any]:
-    """The JSON inside a ``ViewOriginalText`` (the inverse of ``presto_view_input``'s encoding)."""
-    prefix, suffix = "/* Presto View: ", " */"
-    if not (text.startswith(prefix) and text.endswith(suffix)):
-        raise ValueError("not a Presto view text")
-    decoded: dict[str, Any] = json.loads(base64.b64decode(text[len(prefix) : -len(suffix)]))
-    return decoded

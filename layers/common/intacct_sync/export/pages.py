@@ -142,7 +142,6 @@ class FetchResult:
     num_remaining: int | None
     first_key: str
     last_key: str
-    first_part: str | None
 
 
 def page_query(task: PageTask) -> Query:
@@ -396,7 +395,6 @@ class PageFetcher:
         total: int | None = None
         remaining: int | None = None
         first_key = last_key = ""
-        first_part: str | None = None
         current, done = task, False
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch-pages") as pool:
@@ -426,7 +424,6 @@ class PageFetcher:
                             continue
                         summary = self._land(item, parts)
                         self._unlanded.release()  # landed: room for the next page before progress is told
-                        first_part = first_part or summary.key
                         first_key = first_key or summary.first_key
                         last_key = summary.last_key
                         pages += 1
@@ -437,7 +434,7 @@ class PageFetcher:
                     self._unlanded.release()  # a fetching thread waiting for room sees the stop
         finally:
             self._callers.shutdown(wait=True)
-        return FetchResult(current, done, pages, records, total, remaining, first_key, last_key, first_part)
+        return FetchResult(current, done, pages, records, total, remaining, first_key, last_key)
 
     def _land(self, item: _Fetched, parts: PartSink) -> PartSummary:
         task, page = self.task, item.page
