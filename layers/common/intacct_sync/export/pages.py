@@ -30,15 +30,26 @@ from intacct_sync.intacct import (
     Query,
     QueryPage,
     Record,
+    Timeouts,
     answered_by_position,
     filter_from_dict,
     last_json_text_value,
 )
 from intacct_sync.observability import logger
 
-# Stop taking new pages in one invocation when less time than this is left (a slow page can take
-# minutes at Intacct; the rest continues in the next Task). Callers pass what one page can take at most.
-SAFETY_MS = 135_000
+# Time a step needs after its last Intacct call: land the page, write the ledger, return its payload.
+FINISH_SECONDS = 10.0
+
+
+def page_reserve_ms(timeouts: Timeouts) -> int:
+    """The time left under which no new page starts in an invocation (a slow page can take minutes at
+    Intacct; the rest continues in the next Task): the longest one attempt of one page can take with the
+    client's ``timeouts`` (connect, then read), plus ``FINISH_SECONDS`` to land it."""
+    return int((timeouts.connect + timeouts.read + FINISH_SECONDS) * 1000)
+
+
+# The reserve with the client's default timeouts (the page Tasks pass their client's: tenant.py).
+DEFAULT_RESERVE_MS = page_reserve_ms(Timeouts())
 
 
 @dataclass(frozen=True)
@@ -260,7 +271,7 @@ def fetch_pages(
     parts: PartSink,
     progress: ProgressSink,
     remaining_ms: Callable[[], int] = lambda: 900_000,
-    reserve_ms: int = SAFETY_MS,
+    reserve_ms: int = DEFAULT_RESERVE_MS,
 ) -> FetchResult:
     """Fetch up to task.max_pages pages (fewer when time runs short), writing one part per page.
 
@@ -288,7 +299,7 @@ class PageFetcher:
         task: PageTask,
         run_query: RunQuery,
         remaining_ms: Callable[[], int],
-        reserve_ms: int = SAFETY_MS,
+        reserve_ms: int = DEFAULT_RESERVE_MS,
     ) -> None:
         self.task = task
         self._run_query = run_query

@@ -10,7 +10,6 @@ request, the objects and their runs, and at the end the summary (or, for a dry r
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from intacct_sync.errors import InvalidExportRequest
+from intacct_sync.export.budget import fits_budget
+from intacct_sync.export.plan import page_count
 from intacct_sync.export.spec import MODES, validate_run_id
 
 if TYPE_CHECKING:
@@ -215,7 +216,7 @@ def planned_object(
     says why) and the Intacct transactions a full export of it would use: one ``query`` per page (an
     empty object still takes one) and the ``lookup`` of its fields unless today's is cached. ``error`` is
     kept as one line (Intacct's texts hold newlines and tabs) of at most 500 characters."""
-    pages = max(1, math.ceil(records / page_size)) if records is not None else None
+    pages = max(1, page_count(records, page_size)) if records is not None else None
     return {
         "object": name,
         "mode": mode,
@@ -242,7 +243,7 @@ def plan_totals(
         "month_transactions_used": month_used,
         "monthly_budget": budget or None,
         "budget_remaining": remaining,
-        "fits_budget": None if remaining is None else full <= remaining,
+        "fits_budget": fits_budget(budget, month_used, full) if budget else None,
     }
 
 
