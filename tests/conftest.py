@@ -49,6 +49,16 @@ def decode_presto_view(text: str) -> dict[str, Any]:
     return decoded
 
 
+@pytest.fixture
+def heads(s3: Any) -> list[str]:
+    """Keys of every HeadObject the test's ``s3`` client (a fixture of the test's folder or file) sends."""
+    sent: list[str] = []
+    s3.meta.events.register(
+        "before-parameter-build.s3.HeadObject", lambda params, **_: sent.append(params["Key"])
+    )
+    return sent
+
+
 @pytest.fixture(autouse=True)
 def no_iam_denials(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every local run checks each AWS call against the template's policies (intacct_local.iam); a refusal

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from intacct_sync.adapters.export_store import ExportStore
 from intacct_sync.adapters.glue import GlueCatalog
@@ -33,13 +32,10 @@ def manifest(status: str = "succeeded", deletes: int = 0) -> dict:
 
 
 @pytest.fixture
-def aws():
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="exports")
-        glue = boto3.client("glue", region_name="us-east-1")
-        glue.create_database(DatabaseInput={"Name": "intacct_sync_dev"})
-        yield ExportStore(s3, "exports"), GlueCatalog(glue, "intacct_sync_dev"), glue
+def aws(s3):
+    glue = boto3.client("glue", region_name="us-east-1")
+    glue.create_database(DatabaseInput={"Name": "intacct_sync_dev"})
+    return ExportStore(s3, "exports"), GlueCatalog(glue, "intacct_sync_dev"), glue
 
 
 def view_sql(glue, name: str) -> str:
