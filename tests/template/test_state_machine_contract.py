@@ -39,7 +39,7 @@ LAMBDA_SERVICE_ERRORS = {
 }
 # What each Task state sends and gets back.
 PAYLOADS: dict[str, tuple[type[payloads.Payload] | None, type[payloads.Payload]]] = {
-    "Start export": (None, payloads.ExportStarted),
+    "Start export": (payloads.StartTask, payloads.ExportStarted),
     "Get API session": (payloads.RunRef, payloads.SessionReady),
     "Fetch first page": (payloads.RunRef, payloads.FirstPageFetched),
     "Fetch segment's first page": (payloads.SegmentStartTask, payloads.SegmentStartFetched),
@@ -266,7 +266,7 @@ def test_the_sync_runs_the_export_workflow_once_per_object_and_a_failure_is_that
     # at most max_concurrency objects at once, each item only what the start step returned per object
     assert EACH_OBJECT["MaxConcurrencyPath"] == "$.max_concurrency"
     item = {key.removesuffix(".$") for key in EACH_OBJECT["ItemSelector"]}
-    assert item == {"object", "run_id", "execution", "input", "follow_seconds"}
+    assert item == {f.name for f in fields(payloads.SyncItem)} | {"follow_seconds"}
     assert {f.name for f in fields(payloads.SyncStarted)} >= {"max_concurrency", "follow_seconds", "objects"}
     # a failed export, or one that could not be followed, is caught and becomes that object's result
     for state in ("Export the object", "Follow the run"):

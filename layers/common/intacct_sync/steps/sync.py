@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.export import layout
 from intacct_sync.export.keyfields import settle_key_fields
-from intacct_sync.export.payloads import SyncStarted
+from intacct_sync.export.payloads import SyncItem, SyncStarted
 from intacct_sync.export.plan import count_query
 from intacct_sync.export.spec import RESUME_KEY, ExportSpec, validate_run_id
 from intacct_sync.export.sync import (
@@ -170,7 +170,7 @@ def _started(
         action=action,
         max_concurrency=max(1, settings.sync_object_concurrency or settings.tenant_concurrency),
         follow_seconds=settings.sync_follow_seconds,
-        objects=objects or [],
+        objects=[SyncItem.from_payload(item) for item in objects or ()],  # the Map items
     )
 
 
