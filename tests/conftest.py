@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -36,6 +37,26 @@ def load_event(name: str) -> dict[str, Any]:
 @pytest.fixture
 def event():
     return load_event
+
+
+def decode_presto_view(text: str) -> dict[str, Any]:
+    """The JSON inside a Glue view's ``ViewOriginalText`` (the inverse of the encoding
+    ``export.current.presto_view_input`` writes, as Athena's own CREATE VIEW stores it)."""
+    prefix, suffix = "/* Presto View: ", " */"
+    if not (text.startswith(prefix) and text.endswith(suffix)):
+        raise ValueError("not a Presto view text")
+    decoded: dict[str, Any] = json.loads(base64.b64decode(text[len(prefix) : -len(suffix)]))
+    return decoded
+
+
+@pytest.fixture
+def heads(s3: Any) -> list[str]:
+    """Keys of every HeadObject the test's ``s3`` client (a fixture of the test's folder or file) sends."""
+    sent: list[str] = []
+    s3.meta.events.register(
+        "before-parameter-build.s3.HeadObject", lambda params, **_: sent.append(params["Key"])
+    )
+    return sent
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""FinaliseExportFunction: reconcile, export deletes, write the manifest, advance the watermark, announce."""
+"""FinaliseExportFunction: reconcile, export deletes, update the tables, write the manifest. The watermark
+and the announcement come once the execution has ended (ExportEndedFunction, ``steps.ended``)."""
 
 from typing import Any
 

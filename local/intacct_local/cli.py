@@ -6,7 +6,6 @@ import argparse
 import functools
 import json
 import os
-import re
 import signal
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from intacct_local.layer import (
     logger,
     rerun_refusal,
     validate_fields,
+    validate_run_id,
 )
 from intacct_local.outdir import OutDir
 from intacct_local.runner import (
@@ -50,8 +50,6 @@ from intacct_local.terminal import (
     shell_command,
     stop_on_signals,
 )
-
-RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 
 
 def _positive(low: int, high: int) -> Callable[[str], int]:
@@ -110,9 +108,10 @@ def _filter(text: str) -> dict[str, Any]:
 
 
 def _run_id(text: str) -> str:
-    if not RUN_ID.match(text):
-        raise argparse.ArgumentTypeError(f"not a run id (letters, digits, - and _): {text[:100]!r}")
-    return text
+    try:
+        return validate_run_id(text, "the id")  # the workflow's own rule
+    except InvalidExportRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _object_list(text: str) -> list[str]:

@@ -24,7 +24,6 @@ from intacct_local.failures import Failure, explain
 from intacct_local.layer import (
     Continued,
     CredentialsError,
-    PartSummary,
     StateTable,
     credentials_mapping,
     layout,
@@ -71,7 +70,7 @@ class RunOptions:
     def request(self) -> dict[str, Any]:
         """The state machine's input for these options."""
         if self.resume_run_id:  # the run's own request is kept with it (_meta/runs/)
-            return {"object": self.object, "resume_run_id": self.resume_run_id, **self.extra_request}
+            return {"object": self.object, layer.RESUME_KEY: self.resume_run_id, **self.extra_request}
         request: dict[str, Any] = {"object": self.object, "mode": self.mode, **self.extra_request}
         if self.fields:
             request["fields"] = self.fields
@@ -136,7 +135,7 @@ def credentials_from_env(env: dict[str, str] | os._Environ[str] = os.environ) ->
 @contextmanager
 def simulator(options: RunOptions) -> Iterator[SimulatorProcess]:
     """The simulator in a process of its own: building and sending pages never takes the GIL from the
-    local pipeline (a 48-field export of 200k records ran 24 s in one process, 15 s this way). It stops
+    local pipeline (the figure is in benchmarks/RESULTS.md). It stops
     with the run, however the run ends (an interrupt while it starts included)."""
     flags = ["--latency-ms", str(options.latency_ms), "--timezone", options.timezone or SIMULATOR_ZONE]
     flags += ["--concurrency-limit", str(options.concurrency)]
@@ -262,7 +261,7 @@ class LocalPipeline:
         started = time.monotonic()
         object_name = str(request.get("object", "x")).upper()
         name = name or new_run_name(object_name)
-        run_id = str(request.get("resume_run_id") or name)
+        run_id = layer.run_of(name, request)
         arn = self.stack.start_export(request, name=name)
         bar = ProgressBar(stream) if stream is not None else None
         stop = options.stop
@@ -328,16 +327,9 @@ class LocalPipeline:
 
     def landed(self, object_name: str, run_id: str) -> dict[str, int]:
         """The pages (parts) and records a run has in the bucket."""
-        s3 = boto3.client("s3", region_name=REGION)
-        pages = records = 0
-        prefix = layout.run_prefix(object_name, run_id)
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.stack.bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                if item["Key"].rsplit("/", 1)[-1].startswith("part-"):
-                    head = s3.head_object(Bucket=self.stack.bucket, Key=item["Key"])
-                    summary = PartSummary.from_metadata(item["Key"], head.get("Metadata", {}), item["Size"])
-                    pages, records = pages + 1, records + summary.records
-        return {"pages": pages, "records": records}
+        store = layer.ExportStore(boto3.client("s3", region_name=REGION), self.stack.bucket)
+        parts = layer.landed_parts(store, object_name, run_id)
+        return {"pages": len(parts), "records": sum(part.records for part in parts)}
 
     def gateway_transactions(self) -> int | None:
         if not self.sim:

@@ -75,10 +75,9 @@ def _duckdb() -> Any:
 def _table_sql(out: Path, prefix: str, schema: TableSchema, columns: Sequence[Any]) -> str:
     """A query over every run's files of one object under ``prefix`` (exports/ or deletes/), with each
     column cast to its type; no rows (but the columns) when there are no files."""
-    folder = out / prefix / f"object={schema.object}"
-    pattern = "part-*.ndjson.gz"
+    parts = layout.partition_prefix(prefix, schema.object, "*") + "part-*.ndjson.gz"
     casts = [f"CAST({_q(c.field)} AS {DUCKDB_TYPES[c.glue_type]}) AS {_q(c.name)}" for c in columns]
-    if not any(folder.glob(f"run_id=*/{pattern}")):
+    if not any(out.glob(parts)):
         nulls = ", ".join(f"CAST(NULL AS {DUCKDB_TYPES[c.glue_type]})" for c in columns)
         names = ", ".join(_q(c.name) for c in columns)
         return (
@@ -86,7 +85,7 @@ def _table_sql(out: Path, prefix: str, schema: TableSchema, columns: Sequence[An
             f"FROM (VALUES ({nulls})) AS t({names}) WHERE 1 = 0"
         )
     keys = ", ".join(f"{_literal(c.field)}: 'VARCHAR'" for c in columns)
-    path = _literal(str(folder / "run_id=*" / pattern))
+    path = _literal(str(out / parts))
     return (
         f"SELECT {', '.join(casts)}, object, run_id FROM read_json({path}, format = 'newline_delimited', "
         f"compression = 'gzip', hive_partitioning = true, hive_types_autocast = false, columns = {{{keys}}})"
@@ -95,7 +94,7 @@ def _table_sql(out: Path, prefix: str, schema: TableSchema, columns: Sequence[An
 
 def _schemas(out: Path) -> dict[str, TableSchema]:
     found = {}
-    for path in sorted(out.glob("_meta/tables/object=*/schema.json")):
+    for path in sorted(out.glob(layout.table_schema_key("*"))):
         try:
             schema = TableSchema.from_document(json.loads(path.read_text()))
         except (OSError, ValueError) as exc:
@@ -106,7 +105,7 @@ def _schemas(out: Path) -> dict[str, TableSchema]:
 
 def _indexes(out: Path) -> list[RunIndex]:
     found = []
-    for path in sorted(out.glob("_meta/succeeded/object=*/entity=*/runs.json")):
+    for path in sorted(out.glob(layout.succeeded_runs_key("*", "*"))):
         object_name = path.parent.parent.name.split("=", 1)[1]
         entity = path.parent.name.split("=", 1)[1]
         scope = None if entity == "-" else entity

@@ -769,7 +769,8 @@ class Dataset:
         if table.text_key:
             # GLDETAIL (text RECORDNO, no name field): Estuary's "<RECORDNO>--REC" with the text RECORDNO,
             # an extrapolation: no recorded or documented AUDITHISTORY row shows a GLDETAIL deletion
-            # (Estuary's model splits on "--" and would refuse it; PROTOCOL.md §9, real-objects/README.md).
+            # (Estuary's model splits on "--" and would refuse it; docs/intacct/PROTOCOL.md §9,
+            # real-objects/README.md).
             object_key = f"{table.key_of(row)}--REC"
         else:
             object_key = self._object_key(table.name, int(table.keys[row]), bare, name)

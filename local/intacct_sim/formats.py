@@ -5,8 +5,9 @@ Date and Time Formatting Preferences") describes ``readUserFormatting``: ``datef
 the separator then the order of ``m`` (month), ``d`` (day) and ``Y`` (four-digit year) or ``y`` (two-digit
 year), e.g. ``.mdy`` = MM.DD.YY and ``-Ymd`` = YYYY-MM-DD; ``clock`` is 12 or 24; ``gmtoffset`` is
 ``+/- hh:mm``. Intacct's UI offers 24 date formats (orders MDY/DMY/YMD, separators space . / -, two- or
-four-digit years; PROTOCOL.md §9). Estuary's production connector (source-sage-intacct, sage.py ``setup``)
-reads these preferences and interprets every TIMESTAMP with them, which is evidence that output follows them.
+four-digit years; docs/intacct/PROTOCOL.md §9). Estuary's production connector (source-sage-intacct, sage.py
+``setup``) reads these preferences and interprets every TIMESTAMP with them, which is evidence that output
+follows them.
 
 Values are kept as tenant wall-clock "naive seconds" (see timeutil); this module only renders and parses.
 """
@@ -30,7 +31,8 @@ CLOCKS = (12, 24)
 FILTER_DATE_FORMATS = ("standard", "user")
 
 # 'MM/DD/YYYY' or 'MM/DD/YYYY HH:MM:SS' (24 h): the "Parameter Formats" page and every documented query
-# example (PROTOCOL.md §3, §7). One-digit month/day/hour and a missing ':SS' are tolerated as before.
+# example (docs/intacct/PROTOCOL.md §3, §7). One-digit month/day/hour and a missing ':SS' are tolerated as
+# before.
 _STANDARD_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2}))?$")
 

@@ -19,8 +19,9 @@ import pytest
 from intacct_local.runner import LocalPipeline, RunOptions, local_pipeline, mirror_bucket
 from intacct_local.sql import query
 from intacct_sim.schema import OBJECTS
-from intacct_sync.export.current import RunIndex, decode_presto_view, views
+from intacct_sync.export.current import RunIndex, views
 from intacct_sync.export.tables import TableSchema
+from tests.conftest import decode_presto_view
 
 pytestmark = pytest.mark.e2e
 FAST = {"INTACCT_RETRY_BASE_DELAY_MS": "5"}

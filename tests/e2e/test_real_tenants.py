@@ -1,5 +1,5 @@
-"""Exports against a simulator that behaves as real tenants do (PROTOCOL.md §9): the API user's date and
-time preferences, records never modified, AUDITHISTORY as it is, entity-owned records, fields lookup
+"""Exports against a simulator that behaves as real tenants do (docs/intacct/PROTOCOL.md §9): the API user's
+date and time preferences, records never modified, AUDITHISTORY as it is, entity-owned records, fields lookup
 lists but query refuses, outages inside HTTP 200, and changes a run cannot account for. Every kind runs
 through the real state machine; the right value comes from the simulator's own records."""
 

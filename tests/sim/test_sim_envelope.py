@@ -1,4 +1,4 @@
-"""The request envelope and every gateway-level response shape of PROTOCOL.md §1 and §5."""
+"""The request envelope and every gateway-level response shape of docs/intacct/PROTOCOL.md §1 and §5."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Date and timestamp filter values: read in the documented standard format or in the user's own format
-(setting ``filter_date_format``), and refused with DL02000001 when they do not parse (PROTOCOL.md §9)."""
+(setting ``filter_date_format``), and refused with DL02000001 when they do not parse (docs/intacct/PROTOCOL.md
+§9)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The API user's date/time preferences: readByName USERINFO, readUserFormatting, and every TIMESTAMP and
-DATE value written in the user's dateformat and clock (PROTOCOL.md §9; official "Users" page)."""
+DATE value written in the user's dateformat and clock (docs/intacct/PROTOCOL.md §9; official "Users" page)."""
 
 from __future__ import annotations
 

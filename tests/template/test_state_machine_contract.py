@@ -1,5 +1,12 @@
-"""The state machines and the steps agree: every error a Retry or Catch names is an exception class the
-step can raise, and every key a state passes or selects is a field of the step's typed payload."""
+"""The state machines and the steps agree: every error a Retry names is a real exception class, the one
+the step declares it leaves to the workflow, only the sync's per-object states Catch (everything), every
+``step`` a page Task passes reaches the function that reads its payload, and every key a state passes or
+selects is a field of the step's typed payload.
+
+The Retry lists are compared with each step's declared ``TRANSIENT_ERRORS``, not with what the step can
+actually raise: those errors come up through the Intacct port, the client and the tenant's semaphore, which
+no static reading of the step can follow. Their being raised on those paths is each one's own test's job.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,8 @@ import pytest
 import intacct_sync.errors
 import intacct_sync.intacct
 from intacct_sync.export import payloads
+from intacct_sync.export.spec import RESUME_KEY
+from intacct_sync.steps import fetch
 from tests.conftest import ROOT
 
 ASL = json.loads((ROOT / "statemachine" / "export.asl.json").read_text())
@@ -30,7 +39,7 @@ LAMBDA_SERVICE_ERRORS = {
 }
 # What each Task state sends and gets back.
 PAYLOADS: dict[str, tuple[type[payloads.Payload] | None, type[payloads.Payload]]] = {
-    "Start export": (None, payloads.ExportStarted),
+    "Start export": (payloads.StartTask, payloads.ExportStarted),
     "Get API session": (payloads.RunRef, payloads.SessionReady),
     "Fetch first page": (payloads.RunRef, payloads.FirstPageFetched),
     "Fetch segment's first page": (payloads.SegmentStartTask, payloads.SegmentStartFetched),
@@ -115,23 +124,93 @@ def test_a_step_that_calls_intacct_retries_whatever_an_intacct_call_leaves_to_th
         assert module.TRANSIENT_ERRORS == intacct_sync.intacct.RETRYABLE_BY_THE_WORKFLOW, name
 
 
-@pytest.mark.parametrize(("_machine", "name", "task", "_map"), TASKS, ids=IDS)
-def test_caught_errors_are_classes_the_step_raises(_machine, name, task, _map):
-    source = inspect.getsource(step_module(task))
-    for catch in task.get("Catch", []):
-        for error in set(catch["ErrorEquals"]) - {"States.ALL"}:
-            assert exception_class(error), error
-            assert f"raise {error}(" in source, f"{name} catches {error}, which its step never raises"
+def _states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in states.items():
+        yield name, state
+        if state["Type"] == "Map":
+            yield from _states(state["ItemProcessor"]["States"])
+
+
+def test_only_the_syncs_per_object_states_catch_and_they_catch_everything():
+    # An export's failure must end its execution, so the handler of its end records it (a failed manifest,
+    # the watermark kept): a Catch in the export workflow would swallow it. The sync catches an object's
+    # failure to make it that object's result, whatever it was.
+    catching = {
+        (machine, name): [error for catch in state["Catch"] for error in catch["ErrorEquals"]]
+        for machine, (asl, _) in MACHINES.items()
+        for name, state in _states(asl["States"])
+        if "Catch" in state
+    }
+    assert catching == {
+        ("sync", "Export the object"): ["States.ALL"],
+        ("sync", "Follow the run"): ["States.ALL"],
+    }
+
+
+def _sent(task: dict[str, Any], enclosing: dict[str, Any]) -> dict[str, Any]:
+    """What a Task passes its function: its Payload, or a Map item's ItemSelector."""
+    if "Payload.$" in task["Parameters"]:
+        return dict(enclosing["ItemSelector"])
+    return dict(task["Parameters"].get("Payload", {}))
+
+
+# Each page Task and the steps.fetch function its "step" must reach (the function that reads its payload).
+PAGE_STEPS = {
+    "Fetch first page": "first_page",
+    "Fetch segment's first page": "segment_start",
+    "Fetch segment pages": "segment_pages",
+}
+# A value of the right type for each key a page Task fills from a path (run id, segment, offset, cursor...).
+SAMPLE = {"run_id": "run-1", "segment": 1, "offset": 2000, "cursor": {"segment": 1}, "finished": False}
+PAGE_TASKS = [t for t in TASKS if t[0] == "export" and "FetchPage" in t[2]["Parameters"]["FunctionName"]]
+
+
+def _dispatched(monkeypatch: pytest.MonkeyPatch, keys: dict[str, Any]) -> dict[str, payloads.Payload]:
+    """Which steps.fetch function ``fetch.handle`` calls with an event of ``keys`` (a state's Parameters,
+    ItemSelector or ResultSelector, each path filled with a sample), and the payload it parsed for it."""
+    called: dict[str, payloads.Payload] = {}
+    for function in PAGE_STEPS.values():
+
+        def record(*args: Any, _function: str = function) -> None:
+            (payload,) = (a for a in args if isinstance(a, payloads.Payload))
+            called[_function] = payload
+
+        monkeypatch.setattr(fetch, function, record)
+    event = {key.removesuffix(".$"): SAMPLE[key[:-2]] if key.endswith(".$") else v for key, v in keys.items()}
+    fetch.handle(None, None, None, None, event, lambda: 60_000)  # the step functions are stand-ins
+    return called
+
+
+def test_every_page_task_is_one_of_the_three_steps():
+    assert {name for _, name, _, _ in PAGE_TASKS} == set(PAGE_STEPS)
+
+
+@pytest.mark.parametrize(
+    ("_machine", "name", "task", "enclosing"), PAGE_TASKS, ids=[n for _, n, _, _ in PAGE_TASKS]
+)
+def test_each_page_task_names_the_step_that_reads_its_payload(monkeypatch, _machine, name, task, enclosing):
+    # Given the "step" the ASL passes (a typo would fail the execution at its first page), When the
+    # handler dispatches it, Then it reaches the step function whose payload the Task sends
+    called = _dispatched(monkeypatch, _sent(task, enclosing))
+    assert list(called) == [PAGE_STEPS[name]]
+    assert type(called[PAGE_STEPS[name]]) is PAYLOADS[name][0]
+
+
+def test_a_segments_loop_goes_back_to_the_same_step(monkeypatch):
+    # "Fetch segment pages" selects its next input (its own "step" included): the loop must reach it again
+    (task, _) = next((t, m) for _, n, t, m in PAGE_TASKS if n == "Fetch segment pages")
+    loop = {k: v for k, v in task["ResultSelector"].items() if k.removesuffix(".$") in {*SAMPLE, "step"}}
+    called = _dispatched(monkeypatch, loop)
+    assert list(called) == ["segment_pages"] and type(called["segment_pages"]) is payloads.SegmentPagesTask
 
 
 @pytest.mark.parametrize(("machine", "name", "task", "enclosing"), TASKS, ids=IDS)
 def test_states_pass_and_select_only_payload_fields(machine, name, task, enclosing):
     given, returned = MACHINES[machine][1][name]
-    sent = dict(task["Parameters"].get("Payload", {}))
-    if given is not None and "Payload.$" in task["Parameters"]:  # a Map item: its ItemSelector
-        sent = dict(enclosing["ItemSelector"])
+    sent = _sent(task, enclosing) if given is not None else dict(task["Parameters"].get("Payload", {}))
     # A segment's loop carries its Task's output (SegmentPagesFetched) as the next Task's input; the
-    # Choice reads "finished" from it and the step reads only its own fields.
+    # Choice reads "finished" from it and the step reads only its own fields. "step" is the dispatch key
+    # (test_each_page_task_names_the_step_that_reads_its_payload).
     loop_state = {"finished", "paused"} if name == "Fetch segment pages" else set()
     names = {key.removesuffix(".$") for key in sent} - {"step"} - loop_state
     if given is not None:
@@ -150,7 +229,7 @@ def test_a_run_continues_in_a_new_execution_of_this_machine_resuming_itself():
     assert continue_state["Resource"] == "arn:aws:states:::states:startExecution"
     assert continue_state["Parameters"]["StateMachineArn.$"] == "$$.StateMachine.Id"
     assert continue_state["Parameters"]["Input"] == {
-        "resume_run_id.$": "$.run_id"
+        f"{RESUME_KEY}.$": "$.run_id"
     }  # resumed from what landed
     (retry,) = continue_state["Retry"]
     assert all(name.startswith("StepFunctions.") for name in retry["ErrorEquals"])
@@ -187,7 +266,7 @@ def test_the_sync_runs_the_export_workflow_once_per_object_and_a_failure_is_that
     # at most max_concurrency objects at once, each item only what the start step returned per object
     assert EACH_OBJECT["MaxConcurrencyPath"] == "$.max_concurrency"
     item = {key.removesuffix(".$") for key in EACH_OBJECT["ItemSelector"]}
-    assert item == {"object", "run_id", "execution", "input", "follow_seconds"}
+    assert item == {f.name for f in fields(payloads.SyncItem)} | {"follow_seconds"}
     assert {f.name for f in fields(payloads.SyncStarted)} >= {"max_concurrency", "follow_seconds", "objects"}
     # a failed export, or one that could not be followed, is caught and becomes that object's result
     for state in ("Export the object", "Follow the run"):

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from intacct_sync.errors import InvalidExportRequest, SettingsError
-from intacct_sync.export.spec import ExportSpec, validate_fields
+from intacct_sync.export.spec import ExportSpec, validate_fields, validate_key_field
 from intacct_sync.export.sync import parse_frequency
 from intacct_sync.export.window import combine_filters
 from intacct_sync.intacct import InvalidQueryError, check_object_name, filter_from_dict
@@ -54,7 +54,8 @@ _ITEM_KEYS = {
 class ExportObject:
     """One exportable object: how it is paged (key field), windowed (modified field; "" = none, so full
     snapshots only), how records never modified are found (created field; "" = none), and the unique
-    name field AUDITHISTORY names deleted records by (CUSTOMERID...; PROTOCOL.md §9; None = by key)."""
+    name field AUDITHISTORY names deleted records by (CUSTOMERID...; docs/intacct/PROTOCOL.md §9; None = by
+    key)."""
 
     name: str
     key_field: str = "RECORDNO"
@@ -312,8 +313,8 @@ def _frequency(value: Any, where: str) -> str | None:
 
 
 def _field(value: Any, where: str) -> str:
-    """A key, modified, created or id field name, spelled as given (a dimension's are camelCase)."""
+    """A key, modified, created or id field name, by the request's rule (``spec.validate_key_field``)."""
     try:
-        return check_object_name(value, where)
-    except InvalidQueryError as exc:
+        return validate_key_field(value, where)
+    except InvalidExportRequest as exc:
         raise SettingsError(f"environment variable {ENV_VAR}: {exc}"[:300]) from None

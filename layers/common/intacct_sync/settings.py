@@ -53,6 +53,18 @@ class Env:
     def catalogue(self) -> Catalogue:
         return Catalogue.from_env(self._env)
 
+    # The settings the export steps and the API both read, each by one rule.
+
+    def export_bucket(self) -> str:
+        return self.required("EXPORT_BUCKET")
+
+    def state_table(self) -> str:
+        return self.required("STATE_TABLE")
+
+    def page_size(self) -> int:
+        """Records per ``query`` page (the PageSize parameter): Intacct's maximum unless set lower."""
+        return self.integer("PAGE_SIZE", MAX_QUERY_PAGE_SIZE, 1, MAX_QUERY_PAGE_SIZE)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -108,13 +120,13 @@ class Settings:
                 f"environment variable GATEWAY_URL must be an http(s) URL, got {gateway_url!r}"
             )
         return cls(
-            export_bucket=read.required("EXPORT_BUCKET"),
+            export_bucket=read.export_bucket(),
             credentials_secret_id=read.required("CREDENTIALS_SECRET_ID"),
             session_parameter_name=read.required("SESSION_PARAMETER_NAME"),
             gateway_url=gateway_url,
-            state_table=read.required("STATE_TABLE"),
+            state_table=read.state_table(),
             tenant_concurrency=read.integer("TENANT_CONCURRENCY", 2, 1, 64),
-            page_size=read.integer("PAGE_SIZE", MAX_QUERY_PAGE_SIZE, 1, MAX_QUERY_PAGE_SIZE),
+            page_size=read.page_size(),
             tenant_timezone=timezone,
             monthly_transaction_budget=read.integer("MONTHLY_TRANSACTION_BUDGET", 0, 0, 10**9),
             session_refresh_margin_seconds=read.integer("SESSION_REFRESH_MARGIN_SECONDS", 300, 0, 86400),

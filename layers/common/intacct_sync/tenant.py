@@ -20,6 +20,7 @@ from intacct_sync.adapters.secrets import load_credentials
 from intacct_sync.adapters.session_cache import SsmSessionCache
 from intacct_sync.adapters.state_table import StateTable, TenantSemaphore
 from intacct_sync.export.ledger import BatchedLedger
+from intacct_sync.export.pages import FINISH_SECONDS, page_reserve_ms
 from intacct_sync.intacct import (
     ApiSession,
     AuthenticationError,
@@ -44,8 +45,6 @@ from intacct_sync.settings import Settings
 
 T = TypeVar("T")
 Recorder = Callable[[str, int], None]  # (run id, transactions): charges one call's transactions
-# Time a step needs after its last Intacct call: land the page, write the ledger, return its payload.
-FINISH_SECONDS = 10.0
 # A timestamp valid only in the documented filter form (see TenantIntacct._filter_dates).
 PROBE_VALUE = "12/31/1999 23:59:59"
 
@@ -140,10 +139,10 @@ class TenantIntacct:
         self, client: IntacctClient, session: ApiSession, formatting: UserFormatting, deadline: float | None
     ) -> str:
         """``standard`` when filter values take ``MM/DD/YYYY HH:MM:SS``, ``user`` when they take the user's
-        own format. Not documented (PROTOCOL.md §9), so unless the FilterDateFormat setting says, it is
-        asked once per session, only when the two differ: a filter with a value valid only in the standard
-        form (``12/31/1999 23:59:59``: month 31 and hour 23 exist in no other format) either runs (standard)
-        or is refused as an invalid date (user). One transaction, for tenants whose user is not
+        own format. Not documented (docs/intacct/PROTOCOL.md §9), so unless the FilterDateFormat setting says,
+        it is asked once per session, only when the two differ: a filter with a value valid only in the
+        standard form (``12/31/1999 23:59:59``: month 31 and hour 23 exist in no other format) either runs
+        (standard) or is refused as an invalid date (user). One transaction, for tenants whose user is not
         ``/mdY`` with a 24-hour clock."""
         chosen = self._settings.filter_date_format
         if chosen != "auto":
@@ -197,9 +196,9 @@ class TenantIntacct:
 
     @property
     def page_reserve_ms(self) -> int:
-        """The longest one attempt of one page can take, plus landing it."""
-        timeouts = self.client.timeouts
-        return int((timeouts.connect + timeouts.read + FINISH_SECONDS) * 1000)
+        """The longest one attempt of one page can take with this client, plus landing it
+        (``export.pages.page_reserve_ms``)."""
+        return page_reserve_ms(self.client.timeouts)
 
     @contextmanager
     def page_calls(self, run_id: str, entity: str | None, remaining_ms: RemainingMs) -> Iterator[PageCalls]:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from intacct_local.emulated_aws import atomic_dynamodb_writes
 from intacct_local.template import create_state_table
@@ -27,13 +25,11 @@ REGION = "us-east-1"
 
 
 @pytest.fixture
-def aws():
+def aws(s3):
     # Handlers run concurrently against DynamoDB, whose writes are atomic; moto's are made so too.
-    with mock_aws(), atomic_dynamodb_writes():
+    with atomic_dynamodb_writes():
         db = boto3.client("dynamodb", region_name=REGION)
         create_state_table(db, "state")
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket="exports")
         yield {
             "db": db,
             "s3": s3,
@@ -70,25 +66,33 @@ def test_corrupt_cache_entry_reads_as_no_session(aws):
 
 
 def test_semaphore_never_lets_more_than_the_limit_run(aws):
+    # Given a limit of 2 and six workers, each holding its slot until two slots are held at once (an event,
+    # not a sleep: the overlap happens however slowly the threads run)
     semaphore = TenantSemaphore(aws["db"], "state", "t", limit=2, lease_seconds=60)
     running, peak, lock = [0], [0], threading.Lock()
+    both_held, waited = threading.Event(), []
 
     def work():
         with semaphore.slot():
             with lock:
                 running[0] += 1
                 peak[0] = max(peak[0], running[0])
-            time.sleep(0.05)
+                if running[0] == 2:
+                    both_held.set()
+            waited.append(both_held.wait(timeout=30))
             with lock:
                 running[0] -= 1
 
+    # When they all ask for a slot at once
     threads = [threading.Thread(target=work) for _ in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    # Then two held slots at once, never three, and every slot was released
+    assert waited == [True] * 6
     assert peak[0] == 2
-    assert aws["db"].scan(TableName="state")["Count"] == 0  # every slot released
+    assert aws["db"].scan(TableName="state")["Count"] == 0
 
 
 def test_a_worker_calling_back_to_back_claims_its_slot_in_one_write(aws):

@@ -6,38 +6,15 @@ from __future__ import annotations
 import json
 import logging
 
-import boto3
-import pytest
-from moto import mock_aws
-
 from intacct_sync.adapters.export_store import ExportStore
 from intacct_sync.export import layout
 from intacct_sync.export.parts import PartSummary, encode_part
 from intacct_sync.export.summaries import LandedParts, landed_parts
 from intacct_sync.observability import logger
 
-REGION = "us-east-1"
 RUN = "export-customer-20261124T020000Z"
 PREFIX = layout.run_prefix("CUSTOMER", RUN)
 SUMMARIES = layout.summaries_prefix("CUSTOMER", RUN)
-
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket="exports")
-        yield client
-
-
-@pytest.fixture
-def heads(s3):
-    """Keys of every HeadObject the client sends."""
-    sent: list[str] = []
-    s3.meta.events.register(
-        "before-parameter-build.s3.HeadObject", lambda params, **_: sent.append(params["Key"])
-    )
-    return sent
 
 
 def land_task(store: ExportStore, segment: int, pages: list[list[int]], first_seq: int) -> LandedParts:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from intacct_sync.adapters.export_store import ExportStore
 from intacct_sync.adapters.glue import GlueCatalog
 from intacct_sync.export import layout
-from intacct_sync.export.current import decode_presto_view
 from intacct_sync.export.parts import PartSummary
 from intacct_sync.export.run import ExportRun
 from intacct_sync.export.spec import ExportSpec
 from intacct_sync.steps import tables
+from tests.conftest import decode_presto_view
 
 TYPES = {"RECORDNO": "INTEGER", "CUSTOMERID": "TEXT", "QTY": "INTEGER", "WHENMODIFIED": "TIMESTAMP"}
 
@@ -33,13 +32,10 @@ def manifest(status: str = "succeeded", deletes: int = 0) -> dict:
 
 
 @pytest.fixture
-def aws():
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="exports")
-        glue = boto3.client("glue", region_name="us-east-1")
-        glue.create_database(DatabaseInput={"Name": "intacct_sync_dev"})
-        yield ExportStore(s3, "exports"), GlueCatalog(glue, "intacct_sync_dev"), glue
+def aws(s3):
+    glue = boto3.client("glue", region_name="us-east-1")
+    glue.create_database(DatabaseInput={"Name": "intacct_sync_dev"})
+    return ExportStore(s3, "exports"), GlueCatalog(glue, "intacct_sync_dev"), glue
 
 
 def view_sql(glue, name: str) -> str:

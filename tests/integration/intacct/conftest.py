@@ -79,8 +79,7 @@ def http() -> Iterator[RecordingSession]:
         session.close()
 
 
-@pytest.fixture
-def client(sim: Simulator, http: RecordingSession) -> IntacctClient:
+def sim_client(sim: Simulator, http: requests.Session) -> IntacctClient:
     """A client for the simulator with tiny retry delays and short timeouts."""
     return IntacctClient(
         SIM_SENDER,
@@ -92,11 +91,18 @@ def client(sim: Simulator, http: RecordingSession) -> IntacctClient:
 
 
 @pytest.fixture
-def session(client: IntacctClient, sim: Simulator) -> ApiSession:
-    """A logged-in session; the simulator's stats are reset afterwards so tests count only their own calls."""
-    api_session = client.get_api_session(SIM_USER)
+def client(sim: Simulator, http: RecordingSession) -> IntacctClient:
+    """A client for the simulator (``sim_client``) that has made no call yet."""
+    return sim_client(sim, http)
+
+
+@pytest.fixture
+def session(sim: Simulator) -> ApiSession:
+    """A logged-in session, got by a client of its own (the test's ``client`` counts only the test's calls),
+    with the simulator's stats reset afterwards (so does the simulator)."""
+    with requests.Session() as http:
+        api_session = sim_client(sim, http).get_api_session(SIM_USER)
     sim.reset_stats()
-    client.reset_transactions()
     return api_session
 
 

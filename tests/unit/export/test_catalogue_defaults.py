@@ -60,5 +60,5 @@ def test_field_names_keep_their_spelling_and_no_modified_field_means_full_snapsh
 
 
 def test_bad_key_field_names_are_refused_at_cold_start():
-    with pytest.raises(SettingsError, match="item 0 modified_field must be an Intacct name"):
+    with pytest.raises(SettingsError, match="modified_field name 'updated At' is not a valid Intacct name"):
         Catalogue.from_json(json.dumps([{"object": "X", "modified_field": "updated At"}]))

@@ -10,9 +10,15 @@ from typing import Any
 
 import pytest
 
-from intacct_sync.export.pages import PageTask, fetch_pages, return_format
+from intacct_sync.export.pages import (
+    DEFAULT_RESERVE_MS,
+    PageTask,
+    fetch_pages,
+    page_reserve_ms,
+    return_format,
+)
 from intacct_sync.export.parts import PartSummary, decode_part
-from intacct_sync.intacct import GatewayError, Query, QueryPage
+from intacct_sync.intacct import GatewayError, Query, QueryPage, Timeouts
 
 FAKES: list[FakeIntacct] = []
 
@@ -323,3 +329,10 @@ def test_a_failure_of_a_query_sent_ahead_keeps_the_landed_pages():
     assert again.done is True
     assert sink.keys() == list(range(1, 31))
     assert len(intacct.calls) == 11  # the failed call, asked again
+
+
+def test_no_page_starts_without_time_for_one_attempt_and_its_landing():
+    # The one rule (the page Tasks give it their client's timeouts, tenant.py): connect + read + landing
+    assert page_reserve_ms(Timeouts(connect=5.0, read=120.0)) == 135_000
+    assert page_reserve_ms(Timeouts(connect=2.0, read=30.0)) == 42_000
+    assert page_reserve_ms(Timeouts()) == DEFAULT_RESERVE_MS

@@ -3,7 +3,7 @@
 import pytest
 
 from intacct_sync.errors import InvalidExportRequest
-from intacct_sync.export.spec import ExportSpec
+from intacct_sync.export.spec import RESUME_KEY, ExportSpec, run_of
 
 
 def test_minimal_request_gets_defaults():
@@ -48,3 +48,21 @@ def test_filter_is_normalised_and_kept():
         {"object": "VENDOR", "filter": {"field": "STATUS", "op": "equalto", "value": "active"}}
     )
     assert spec.filter == {"field": "STATUS", "op": "equalto", "value": "active"}
+
+
+@pytest.mark.parametrize(
+    ("request_", "run"),
+    [
+        ({"object": "CUSTOMER"}, "exec-2"),
+        ({RESUME_KEY: "run-1"}, "run-1"),
+        ({RESUME_KEY: ""}, "exec-2"),
+        ({RESUME_KEY: None}, "exec-2"),
+        ({RESUME_KEY: "../x"}, "exec-2"),  # malformed: maybe the very failure being recorded
+        ({RESUME_KEY: "_x"}, "exec-2"),
+        ({RESUME_KEY: 7}, "exec-2"),
+        (None, "exec-2"),  # an input too large for the event
+        ("not a request", "exec-2"),
+    ],
+)
+def test_an_execution_belongs_to_the_run_it_resumes_else_to_its_own(request_, run):
+    assert run_of("exec-2", request_) == run

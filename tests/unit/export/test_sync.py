@@ -88,7 +88,7 @@ def test_sync_requests_normalise(payload, expected):
         ({"objects": "all", "mode": "fast"}, "mode must be one of"),
         ({"objects": "all", "dry_run": "yes"}, "dry_run must be true"),
         ({"objects": "all", "object": "VENDOR"}, "unknown field"),
-        ({"resume_sync_id": "sync 1"}, "resume_sync_id must be a sync id"),
+        ({"resume_sync_id": "sync 1"}, "resume_sync_id must be 1 to 80 letters"),
         ({"resume_sync_id": "s", "objects": "all"}, "give it alone"),
     ],
 )

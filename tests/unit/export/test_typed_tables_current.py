@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from intacct_sync.export import layout
 from intacct_sync.export.current import (
     RunIndex,
     SucceededRun,
@@ -239,3 +240,13 @@ def test_a_record_created_again_under_its_id_in_the_deletions_own_second_stays()
     # And a tombstone naming a RECORDNO deletes that record whatever its created time
     con.execute("INSERT INTO customer_tombstones VALUES (556, NULL, S(), 'CUSTOMER', 'i')")
     assert con.execute(current_sql(schema, ["f", "i"], ["i"])).fetchall() == []
+
+
+def test_the_tables_partitions_are_the_runs_prefixes():
+    # Given the location template Athena fills in with a run's object and id
+    schema = TableSchema("CUSTOMER", "RECORDNO")
+    template = records_table_input(schema, "bucket")["Parameters"]["storage.location.template"]
+    # Then it names exactly the prefix a run's parts land under (export.layout)
+    filled = template.replace("${object}", "CUSTOMER").replace("${run_id}", "run-1")
+    assert filled == f"s3://bucket/{layout.run_prefix('CUSTOMER', 'run-1')}"
+    assert layout.part_key("CUSTOMER", "run-1", 0, 0).startswith(filled.removeprefix("s3://bucket/"))

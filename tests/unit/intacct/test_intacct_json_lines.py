@@ -20,7 +20,7 @@ def _lines_say(records: list[dict[str, object]], lines: list[bytes] | None) -> N
 
 
 def test_documented_json_page_keeps_each_record_text() -> None:
-    # Given PROTOCOL.md's example: spaced, one record a line, a comma inside a value
+    # Given docs/intacct/PROTOCOL.md's example: spaced, one record a line, a comma inside a value
     body = data_file("query_vendor.json")
     records, lines = json_page(body, ("RECORDNO", "PAYTOCONTACT.CONTACTNAME", "TOTALDUE"))
     assert records == records_from_json(body)

@@ -21,6 +21,7 @@ from intacct_sync.api.errors import (
 )
 from intacct_sync.export import layout
 from intacct_sync.export.parts import decode_part
+from intacct_sync.export.spec import run_of
 from intacct_sync.export.sync import rerun_refusal
 
 STATUS_MANIFEST_MAX_PARTS = 1000  # a status answer stays far below Lambda's 6 MB response limit
@@ -93,13 +94,13 @@ def _described(executions: ExportExecutions, export_id: str) -> Execution:
 
 
 def _run_of(executions: ExportExecutions, execution: Execution) -> tuple[str, str | None, str | None]:
-    """(run id, object, resumed run id) of an execution. A resume ({"resume_run_id": R}) writes its data,
-    progress and manifest under R, whose own execution names the object."""
-    resumed = (execution.input or {}).get("resume_run_id")
-    if isinstance(resumed, str) and resumed:
-        original = executions.describe(resumed)
-        return resumed, _object_of(original) if original else None, resumed
-    return execution.name, _object_of(execution), None
+    """(run id, object, resumed run id) of an execution (``spec.run_of``). A resume writes its data,
+    progress and manifest under the resumed run's id, whose own execution names the object."""
+    run_id = run_of(execution.name, execution.input)
+    if run_id == execution.name:
+        return run_id, _object_of(execution), None
+    original = executions.describe(run_id)
+    return run_id, _object_of(original) if original else None, run_id
 
 
 def export_status(

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from intacct_sync.errors import SettingsError
-from intacct_sync.intacct import MAX_QUERY_PAGE_SIZE
 from intacct_sync.objects import Catalogue
 from intacct_sync.settings import Env
 
@@ -40,8 +39,8 @@ class ApiSettings:
         return cls(
             state_machine_arn=arns["EXPORT_STATE_MACHINE_ARN"],
             sync_state_machine_arn=arns["SYNC_STATE_MACHINE_ARN"],
-            export_bucket=read.required("EXPORT_BUCKET"),
-            state_table=read.required("STATE_TABLE"),
-            page_size=read.integer("PAGE_SIZE", MAX_QUERY_PAGE_SIZE, 1, MAX_QUERY_PAGE_SIZE),
+            export_bucket=read.export_bucket(),
+            state_table=read.state_table(),
+            page_size=read.page_size(),
             objects=read.catalogue(),
         )

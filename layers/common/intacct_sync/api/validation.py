@@ -26,7 +26,7 @@ from intacct_sync.api.errors import (
     UnsupportedMediaType,
 )
 from intacct_sync.errors import InvalidExportRequest
-from intacct_sync.export.spec import ExportSpec, json_type, validate_run_id
+from intacct_sync.export.spec import RUN_ID_RULE, ExportSpec, json_type, validate_run_id
 from intacct_sync.export.sync import SYNC_FIELDS, SyncRequest
 from intacct_sync.objects import Catalogue
 
@@ -178,10 +178,7 @@ def _execution_name(value: str | None, what: str, error: type[ApiError]) -> str:
     try:
         return validate_run_id(value)
     except InvalidExportRequest:
-        raise error(
-            f"{what} id {str(value)[:100]!r} is not valid: {what} ids are 1 to 80 letters, digits, "
-            f"hyphens or underscores"
-        ) from None
+        raise error(f"{what} id {str(value)[:100]!r} is not valid: {what} ids are {RUN_ID_RULE}") from None
 
 
 def records_query(single: Mapping[str, str], multi: Mapping[str, list[str]]) -> tuple[int, str | None]:

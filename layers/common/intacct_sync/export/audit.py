@@ -13,7 +13,7 @@ from intacct_sync.export.window import TenantTime
 AUDIT_OBJECT = "AUDITHISTORY"
 # AUDITHISTORY rows are keyed by ID (Estuary's source-sage-intacct pages it by ID); OBJECTKEY names the
 # changed record by the object's unique name field (CUSTOMERID, VENDORID...), or as "<RECORDNO>--REC"
-# (estuary/connectors PR #5217, PROTOCOL.md §9).
+# (estuary/connectors PR #5217, docs/intacct/PROTOCOL.md §9).
 AUDIT_KEY = "ID"
 # What a deletion row needs to say which record went, when and by whom.
 TOMBSTONE_FIELDS = ("OBJECTKEY", "ACCESSTIME", "USERID")

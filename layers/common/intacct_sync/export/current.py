@@ -11,8 +11,8 @@ succeeded) but no view reads it, neither as the base nor as a later change.
 
 **Current state.** Of each key, the version read last (``_sdc_extracted_at``; ties by run id), unless a
 tombstone of those runs deleted it after that version was written: tombstones name records by the key
-(``<RECORDNO>--REC``) or by the object's id field (CUSTOMERID...; PROTOCOL.md §9), and a deletion applies
-when Intacct recorded it (``_sdc_deleted_at``) at or after the version's own time (its modified field,
+(``<RECORDNO>--REC``) or by the object's id field (CUSTOMERID...; docs/intacct/PROTOCOL.md §9), and a deletion
+applies when Intacct recorded it (``_sdc_deleted_at``) at or after the version's own time (its modified field,
 else its created field, else when it was read), all Intacct's clock; one naming an id spares a record
 created in the deletion's own second (``_deletes``). So a customer deleted and created again under the
 same CUSTOMERID stays, even within the same second, and one deleted while its page was being read goes.
@@ -296,12 +296,3 @@ def presto_view_input(view: View, database: str) -> dict[str, Any]:
             "SerdeInfo": {},
         },
     }
-
-
-def decode_presto_view(text: str) -> dict[str, Any]:
-    """The JSON inside a ``ViewOriginalText`` (the inverse of ``presto_view_input``'s encoding)."""
-    prefix, suffix = "/* Presto View: ", " */"
-    if not (text.startswith(prefix) and text.endswith(suffix)):
-        raise ValueError("not a Presto view text")
-    decoded: dict[str, Any] = json.loads(base64.b64decode(text[len(prefix) : -len(suffix)]))
-    return decoded

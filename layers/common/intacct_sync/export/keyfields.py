@@ -46,8 +46,9 @@ def settle_key_fields(
     """The spec with its key, modified, created and id fields settled against ``lookup`` (the object's
     field names), and notes saying what was replaced. ``named``: the roles the request itself gave;
     ``catalogued``: the object's other roles came from the catalogue (else from the object's lookup).
-    Every field name of the spec is spelled as lookup spells it (names match case-insensitively: a
-    request's names are upper-cased, a dimension's are camelCase).
+    Every field name of the spec is spelled as lookup spells it (names match case-insensitively: the
+    field list is upper-cased, the key, modified, created and id fields are kept as the request or the
+    catalogue spelled them, and a dimension's are camelCase).
     Raises InvalidExportRequest when a named field is not one of the object's (or the object has no key)."""
     if not lookup:
         return spec, []

@@ -7,9 +7,16 @@ EXPORTS_PREFIX = "exports/"
 DELETES_PREFIX = "deletes/"
 
 
+def partition_prefix(prefix: str, object_name: str, run_id: str) -> str:
+    """One run's folder under ``prefix`` (exports/, deletes/, _meta/summaries/):
+    ``<prefix>object=<OBJECT>/run_id=<run>/``, the Glue tables' partitions. Also the pattern of them all:
+    the tables' location template passes ``${object}`` and ``${run_id}``, the local SQL a glob's ``*``."""
+    return f"{prefix}object={object_name}/run_id={run_id}/"
+
+
 def run_prefix(object_name: str, run_id: str) -> str:
     """Prefix of one run's data parts: exports/object=<OBJECT>/run_id=<run>/."""
-    return f"{EXPORTS_PREFIX}object={object_name}/run_id={run_id}/"
+    return partition_prefix(EXPORTS_PREFIX, object_name, run_id)
 
 
 def part_key(object_name: str, run_id: str, segment: int, seq: int) -> str:
@@ -24,7 +31,7 @@ def manifest_key(object_name: str, run_id: str) -> str:
 
 def summaries_prefix(object_name: str, run_id: str) -> str:
     """Prefix of a run's part summary objects: under _meta/, not exports/, so Athena never reads them."""
-    return f"_meta/summaries/object={object_name}/run_id={run_id}/"
+    return partition_prefix("_meta/summaries/", object_name, run_id)
 
 
 def summaries_key(object_name: str, run_id: str, segment: int, first_seq: int) -> str:
@@ -35,7 +42,7 @@ def summaries_key(object_name: str, run_id: str, segment: int, first_seq: int) -
 
 def deletes_key(object_name: str, run_id: str) -> str:
     """Tombstones of deleted records, beside (not inside) the data prefix."""
-    return f"{DELETES_PREFIX}object={object_name}/run_id={run_id}/part-000000.ndjson.gz"
+    return f"{partition_prefix(DELETES_PREFIX, object_name, run_id)}part-000000.ndjson.gz"
 
 
 def field_cache_key(object_name: str, entity: str | None) -> str:

@@ -34,7 +34,7 @@ class BatchedLedger:
         self._thread.start()
 
     def record(self, run_id: str, count: int) -> None:
-        """Charge ``count`` transactions (a ``Runtime.charged`` recorder)."""
+        """Charge ``count`` transactions (a ``tenant.TenantIntacct.charged`` recorder)."""
         self._add(run_id, transactions=count)
 
     def record_pages(self, run_id: str, pages: int, records: int) -> None:

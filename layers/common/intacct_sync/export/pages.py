@@ -30,15 +30,26 @@ from intacct_sync.intacct import (
     Query,
     QueryPage,
     Record,
+    Timeouts,
     answered_by_position,
     filter_from_dict,
     last_json_text_value,
 )
 from intacct_sync.observability import logger
 
-# Stop taking new pages in one invocation when less time than this is left (a slow page can take
-# minutes at Intacct; the rest continues in the next Task). Callers pass what one page can take at most.
-SAFETY_MS = 135_000
+# Time a step needs after its last Intacct call: land the page, write the ledger, return its payload.
+FINISH_SECONDS = 10.0
+
+
+def page_reserve_ms(timeouts: Timeouts) -> int:
+    """The time left under which no new page starts in an invocation (a slow page can take minutes at
+    Intacct; the rest continues in the next Task): the longest one attempt of one page can take with the
+    client's ``timeouts`` (connect, then read), plus ``FINISH_SECONDS`` to land it."""
+    return int((timeouts.connect + timeouts.read + FINISH_SECONDS) * 1000)
+
+
+# The reserve with the client's default timeouts (the page Tasks pass their client's: tenant.py).
+DEFAULT_RESERVE_MS = page_reserve_ms(Timeouts())
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,7 @@ class PageTask:
         field_types: FieldTypes | None = None,
     ) -> PageTask:
         """The task of a run (its effective spec, dates and field types) at a cursor. Top-level tasks
-        show private (entity-owned) records unless the spec says otherwise (PROTOCOL.md §9)."""
+        show private (entity-owned) records unless the spec says otherwise (docs/intacct/PROTOCOL.md §9)."""
         return cls(
             run_id=run_id,
             object=spec.object,
@@ -142,7 +153,6 @@ class FetchResult:
     num_remaining: int | None
     first_key: str
     last_key: str
-    first_part: str | None
 
 
 def page_query(task: PageTask) -> Query:
@@ -261,7 +271,7 @@ def fetch_pages(
     parts: PartSink,
     progress: ProgressSink,
     remaining_ms: Callable[[], int] = lambda: 900_000,
-    reserve_ms: int = SAFETY_MS,
+    reserve_ms: int = DEFAULT_RESERVE_MS,
 ) -> FetchResult:
     """Fetch up to task.max_pages pages (fewer when time runs short), writing one part per page.
 
@@ -289,7 +299,7 @@ class PageFetcher:
         task: PageTask,
         run_query: RunQuery,
         remaining_ms: Callable[[], int],
-        reserve_ms: int = SAFETY_MS,
+        reserve_ms: int = DEFAULT_RESERVE_MS,
     ) -> None:
         self.task = task
         self._run_query = run_query
@@ -396,7 +406,6 @@ class PageFetcher:
         total: int | None = None
         remaining: int | None = None
         first_key = last_key = ""
-        first_part: str | None = None
         current, done = task, False
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch-pages") as pool:
@@ -426,7 +435,6 @@ class PageFetcher:
                             continue
                         summary = self._land(item, parts)
                         self._unlanded.release()  # landed: room for the next page before progress is told
-                        first_part = first_part or summary.key
                         first_key = first_key or summary.first_key
                         last_key = summary.last_key
                         pages += 1
@@ -437,7 +445,7 @@ class PageFetcher:
                     self._unlanded.release()  # a fetching thread waiting for room sees the stop
         finally:
             self._callers.shutdown(wait=True)
-        return FetchResult(current, done, pages, records, total, remaining, first_key, last_key, first_part)
+        return FetchResult(current, done, pages, records, total, remaining, first_key, last_key)
 
     def _land(self, item: _Fetched, parts: PartSink) -> PartSummary:
         task, page = self.task, item.page

@@ -125,6 +125,16 @@ class RunRef(Payload):
 
 
 @dataclass(frozen=True)
+class StartTask(Payload):
+    """Start export's input: the execution's name (the run id, unless the request resumes a run) and the
+    execution's input, the request (``spec.ExportSpec``'s fields, or ``{spec.RESUME_KEY: <run id>}``),
+    which the step validates."""
+
+    run_id: str
+    request: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ExportStarted(Payload):
     """Start export: the run id (the resumed run's, when resuming) and whether landed parts are kept."""
 
@@ -169,7 +179,8 @@ class SegmentStartTask(Payload):
 
 @dataclass(frozen=True)
 class SegmentStartFetched(Payload):
-    """What a segment's first page held (its keys are in the part's summary, for planning)."""
+    """What a segment's first page held. The state discards it (``ResultPath: null``): planning reads the
+    page's keys from the part's summary; it shows in the execution's history."""
 
     segment: int
     records: int
@@ -255,17 +266,27 @@ class ExportFinalised(Payload):
 
 
 @dataclass(frozen=True)
+class SyncItem(Payload):
+    """One object of a sync, an item of its Map: the object, its run, the export execution that runs it
+    (a deterministic name) and that execution's small input (a request, or a resume)."""
+
+    object: str
+    run_id: str
+    execution: str
+    input: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class SyncStarted(Payload):
     """Start the sync: what the workflow does next (``action``: ``export`` the ``objects``, ``plan`` or
     ``skip`` (documented, announced), ``none`` (nothing due)), how many objects run at once, and how long
-    to wait between looks at a run that continues in new executions. Each object is
-    ``{"object", "run_id", "execution", "input"}``: the export execution's name and its small input."""
+    to wait between looks at a run that continues in new executions."""
 
     sync_id: str
     action: str
     max_concurrency: int
     follow_seconds: int
-    objects: list[dict[str, Any]]
+    objects: list[SyncItem]
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from intacct_sync.intacct import (
 
 ENTITY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}\Z")
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,79}\Z")
+# RUN_ID_PATTERN in words, for every message that refuses a run or sync id (an execution name).
+RUN_ID_RULE = "1 to 80 letters, digits, hyphens or underscores, starting with a letter or digit"
 MODES = ("full", "incremental")
 # The most field names a request may list: a bound on the request's size, not Intacct's (no documented cap;
 # the widest real objects have under 300, PODOCUMENT 284). Fields from lookup have no cap.
@@ -57,6 +59,18 @@ def validate_fields(value: Any) -> tuple[str, ...]:
     return names
 
 
+def validate_key_field(value: Any, role: str) -> str:
+    """A key, modified, created or id field name (``role``, one of ``export.keyfields.ROLES``), checked
+    with the one field-name rule (a ``#`` is part of a name: ``DEPT#``) as a field of the object itself
+    (no dotted related field: ``intacct.check_field_name``, ``related=False``), and kept as spelled: a
+    dimension's are camelCase (``updatedAt``), and the run settles each to lookup's spelling
+    (``export.keyfields``). The catalogue's are checked by the same function."""
+    try:
+        return check_field_name(value, role, related=False)
+    except InvalidQueryError as exc:
+        raise InvalidExportRequest(str(exc)[:300]) from None
+
+
 def json_type(value: Any) -> str:
     """The JSON type of a parsed JSON value, to say what was sent instead of what was expected."""
     if isinstance(value, Mapping):
@@ -72,9 +86,19 @@ def json_type(value: Any) -> str:
     return "number"
 
 
-def validate_run_id(value: Any) -> str:
-    """A run id: an execution name (1 to 80 letters, digits, hyphens or underscores)."""
-    return _pattern(value, "run_id", RUN_ID_PATTERN, "1 to 80 letters, digits, hyphens or underscores")
+def validate_run_id(value: Any, what: str = "run_id") -> str:
+    """A run id (or a sync id: ``what`` names it): an execution name (``RUN_ID_RULE``). The one rule for
+    both, in the workflows, the API and the local command line."""
+    return _pattern(value, what, RUN_ID_PATTERN, RUN_ID_RULE)
+
+
+def run_of(execution_name: str, request: Any) -> str:
+    """The run an execution belongs to: the run its input resumes (``RESUME_KEY``, when that is a valid
+    run id), else its own (the execution's name). A resume writes its parts, progress and manifest under
+    the resumed run's id. A malformed resume id (maybe the very failure being recorded) leaves the
+    execution its own run. The one rule for the steps, the API and the local runner."""
+    resumed = request.get(RESUME_KEY) if isinstance(request, Mapping) else None
+    return resumed if isinstance(resumed, str) and RUN_ID_PATTERN.match(resumed) else execution_name
 
 
 def validate_entity(value: Any) -> str:
@@ -105,8 +129,8 @@ class ExportSpec:
     @property
     def queries_private(self) -> bool:
         """Whether its queries (pages, counts, the audit trail) ask for ``showprivate``: a top-level
-        session sees entity-owned records only with it (PROTOCOL.md §9); an entity's session sees its
-        own anyway."""
+        session sees entity-owned records only with it (docs/intacct/PROTOCOL.md §9); an entity's session sees
+        its own anyway."""
         return self.show_private and self.entity is None
 
     @classmethod
@@ -157,8 +181,8 @@ class ExportSpec:
             raise InvalidExportRequest(
                 "show_private must be true (top-level exports include entity-owned records) or false"
             )
-        # Names are matched to lookup's spelling when the run starts (export.keyfields). An empty modified
-        # field means the object has none: full snapshots only.
+        # Kept as spelled and matched to lookup's spelling when the run starts (export.keyfields). An
+        # empty modified field means the object has none: full snapshots only.
         modified = payload.get("modified_field", "WHENMODIFIED")
         created = payload.get("created_field", "WHENCREATED")
         id_field = payload.get("id_field")
@@ -170,11 +194,11 @@ class ExportSpec:
             since=since,
             entity=entity,
             page_size=page_size,
-            key_field=_object_name(payload.get("key_field", "RECORDNO"), "key_field").upper(),
-            modified_field=_object_name(modified, "modified_field").upper() if modified else "",
-            created_field=_object_name(created, "created_field").upper() if created else "",
+            key_field=validate_key_field(payload.get("key_field", "RECORDNO"), "key_field"),
+            modified_field=validate_key_field(modified, "modified_field") if modified else "",
+            created_field=validate_key_field(created, "created_field") if created else "",
             show_private=show_private,
-            id_field=_object_name(id_field, "id_field").upper() if id_field is not None else None,
+            id_field=validate_key_field(id_field, "id_field") if id_field is not None else None,
         )
 
     def to_payload(self) -> dict[str, Any]:

@@ -10,7 +10,6 @@ request, the objects and their runs, and at the end the summary (or, for a dry r
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from intacct_sync.errors import InvalidExportRequest
-from intacct_sync.export.spec import MODES, RUN_ID_PATTERN
+from intacct_sync.export.budget import fits_budget
+from intacct_sync.export.plan import page_count
+from intacct_sync.export.spec import MODES, validate_run_id
 
 if TYPE_CHECKING:
     from intacct_sync.objects import ExportObject
@@ -90,7 +91,7 @@ class SyncRequest:
                 raise InvalidExportRequest(
                     "resume_sync_id reruns what failed in that sync as it was asked; give it alone"
                 )
-            return cls(resume_sync_id=_sync_id(resume, "resume_sync_id"))
+            return cls(resume_sync_id=validate_run_id(resume, "resume_sync_id"))
         if "objects" not in payload:
             raise InvalidExportRequest('objects is required: "all", or a list of the catalogue\'s objects')
         mode = payload.get("mode")
@@ -121,14 +122,6 @@ class SyncRequest:
         if isinstance(self.objects, str):
             return []
         return [name for name in configured if name in self.objects]
-
-
-def _sync_id(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not RUN_ID_PATTERN.match(value):
-        raise InvalidExportRequest(
-            f"{what} must be a sync id (1 to 80 letters, digits, hyphens or underscores), got {value!r}"[:200]
-        )
-    return value
 
 
 def _objects(value: Any, configured: Sequence[str]) -> str | tuple[str, ...]:
@@ -223,7 +216,7 @@ def planned_object(
     says why) and the Intacct transactions a full export of it would use: one ``query`` per page (an
     empty object still takes one) and the ``lookup`` of its fields unless today's is cached. ``error`` is
     kept as one line (Intacct's texts hold newlines and tabs) of at most 500 characters."""
-    pages = max(1, math.ceil(records / page_size)) if records is not None else None
+    pages = max(1, page_count(records, page_size)) if records is not None else None
     return {
         "object": name,
         "mode": mode,
@@ -250,7 +243,7 @@ def plan_totals(
         "month_transactions_used": month_used,
         "monthly_budget": budget or None,
         "budget_remaining": remaining,
-        "fits_budget": None if remaining is None else full <= remaining,
+        "fits_budget": fits_budget(budget, month_used, full) if budget else None,
     }
 
 

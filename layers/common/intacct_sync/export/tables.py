@@ -86,7 +86,7 @@ class Column:
 class TableSchema:
     """An object's columns (its fields in first-seen order, then the metadata columns) and the fields
     the current view needs: the key, the id field tombstones may name records by, and the modified and
-    created fields that say when a version was written (PROTOCOL.md §9)."""
+    created fields that say when a version was written (docs/intacct/PROTOCOL.md §9)."""
 
     object: str
     key_field: str
@@ -237,6 +237,7 @@ def _partitioned_table(
     """A table over ``<prefix>object=<OBJECT>/run_id=<run>/``: gzip NDJSON read with the OpenX SerDe,
     partitioned by object and run with partition projection (both injected: no crawler, no partitions
     to manage; queries name the runs, as the views do)."""
+    partitions = layout.partition_prefix(prefix, "${object}", "${run_id}")  # Athena fills them in
     return {
         "Name": name,
         "Description": description,
@@ -247,7 +248,7 @@ def _partitioned_table(
             "projection.enabled": "true",
             "projection.object.type": "injected",
             "projection.run_id.type": "injected",
-            "storage.location.template": f"s3://{bucket}/{prefix}object=${{object}}/run_id=${{run_id}}/",
+            "storage.location.template": f"s3://{bucket}/{partitions}",
         },
         "PartitionKeys": [{"Name": "object", "Type": "string"}, {"Name": "run_id", "Type": "string"}],
         "StorageDescriptor": {

@@ -1,8 +1,8 @@
 """Typed records: Intacct's text values written as the types ``lookup`` gives them, so that Athena (and
 DuckDB locally) read them as numbers, booleans, dates and instants without casts.
 
-Intacct answers every value as text (PROTOCOL.md §9; ``docs/intacct/real-objects/README.md``: booleans
-``true``/``false``, decimals as plain digits with a point, timestamps and dates in the API user's
+Intacct answers every value as text (docs/intacct/PROTOCOL.md §9; ``docs/intacct/real-objects/README.md``:
+booleans ``true``/``false``, decimals as plain digits with a point, timestamps and dates in the API user's
 preferences and zone, empty as ``<X></X>``). ``lookup`` types each field with a DATATYPE from TEXT,
 INTEGER, BOOLEAN, DATE, TIMESTAMP, ENUM, DECIMAL, CURRENCY, PERCENT, SEQUENCE (Estuary's
 source-sage-intacct ``DATATYPE_MAP`` lists the same ten). What each becomes:

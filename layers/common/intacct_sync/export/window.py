@@ -1,10 +1,10 @@
 """Intacct's dates and incremental windows.
 
-Intacct writes every TIMESTAMP and DATE in the API user's preferences and wall-clock time (PROTOCOL.md
-§9): a run reads them with the ``TenantTime`` it started with (the session's ``readUserFormatting`` and
-how filter values must be written, in ``TenantTimezone`` when set, else the user's ``gmtoffset``).
-Watermarks are UTC instants. Records created and never modified have an empty modified field, so an
-incremental window also takes records whose modified field is empty and whose creation date is in it.
+Intacct writes every TIMESTAMP and DATE in the API user's preferences and wall-clock time
+(docs/intacct/PROTOCOL.md §9): a run reads them with the ``TenantTime`` it started with (the session's
+``readUserFormatting`` and how filter values must be written, in ``TenantTimezone`` when set, else the user's
+``gmtoffset``). Watermarks are UTC instants. Records created and never modified have an empty modified field,
+so an incremental window also takes records whose modified field is empty and whose creation date is in it.
 """
 
 from __future__ import annotations

@@ -254,9 +254,9 @@ def _try_errors(call: Call, body: bytes) -> tuple[ErrorDetail, ...]:
     return scrub(call, response.parse_errors(root))
 
 
-# Outages Intacct answers inside HTTP 200 (PROTOCOL.md §9): fylein/sageintacct-sdk-py PR #132 retries a
-# result whose description says "The Service is Temporarily Off-line", hotgluexyz/tap-intacct PR #17 one
-# whose correction says "Please Try Again Later". No errorno is known for either: the text decides.
+# Outages Intacct answers inside HTTP 200 (docs/intacct/PROTOCOL.md §9): fylein/sageintacct-sdk-py PR #132
+# retries a result whose description says "The Service is Temporarily Off-line", hotgluexyz/tap-intacct PR #17
+# one whose correction says "Please Try Again Later". No errorno is known for either: the text decides.
 _OUTAGE_PHRASES = ("temporarily off-line", "temporarily offline", "try again later")
 
 

@@ -84,17 +84,13 @@ class IntacctClient:
 
     @property
     def transactions(self) -> Counter[str]:
-        """Executed (billed) functions by name, since creation or the last ``reset_transactions``."""
+        """Executed (billed) functions by name, since creation."""
         return self._counter.counts
 
     @property
     def total_transactions(self) -> int:
         """The sum of ``transactions``."""
         return self._counter.total
-
-    def reset_transactions(self) -> Counter[str]:
-        """Return the counts and start again from zero."""
-        return self._counter.reset()
 
     def transaction_tally(self) -> AbstractContextManager[TransactionTally]:
         """Count the transactions this thread runs inside the ``with`` block (logins included)::

@@ -2,14 +2,14 @@
 
 Intacct writes every TIMESTAMP and DATE value in the API user's preferences, answered by
 ``readUserFormatting`` (the official Users page, "List User Date and Time Formatting Preferences";
-PROTOCOL.md §9, Estuary's source-sage-intacct ``sage.py``): ``dateformat`` is the separator (space ``.``
-``/`` ``-``) then the order of ``m``, ``d`` and ``Y`` (four-digit year) or ``y`` (two-digit year), e.g.
-``/mdY`` = MM/DD/YYYY; ``clock`` is 12 (``02/19/2024 08:18:00 AM``) or 24; ``gmtoffset`` is the user's
-offset from UTC (``-08:00``; Estuary parses a compact ``-0800``).
+docs/intacct/PROTOCOL.md §9, Estuary's source-sage-intacct ``sage.py``): ``dateformat`` is the separator
+(space ``.`` ``/`` ``-``) then the order of ``m``, ``d`` and ``Y`` (four-digit year) or ``y`` (two-digit
+year), e.g. ``/mdY`` = MM/DD/YYYY; ``clock`` is 12 (``02/19/2024 08:18:00 AM``) or 24; ``gmtoffset`` is the
+user's offset from UTC (``-08:00``; Estuary parses a compact ``-0800``).
 
 Whether ``query`` filter values follow the same preferences or always take ``MM/DD/YYYY HH:MM:SS`` is not
-documented (PROTOCOL.md §9): ``STANDARD`` is that documented form, and the tenant decides which a session
-uses (``intacct_sync.tenant``).
+documented (docs/intacct/PROTOCOL.md §9): ``STANDARD`` is that documented form, and the tenant decides which a
+session uses (``intacct_sync.tenant``).
 """
 
 from __future__ import annotations

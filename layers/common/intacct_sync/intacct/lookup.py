@@ -1,11 +1,9 @@
-"""The ``lookup`` answer: an object definition's fields, types and valid values."""
+"""The ``lookup`` answer: an object definition's fields and their types."""
 
 from __future__ import annotations
 
 from .query import FieldInfo
 from .response import ParsedResult, child_text
-
-_TRUE = {"true", "t", "1", "yes", "y"}
 
 
 def field_infos(result: ParsedResult) -> list[FieldInfo]:
@@ -18,19 +16,5 @@ def field_infos(result: ParsedResult) -> list[FieldInfo]:
         name = child_text(element, "ID")
         if not name:
             continue
-        valid = element.find("VALIDVALUES")
-        infos.append(
-            FieldInfo(
-                name=name,
-                label=child_text(element, "LABEL"),
-                data_type=child_text(element, "DATATYPE"),
-                required=child_text(element, "REQUIRED").lower() in _TRUE,
-                read_only=child_text(element, "READONLY").lower() in _TRUE,
-                is_custom=child_text(element, "ISCUSTOM").lower() in _TRUE,
-                description=child_text(element, "DESCRIPTION"),
-                valid_values=tuple((v.text or "") for v in valid.findall("VALIDVALUE"))
-                if valid is not None
-                else (),
-            )
-        )
+        infos.append(FieldInfo(name=name, data_type=child_text(element, "DATATYPE")))
     return infos

@@ -15,7 +15,8 @@ OBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}\Z")
 # (CREDITCARD's LIABACCT#, DEPT#, LOCATION#; CHECKINGACCOUNT's and SAVINGSACCOUNT's DEPT#, LOCATION#:
 # docs/intacct/real-objects/*.fields, sent by a production tap and accepted by a real tenant).
 # User-defined dimensions name theirs in camelCase (id, createdAt, updatedAt: DIMENSION.fields).
-FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_#]*(\.[A-Za-z][A-Za-z0-9_#]*)*\Z")
+_OWN_FIELD = r"[A-Za-z][A-Za-z0-9_#]*"
+FIELD_NAME = re.compile(rf"^{_OWN_FIELD}(\.{_OWN_FIELD})*\Z")
 MAX_FIELD_NAME_LENGTH = 256
 
 
@@ -29,15 +30,26 @@ def check_object_name(name: Any, what: str = "object") -> str:
     return name
 
 
-def check_field_name(name: Any, what: str = "field") -> str:
+def check_field_name(name: Any, what: str = "field", related: bool = True) -> str:
     """Return ``name`` if it is a valid Intacct field name (dots for related fields, '#' as Intacct has
-    it in LIABACCT#), else raise ``InvalidQueryError``."""
+    it in LIABACCT#), else raise ``InvalidQueryError``. The name is kept as spelled (``updatedAt``).
+
+    ``related=False``: the name must be a field of the object itself, not a dotted related field. That is
+    the rule for the fields that key, window and name an object's records (key, modified, created and id
+    fields; ``export.keyfields``): dot notation is documented for ``select`` and ``filter`` only, not for
+    ``orderby``, and it reaches a *many-to-one* related object (docs/intacct/PROTOCOL.md §3), so such a
+    value repeats across records (no key) and changes when the related record does (no modified or
+    created time), and AUDITHISTORY names a deleted record by its own unique name field (§9)."""
     if not isinstance(name, str):
         raise InvalidQueryError(f"{what} name must be a string, got {type(name).__name__}")
     if len(name) > MAX_FIELD_NAME_LENGTH or not FIELD_NAME.match(name):
         raise InvalidQueryError(
             f"{what} name {name[:80]!r} is not a valid Intacct name "
             "(letters, digits, underscores and '#', starting with a letter; dots separate related fields)"
+        )
+    if not related and "." in name:
+        raise InvalidQueryError(
+            f"{what} {name[:80]!r} must be a field of the object itself, not of a related object (no dots)"
         )
     return name
 

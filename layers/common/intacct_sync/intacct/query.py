@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from .errors import InvalidQueryError
@@ -129,21 +129,11 @@ class QueryPage:
     offset: int
     lines: list[bytes] | None = None
 
-    @property
-    def has_more(self) -> bool | None:
-        """True/False from ``numremaining``; None when unknown (JSON)."""
-        return None if self.num_remaining is None else self.num_remaining > 0
-
 
 @dataclass(frozen=True)
 class FieldInfo:
-    """One field of an object definition (``lookup``)."""
+    """One field of an object definition (``lookup``): its name and DATATYPE, all a run reads of it
+    (``export.typed``)."""
 
     name: str
-    label: str
     data_type: str
-    required: bool
-    read_only: bool
-    is_custom: bool
-    description: str = ""
-    valid_values: tuple[str, ...] = field(default=())

@@ -38,7 +38,7 @@ class TransactionCounter:
 
     @property
     def counts(self) -> Counter[str]:
-        """A copy of the counts since creation or the last ``reset``."""
+        """A copy of the counts since creation."""
         with self._lock:
             return Counter(self._counts)
 
@@ -46,12 +46,6 @@ class TransactionCounter:
     def total(self) -> int:
         with self._lock:
             return sum(self._counts.values())
-
-    def reset(self) -> Counter[str]:
-        """Return the counts and start again from zero."""
-        with self._lock:
-            counts, self._counts = self._counts, Counter()
-            return counts
 
     @contextmanager
     def tally(self) -> Iterator[TransactionTally]:

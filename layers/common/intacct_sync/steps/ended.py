@@ -9,13 +9,15 @@ comes, once the execution can no longer fail, so this is where the run is settle
   or for a run with a request filter that filter's own), the last total (for budgets) change, the run
   join the succeeded runs (the current views read those without a request filter: ``steps.tables``) and
   ``Intacct Export Completed`` go out.
-
-Either way the manifest then carries ``settled_at``: the run's end has been recorded (the API reports it).
 - FAILED, TIMED_OUT, ABORTED: a failed manifest (never one claiming success, even one Finalise wrote just
   before the execution failed; such a run also leaves the succeeded runs, should an earlier delivery of
   this event have recorded it) and ``Intacct Export Failed``. The landed parts stay, so the run can be
-  resumed with ``{"resume_run_id": <run id>}``. A succeeded manifest another execution wrote (a resume
-  request for a run that had completed) is kept.
+  resumed with ``{"resume_run_id": <run id>}`` (``spec.RESUME_KEY``; ``spec.run_of`` says which run an
+  execution belongs to). A succeeded manifest another execution wrote (a resume request for a run that
+  had completed) is kept.
+
+Either way the manifest then carries ``settled_at``: the run's end has been recorded (the API reports it).
+It is not a state of the workflow: its EventBridge target and Lambda's asynchronous invocation retry it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from intacct_sync.export import events, layout
 from intacct_sync.export.manifest import build_manifest, reconcile
 from intacct_sync.export.payloads import Continued
 from intacct_sync.export.run import ExportRun
-from intacct_sync.export.spec import RESUME_KEY, RUN_ID_PATTERN, validate_run_id
+from intacct_sync.export.spec import RESUME_KEY, run_of, validate_run_id
 from intacct_sync.export.summaries import landed_parts
 from intacct_sync.export.window import watermark_scope
 from intacct_sync.intacct import InvalidQueryError, check_object_name
@@ -38,9 +40,6 @@ from intacct_sync.steps import tables
 from intacct_sync.steps.ports import Catalog, Events, State, Store
 from intacct_sync.steps.runs import now
 
-# Failures a Step Functions Retry of this step may fix: none (it is not a state of the workflow; its
-# EventBridge target and Lambda's asynchronous invocation retry it).
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = ()
 ENDED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
@@ -60,9 +59,7 @@ def export_ended(
         return {}
     execution = validate_run_id(detail.get("name"))
     request = _request(detail.get("input"))
-    resume = request.get(RESUME_KEY)
-    # A malformed resume id may be the very failure being recorded: record it under this execution.
-    run_id = resume if isinstance(resume, str) and RUN_ID_PATTERN.match(resume) else execution
+    run_id = run_of(execution, request)
     run = _run_or_none(store.get_json(layout.run_state_key(run_id)))
     object_name = run.spec.object if run else request.get("object")
     if detail["status"] == "SUCCEEDED":

@@ -22,7 +22,6 @@ from intacct_sync.export.summaries import landed_parts
 from intacct_sync.export.typed import tombstone_rows
 from intacct_sync.export.window import TenantTime, watermark_scope
 from intacct_sync.intacct import (
-    MAX_QUERY_PAGE_SIZE,
     RETRYABLE_BY_THE_WORKFLOW,
     FunctionError,
 )
@@ -65,7 +64,7 @@ def finalise(
     deletes = None
     if spec.mode == "incremental" and window and window.get("start_tenant_local"):
         try:
-            deletes = _export_deletes(store, intacct, run, remaining_ms)
+            deletes = _export_deletes(store, intacct, run, settings.page_size, remaining_ms)
         except FunctionError as exc:
             warnings.append(f"deletes were not exported: AUDITHISTORY is not readable ({exc})")
         if deletes and deletes["unmapped"]:
@@ -147,7 +146,7 @@ def _account_for_changes(
         return recounted
     if total is None:
         return recounted
-    changes = _changes_since(intacct, run, remaining_ms)
+    changes = _changes_since(intacct, run, settings.page_size, remaining_ms)
     if changes is None:
         if now_total == total or settings.strict_reconciliation:
             return recounted
@@ -183,11 +182,13 @@ def _audit_trail(
     run: ExportRun,
     since_local: str,
     fields: tuple[str, ...],
+    page_size: int,
     remaining_ms: RemainingMs,
     mode: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """AUDITHISTORY rows of the run's object since a tenant-local time (optionally one access mode), read
-    by keyset pages on ID like any export. Raises FunctionError when the audit trail is not readable."""
+    by keyset pages on ID like any export, of the PageSize setting's size (its few fields never need a
+    smaller page). Raises FunctionError when the audit trail is not readable."""
     conditions = [
         {"field": "OBJECTTYPE", "op": "equalto", "value": run.spec.object.lower()},
         {"field": "ACCESSTIME", "op": "greaterthanorequalto", "value": since_local},
@@ -200,7 +201,7 @@ def _audit_trail(
         fields=(AUDIT_KEY, *fields),
         filter={"and": conditions},
         key_field=AUDIT_KEY,
-        page_size=MAX_QUERY_PAGE_SIZE,
+        page_size=page_size,
         entity=run.spec.entity,
         show_private=run.spec.queries_private,
         time=run.time,
@@ -211,7 +212,9 @@ def _audit_trail(
     )
 
 
-def _changes_since(intacct: Intacct, run: ExportRun, remaining_ms: RemainingMs) -> dict[str, int] | None:
+def _changes_since(
+    intacct: Intacct, run: ExportRun, page_size: int, remaining_ms: RemainingMs
+) -> dict[str, int] | None:
     """Creates, modifications and deletes of the object recorded in AUDITHISTORY since the run started
     (usually one transaction); None when the audit trail is not readable."""
     if not run.started_at:
@@ -220,7 +223,7 @@ def _changes_since(intacct: Intacct, run: ExportRun, remaining_ms: RemainingMs) 
     since = run.time.filter_timestamp(datetime.fromisoformat(run.started_at) - timedelta(minutes=1))
     counts = {"C": 0, "M": 0, "D": 0}
     try:
-        for row in _audit_trail(intacct, run, since, ("ACCESSMODE",), remaining_ms):
+        for row in _audit_trail(intacct, run, since, ("ACCESSMODE",), page_size, remaining_ms):
             mode = str(row.get("ACCESSMODE") or "")
             counts[mode] = counts.get(mode, 0) + 1
     except FunctionError as exc:
@@ -230,7 +233,7 @@ def _changes_since(intacct: Intacct, run: ExportRun, remaining_ms: RemainingMs) 
 
 
 def _export_deletes(
-    store: Store, intacct: Intacct, run: ExportRun, remaining_ms: RemainingMs
+    store: Store, intacct: Intacct, run: ExportRun, page_size: int, remaining_ms: RemainingMs
 ) -> dict[str, Any]:
     """Tombstones from AUDITHISTORY (access mode D) since the window start, beside the data: each names
     the deleted record by its key (an OBJECTKEY of "<RECORDNO>--REC", text RECORDNOs too) or by the
@@ -242,7 +245,7 @@ def _export_deletes(
     unmapped = 0
     examples: list[str] = []
     since = run.window["start_tenant_local"]
-    for row in _audit_trail(intacct, run, since, TOMBSTONE_FIELDS, remaining_ms, "D"):
+    for row in _audit_trail(intacct, run, since, TOMBSTONE_FIELDS, page_size, remaining_ms, "D"):
         found = tombstone(spec, run.time, row, run.text_key)
         if found is None:
             unmapped += 1

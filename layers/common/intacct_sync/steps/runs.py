@@ -1,4 +1,5 @@
-"""Reading and writing a run's documents in the bucket (the one place steps name their keys)."""
+"""Reading and writing a run's document in the bucket (``layout.run_state_key``), and the time documents
+are stamped with. Every other key a step reads or writes it names through ``export.layout``."""
 
 from __future__ import annotations
 

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 from intacct_sync.errors import InvalidExportRequest
 from intacct_sync.export import layout
 from intacct_sync.export.keyfields import settle_key_fields
-from intacct_sync.export.payloads import SyncStarted
+from intacct_sync.export.payloads import SyncItem, SyncStarted
 from intacct_sync.export.plan import count_query
-from intacct_sync.export.spec import ExportSpec, validate_run_id
+from intacct_sync.export.spec import RESUME_KEY, ExportSpec, validate_run_id
 from intacct_sync.export.sync import (
     DUE,
     SyncRequest,
@@ -170,7 +170,7 @@ def _started(
         action=action,
         max_concurrency=max(1, settings.sync_object_concurrency or settings.tenant_concurrency),
         follow_seconds=settings.sync_follow_seconds,
-        objects=objects or [],
+        objects=[SyncItem.from_payload(item) for item in objects or ()],  # the Map items
     )
 
 
@@ -188,7 +188,7 @@ def _rerun(
     store: Store, state: State, syncs: Executions | None, sync_id: str, earlier_id: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """What to run again of sync ``earlier_id``: each object whose run did not succeed, resumed where its
-    parts landed (``resume_run_id``) when the run had started (with the transactions it had used, so this
+    parts landed (``spec.RESUME_KEY``) when the run had started (with the transactions it had used, so this
     sync counts only its own), else started afresh as it was asked; and the objects already synced (by
     it, or by the syncs it reran)."""
     earlier = store.get_json(layout.sync_key(earlier_id))
@@ -210,7 +210,7 @@ def _rerun(
         if manifest.get("status") == "succeeded":
             synced.append({"object": name, "run_id": run_id, "sync_id": earlier_id})
         elif store.get_json(layout.run_state_key(run_id)) is not None:
-            resumed = _item(sync_id, name, {"resume_run_id": run_id}, run_id)
+            resumed = _item(sync_id, name, {RESUME_KEY: run_id}, run_id)
             items.append({**resumed, "transactions_before": state.run_progress(run_id)["transactions"]})
         else:
             items.append(_item(sync_id, name, dict(item["input"])))

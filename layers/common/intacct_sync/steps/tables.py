@@ -96,7 +96,8 @@ def publish_tables(
             f"fills them for every record"
         )
     if change.missing and run.details.get("fields_from") == "lookup":
-        # Refused by query though lookup lists them (PROTOCOL.md §9), or gone from lookup: say which.
+        # Refused by query though lookup lists them (docs/intacct/PROTOCOL.md §9), or gone from lookup: say
+        # which.
         refused = set(run.details.get("refused_fields") or ())
         for missing, why in (
             (

@@ -16,8 +16,11 @@ from intacct_sim import SimulatorConfig, start_simulator
 from intacct_sync.adapters.export_store import ExportStore
 from intacct_sync.export import layout
 from intacct_sync.export.payloads import ExportFinalised, FinaliseTask, RunRef
+from intacct_sync.export.spec import RESUME_KEY
 from intacct_sync.runtime import Runtime
 from intacct_sync.steps import finalise, plan, start
+
+pytestmark = pytest.mark.e2e
 
 RECORDS, PAGE_SIZE = 3000, 100
 FIELDS = ["RECORDNO", "CUSTOMERID", "NAME", "WHENMODIFIED"]
@@ -36,18 +39,15 @@ def pipeline() -> Iterator[LocalPipeline]:
 
 
 @pytest.fixture
-def rt() -> Runtime:
+def rt(pipeline: LocalPipeline) -> Runtime:
+    """The functions' runtime, built from the environment the local pipeline set (so it needs it)."""
     return Runtime.from_env()
 
 
 @pytest.fixture
-def heads(rt: Runtime) -> list[str]:
-    """Keys of every HeadObject the runtime's S3 client sends."""
-    sent: list[str] = []
-    rt.aws.s3.meta.events.register(
-        "before-parameter-build.s3.HeadObject", lambda params, **_: sent.append(params["Key"])
-    )
-    return sent
+def s3(rt: Runtime) -> Any:
+    """The runtime's S3 client, whose HeadObjects ``heads`` (tests/conftest.py) lists."""
+    return rt.aws.s3
 
 
 def exported_run(pipeline: LocalPipeline) -> str:
@@ -146,7 +146,7 @@ def test_resume_heads_only_the_parts_a_crashed_task_left_without_a_summary(pipel
         rt.state,
         rt.intacct,
         "resume-plan-only",
-        {"resume_run_id": failed.run_id},
+        {RESUME_KEY: failed.run_id},
         lambda: 120_000,
     )
     heads.clear()
@@ -165,7 +165,7 @@ def test_resume_heads_only_the_parts_a_crashed_task_left_without_a_summary(pipel
     # And the resumed run completes exactly, without fetching a landed page again
     landed = len(part_keys(pipeline, failed.run_id))
     pipeline.sim.reset_stats()
-    resumed = pipeline.export({"object": "CUSTOMER", "resume_run_id": failed.run_id})
+    resumed = pipeline.export({"object": "CUSTOMER", RESUME_KEY: failed.run_id})
     assert resumed.status == "SUCCEEDED", resumed.error
     assert resumed.manifest is not None and resumed.manifest["reconciled"] is True
     assert resumed.manifest["records_written"] == RECORDS

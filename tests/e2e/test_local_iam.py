@@ -11,7 +11,7 @@ from intacct_local import iam
 from intacct_local.emulated_aws import LocalStack
 from intacct_local.runner import RunOptions, local_pipeline
 
-pytestmark = pytest.mark.iam_denials
+pytestmark = [pytest.mark.e2e, pytest.mark.iam_denials]
 
 
 @pytest.fixture
