@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -49,6 +49,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from intacct_local import status_events
 from intacct_local.aws_isolation import REGION, isolate
+from intacct_local.errors import RunError
 from intacct_local.function_settings import FROM_ENVIRONMENT
 from intacct_local.iam import Permissions, check_call
 from intacct_local.layer import logger
@@ -577,6 +578,24 @@ def _names_other_machines(machines: dict[str, Any], logical_id: str) -> bool:
     return any(f'"{other}"' in substitutions for other in machines if other != logical_id)
 
 
+# Lambda refuses a function whose environment variables exceed 4 KB together (Lambda quotas), names and
+# values counted; the deploy fails, so a local run refuses the same configuration before it starts.
+LAMBDA_ENVIRONMENT_BYTES = 4096
+
+
+def check_environment_size(function: str, variables: Mapping[str, str]) -> None:
+    """Raise RunError naming the function and its largest variables when Lambda would refuse them."""
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
+    if size > LAMBDA_ENVIRONMENT_BYTES:
+        largest = sorted(variables, key=lambda k: len(variables[k].encode()), reverse=True)[:2]
+        sizes = ", ".join(f"{k} {len(variables[k].encode())} bytes" for k in largest)
+        raise RunError(
+            f"{function}'s environment variables would be {size} bytes; Lambda allows "
+            f"{LAMBDA_ENVIRONMENT_BYTES} in all (largest: {sizes}). Shorten the catalogue (ExportObjects: "
+            "names only, no default fields) or the settings that are this long"
+        )
+
+
 def create_stack(template: Template, credentials: dict[str, str], extra_env: dict[str, str]) -> LocalStack:
     """Create the template's bucket, table, secret, functions and state machine in the active moto."""
     stage = template.parameters.get("Stage", "dev")
@@ -626,6 +645,7 @@ def create_stack(template: Template, credentials: dict[str, str], extra_env: dic
     env: dict[str, str] = {}
     for logical_id, props in functions.items():
         variables = {k: str(template.resolve(v)) for k, v in props["Environment"]["Variables"].items()}
+        check_environment_size(logical_id, {**variables, **extra_env})
         env.update(variables)
         arn = lam.create_function(
             FunctionName=logical_id,

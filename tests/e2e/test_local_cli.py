@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from intacct_sync.objects import DEFAULT_OBJECTS
 from tests.conftest import ROOT
+
+WIDE = DEFAULT_OBJECTS  # every default object, described at length: a catalogue past Lambda's 4 KB
 
 pytestmark = pytest.mark.e2e
 
@@ -549,6 +552,13 @@ def test_the_catalogue_and_the_budget_are_the_users_to_set_and_a_bad_one_is_one_
         (line,) = bad.stderr.splitlines()
         assert line.startswith("intacct-sync: ") and words in line, line
     assert not (tmp_path / "bad").exists()
+    # And a valid catalogue past the 4 KB Lambda allows a function's environment variables (the deploy
+    # would fail) is refused before any export, naming the limit
+    wide = json.dumps([{"object": o.name, "description": "d" * 160} for o in WIDE])
+    too_big = intacct_sync("run", "--all", "--out", str(tmp_path / "w"), env={**ENV, "EXPORT_OBJECTS": wide})
+    assert too_big.returncode == 2 and too_big.stdout == "", too_big.stderr
+    (line,) = too_big.stderr.splitlines()
+    assert "EXPORT_OBJECTS" in line and "Lambda allows 4096" in line, line
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,8 @@ def test_a_sync_of_the_catalogue_lands_every_object_within_the_tenant_cap(make_s
     # that the objects' exports together would want more calls in flight than the tenant allows
     sim = make_sim(records=400, seed=21, concurrency_limit=2, latency_ms=20)
     # When every catalogue object is synced, two objects at a time, each in two segments
-    result = run_sync(options(tmp_path), {"objects": "all"}, sim=sim, function_env=FAST)
+    env = {**FAST, "SYNC_OBJECT_CONCURRENCY": "2"}
+    result = run_sync(options(tmp_path), {"objects": "all"}, sim=sim, function_env=env)
     # Then each object landed completely, from its own run and manifest
     assert result.status == "SUCCEEDED" and result.document["status"] == "succeeded", result.document
     outcomes = {o["object"]: o for o in result.document["results"]}

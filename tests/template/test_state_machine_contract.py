@@ -303,3 +303,17 @@ def test_every_start_action_leads_where_it_says():
     from intacct_sync.steps import sync
 
     assert {sync.EXPORT, sync.NONE} == set(choices) and {sync.PLAN, sync.SKIP}.isdisjoint(choices)
+
+
+def test_no_inline_map_asks_for_more_than_40_iterations_at_once():
+    # AWS runs an inline Map's iterations at most 40 at a time ("Using Map state in Inline mode"); the
+    # local emulator runs as many as asked, so a larger value would make local runs faster than AWS's
+    def maps(states: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        for state in states.values():
+            if state["Type"] == "Map":
+                yield state
+                yield from maps(state["ItemProcessor"]["States"])
+
+    for asl in (ASL, SYNC_ASL):
+        for state in maps(asl["States"]):
+            assert state.get("MaxConcurrencyPath") or 1 <= state["MaxConcurrency"] <= 40, state

@@ -96,7 +96,7 @@ class Settings:
     # the tenant's concurrency; more would only wait for its slots), and the pause between looks at a run
     # that continues in new executions.
     export_state_machine_arn: str = ""
-    sync_object_concurrency: int = 0
+    sync_object_concurrency: int = 1
     sync_follow_seconds: int = 60
 
     @classmethod
@@ -143,6 +143,6 @@ class Settings:
             history_event_budget=read.integer("HISTORY_EVENT_BUDGET", 20_000, 200, 24_000),
             glue_database=read.text("GLUE_DATABASE"),
             export_state_machine_arn=read.text("EXPORT_STATE_MACHINE_ARN"),
-            sync_object_concurrency=read.integer("SYNC_OBJECT_CONCURRENCY", 0, 0, 40),
+            sync_object_concurrency=read.integer("SYNC_OBJECT_CONCURRENCY", 1, 0, 40),
             sync_follow_seconds=read.integer("SYNC_FOLLOW_SECONDS", 60, 1, 3600),
         )
