@@ -164,6 +164,21 @@ class _Given(argparse.Action):
         setattr(namespace, f"{self.dest}_given", True)
 
 
+def _add_tenant_time(parser: argparse.ArgumentParser) -> None:
+    """The options `run` and `api` share on how the tenant answers: latency and time zone."""
+    parser.add_argument(
+        "--latency-ms", type=_positive(0, 60_000), default=0, help="simulated latency per call"
+    )
+    parser.add_argument(
+        "--timezone",
+        type=_timezone,
+        default=None,
+        help="the tenant's time zone (IANA), as the TenantTimezone parameter; default: the simulator's "
+        "America/Los_Angeles, or with --gateway-url the API user's gmtoffset (a fixed offset: give the "
+        "zone for daylight saving)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="intacct-sync", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -250,15 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SYNC_ID",
         help="rerun only what failed in that sync (kept in --out), resuming runs where their parts landed",
     )
-    run.add_argument("--latency-ms", type=_positive(0, 60_000), default=0, help="simulated latency per call")
-    run.add_argument(
-        "--timezone",
-        type=_timezone,
-        default=None,
-        help="the tenant's time zone (IANA), as the TenantTimezone parameter; default: the simulator's "
-        "America/Los_Angeles, or with --gateway-url the API user's gmtoffset (a fixed offset: give the "
-        "zone for daylight saving)",
-    )
+    _add_tenant_time(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--json", action="store_true", help="print the manifest as JSON instead of a table")
     api = sub.add_parser(
@@ -280,15 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument(
         "--concurrency", type=_positive(1, 64), default=2, help="tenant concurrency limit (default 2)"
     )
-    api.add_argument("--latency-ms", type=_positive(0, 60_000), default=0, help="simulated latency per call")
-    api.add_argument(
-        "--timezone",
-        type=_timezone,
-        default=None,
-        help="the tenant's time zone (IANA), as the TenantTimezone parameter; default: the simulator's "
-        "America/Los_Angeles, or with --gateway-url the API user's gmtoffset (a fixed offset: give the "
-        "zone for daylight saving)",
-    )
+    _add_tenant_time(api)
     api.add_argument(
         "--gateway-url",
         type=_gateway_url,
